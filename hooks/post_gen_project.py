@@ -1,0 +1,104 @@
+"""Prune the parts the answers turned off, then record the answers for `cruft update`.
+
+Optional parts are whole files or folders; which answer removes which path is the table below,
+so adding an optional part is one line here and one expected-tree case in the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+# {option: {value: [paths removed from the generated project when option == value]}}
+PRUNE: dict[str, dict[str, list[str]]] = {
+    "ci": {"none": [".github"]},
+}
+
+CRUFT_FILE = ".cruft.json"
+
+
+def paths_to_prune(answers: Mapping[str, Any]) -> list[str]:
+    return [
+        path
+        for option, by_value in PRUNE.items()
+        for path in by_value.get(str(answers.get(option)), [])
+    ]
+
+
+def prune(project_dir: Path, answers: Mapping[str, Any]) -> None:
+    for relative in paths_to_prune(answers):
+        target = project_dir / relative
+        if target.is_dir():
+            shutil.rmtree(target)
+        elif target.exists():
+            target.unlink()
+
+
+def invocation_dir() -> Path | None:
+    """The directory cookiecutter was started from: relative template paths are relative to it.
+
+    Hooks run with the new project as their working directory, as a child of cookiecutter.
+    """
+    parent_cwd = Path(f"/proc/{os.getppid()}/cwd")
+    try:
+        return parent_cwd.resolve(strict=True)
+    except OSError:
+        shell_cwd = os.environ.get("PWD")
+        return Path(shell_cwd) if shell_cwd else None
+
+
+def resolve_local(path: str, base: Path | None) -> str:
+    """`path` made absolute when it names a local directory; URLs and abbreviations unchanged."""
+    candidate = Path(path).expanduser()
+    if not candidate.is_absolute() and base is not None:
+        candidate = base / candidate
+    return str(candidate.resolve()) if path and candidate.is_dir() else path
+
+
+def template_commit(template_dir: Path) -> str | None:
+    """The template's git commit, so cruft can later diff against a newer template."""
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(template_dir), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return result.stdout.strip() or None
+
+
+def cruft_record(answers: Mapping[str, Any], template: str, commit: str | None) -> dict[str, Any]:
+    """The `.cruft.json` document: the answers plus where the template came from."""
+    context = {key: value for key, value in answers.items() if not key.startswith("_")}
+    context.update({"_template": template, "_commit": commit})
+    return {
+        "template": template,
+        "commit": commit,
+        "checkout": answers.get("_checkout"),
+        "context": {"cookiecutter": context},
+        "directory": None,
+        "skip": [],
+    }
+
+
+def main(answers_json: str) -> int:
+    answers = json.loads(answers_json)
+    project_dir = Path.cwd()
+    prune(project_dir, answers)
+    base = invocation_dir()
+    template = resolve_local(str(answers.get("_template", "")), base)
+    commit = template_commit(Path(resolve_local(str(answers.get("_repo_dir", "")), base)))
+    record = cruft_record(answers, template, commit)
+    (project_dir / CRUFT_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(r'''{{ cookiecutter | tojson }}'''))

@@ -1,0 +1,99 @@
+"""The project's command line: one subcommand per thing a person runs.
+
+Heavy imports (Prefect, GX) happen inside the commands, so `--help` and `status` stay fast.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, get_args
+
+import click
+import typer
+
+from .settings import DriftKind, get_settings
+
+app = typer.Typer(
+    help="An ML system in 7 steps: ingest, validate, and (as the system grows) train and serve.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+DriftOption = Annotated[
+    str | None,
+    typer.Option(
+        click_type=click.Choice(get_args(DriftKind)),
+        help="Drift to inject into a synthetic batch (default: from settings).",
+    ),
+]
+
+
+@app.command()
+def ingest(
+    source: Annotated[
+        Path | None, typer.Option(help="CSV or Parquet batch to ingest instead of synthetic data.")
+    ] = None,
+    rows: Annotated[int | None, typer.Option(min=1, help="Rows of a synthetic batch.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of a synthetic batch.")] = None,
+    drift: DriftOption = None,
+) -> None:
+    """Ingest one batch: validate it against the data contract, then store or quarantine it."""
+    from .data.batches import BatchReadError
+    from .data.flow import ingestion_flow
+    from .data.ingestion import BatchRejected
+
+    try:
+        record = ingestion_flow(source=source, rows=rows, seed=seed, drift=drift)  # type: ignore[arg-type]
+    except BatchRejected as rejected:
+        typer.secho(str(rejected), fg="red", err=True)
+        raise typer.Exit(code=1) from None
+    except BatchReadError as error:
+        typer.secho(f"Cannot ingest: {error}", fg="red", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(
+        f"{record.status}: batch {record.batch_id} ({record.rows} rows) -> {record.path}\n"
+        f"Data Docs: {record.data_docs}"
+    )
+
+
+@app.command()
+def generate(
+    output: Annotated[Path, typer.Argument(help="File to write: .csv or .parquet")],
+    rows: Annotated[int, typer.Option(min=1)] = 10_000,
+    seed: Annotated[int, typer.Option()] = 42,
+    drift: DriftOption = None,
+) -> None:
+    """Write a synthetic batch to a file (to inspect, edit, or ingest with --source)."""
+    from .data.synthetic import generate_impressions
+
+    frame = generate_impressions(rows=rows, seed=seed, drift=drift or "none")  # type: ignore[arg-type]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if output.suffix.lower() == ".csv":
+        frame.to_csv(output, index=False)
+    elif output.suffix.lower() in (".parquet", ".pq"):
+        frame.to_parquet(output, index=False)
+    else:
+        raise typer.BadParameter("use a .csv or .parquet file name", param_hint="OUTPUT")
+    typer.echo(f"wrote {len(frame)} rows to {output}")
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
+) -> None:
+    """Show settings, paths, and what has run."""
+    from .status import collect_status
+
+    report = collect_status(get_settings())
+    if as_json:
+        typer.echo(json.dumps(report, indent=2, default=str))
+        return
+    ingestion = report["ingestion"]
+    typer.echo(f"project dir:      {report['settings']['project_dir']}")
+    typer.echo(f"contract:         {report['contract']['name']} v{report['contract']['version']}")
+    typer.echo(f"validated:        {ingestion['validated_batches']} batches")
+    typer.echo(f"quarantined:      {ingestion['quarantined_batches']} batches")
+    typer.echo(f"data docs:        {report['tools']['data_docs']}")
+    last = ingestion["last_run"]
+    typer.echo(f"last ingestion:   {last['status'] + ' ' + last['batch_id'] if last else 'none'}")

@@ -1,0 +1,103 @@
+"""Reading, fingerprinting and storing batches. Stored batches are immutable: written once,
+atomically, under a name that carries the content hash, and never overwritten."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..contract import DataContract
+
+READABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+class BatchReadError(ValueError):
+    """The source cannot be read as a table."""
+
+
+def read_batch(path: Path, contract: DataContract) -> pd.DataFrame:
+    """Read a CSV or Parquet batch, with the representation the contract expects.
+
+    Text columns are read as text (a category "1" stays "1") and timestamps are parsed to naive
+    UTC; values that do not parse become nulls, which the contract's not-null checks then report.
+    """
+    suffix = path.suffix.lower()
+    if suffix not in READABLE_SUFFIXES:
+        raise BatchReadError(f"{path}: unsupported file type {suffix!r}; use CSV or Parquet")
+    if not path.is_file():
+        raise BatchReadError(f"{path}: no such file")
+    text_columns = {c.name: "str" for c in contract.columns if c.type in ("category", "string")}
+    try:
+        if suffix == ".csv":
+            frame = pd.read_csv(path, dtype=text_columns)  # type: ignore[arg-type]
+        else:
+            frame = pd.read_parquet(path)
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        raise BatchReadError(f"{path}: cannot be read as a table: {error}") from error
+    return normalise_timestamps(frame, contract)
+
+
+def normalise_timestamps(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
+    for column in contract.columns:
+        if column.type != "datetime" or column.name not in frame.columns:
+            continue
+        values = frame[column.name]
+        if not pd.api.types.is_datetime64_dtype(values) or isinstance(
+            values.dtype, pd.DatetimeTZDtype
+        ):
+            parsed = pd.to_datetime(values, errors="coerce", utc=True)
+            frame[column.name] = parsed.dt.tz_localize(None)
+    return frame
+
+
+def content_hash(frame: pd.DataFrame) -> str:
+    """A fingerprint of the batch's columns and values: the data version training records."""
+    digest = hashlib.sha256(json.dumps([str(c) for c in frame.columns]).encode())
+    digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def batch_id(data_hash: str, when: datetime | None = None) -> str:
+    when = when or datetime.now(UTC)
+    return f"{when:%Y%m%dT%H%M%SZ}-{data_hash}"
+
+
+def find_stored(directory: Path, data_hash: str) -> Path | None:
+    """The stored batch with this content, if one exists (batches are named ``<time>-<hash>``)."""
+    return next(iter(sorted(directory.glob(f"*-{data_hash}.parquet"))), None)
+
+
+def write_parquet_once(frame: pd.DataFrame, path: Path) -> Path:
+    """Write atomically (temp file, then rename) and refuse to replace an existing file."""
+    if path.exists():
+        raise FileExistsError(f"{path} exists; stored batches are never overwritten")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.partial")
+    frame.to_parquet(partial, index=False)
+    os.replace(partial, path)
+    return path
+
+
+def write_json(payload: dict[str, Any], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
+    return path
+
+
+def append_jsonl(record: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as log:
+        log.write(json.dumps(record, default=str) + "\n")
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.is_file():
+        return []
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]

@@ -1,0 +1,56 @@
+"""The ingestion flow: Prefect wiring over the functions in `ingestion` and `validation`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from prefect import flow, task
+from prefect.cache_policies import NO_CACHE
+
+from ..contract import DataContract, load_contract
+from ..settings import DriftKind, Settings, get_settings
+from . import ingestion, validation
+
+
+# NO_CACHE: Prefect would otherwise hash every DataFrame argument to build a cache key.
+@task(name="load-batch", cache_policy=NO_CACHE)
+def load_batch(
+    contract: DataContract, source: Path | None, rows: int, seed: int, drift: DriftKind
+) -> tuple[pd.DataFrame, str]:
+    return ingestion.load_batch(contract, source, rows, seed, drift)
+
+
+@task(name="validate-batch", cache_policy=NO_CACHE)
+def validate_batch(
+    frame: pd.DataFrame, contract: DataContract, settings: Settings
+) -> validation.ValidationReport:
+    return validation.validate_batch(frame, contract, settings.gx_dir, settings.data_docs_dir)
+
+
+@task(name="store-or-quarantine", cache_policy=NO_CACHE)
+def record_outcome(
+    frame: pd.DataFrame, report: validation.ValidationReport, source: str, settings: Settings
+) -> ingestion.IngestionRecord:
+    return ingestion.record_outcome(frame, report, source, settings)
+
+
+@flow(name="ingestion")
+def ingestion_flow(
+    source: Path | None = None,
+    rows: int | None = None,
+    seed: int | None = None,
+    drift: DriftKind | None = None,
+) -> ingestion.IngestionRecord:
+    """Ingest one batch; arguments left out come from settings. Fails on a contract breach."""
+    settings = get_settings()
+    contract = load_contract(settings.contract_file)
+    frame, origin = load_batch(
+        contract,
+        source if source is not None else settings.source_path,
+        rows if rows is not None else settings.batch_rows,
+        seed if seed is not None else settings.seed,
+        drift if drift is not None else settings.drift,
+    )
+    report = validate_batch(frame, contract, settings)
+    return record_outcome(frame, report, origin, settings)

@@ -1,0 +1,111 @@
+"""Ingestion logic: get a batch, check it against the contract, then store it or quarantine it.
+
+Good batches go to ``data/validated/`` and bad ones to ``data/quarantine/`` with their report;
+nothing is dropped and no stored batch is ever overwritten. Every outcome is appended to the
+ingestion log, which `status` reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from ..contract import DataContract
+from ..settings import DriftKind, Settings
+from .batches import (
+    append_jsonl,
+    batch_id,
+    content_hash,
+    find_stored,
+    read_batch,
+    write_json,
+    write_parquet_once,
+)
+from .synthetic import generate_impressions
+from .validation import ValidationReport
+
+IngestionStatus = Literal["validated", "duplicate", "rejected"]
+
+
+@dataclass(frozen=True)
+class IngestionRecord:
+    batch_id: str
+    status: IngestionStatus
+    rows: int
+    data_hash: str
+    source: str
+    path: str
+    data_docs: str | None
+    failures: list[str] = field(default_factory=list)
+    finished_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class BatchRejected(RuntimeError):
+    """The batch broke the data contract; it was quarantined, nothing was promoted."""
+
+    def __init__(self, record: IngestionRecord, report: ValidationReport) -> None:
+        self.record = record
+        self.report = report
+        super().__init__(
+            f"Batch {record.batch_id} from {record.source} broke the data contract and was "
+            f"quarantined at {record.path}.\n{report.summary()}"
+        )
+
+
+def load_batch(
+    contract: DataContract,
+    source: Path | None,
+    rows: int,
+    seed: int,
+    drift: DriftKind,
+) -> tuple[pd.DataFrame, str]:
+    """Read `source` if given, else generate a synthetic batch; return it and where it came from."""
+    if source is not None:
+        return read_batch(source, contract), str(source)
+    frame = generate_impressions(rows=rows, seed=seed, drift=drift)
+    return frame, f"synthetic(rows={rows}, seed={seed}, drift={drift})"
+
+
+def record_outcome(
+    frame: pd.DataFrame, report: ValidationReport, source: str, settings: Settings
+) -> IngestionRecord:
+    """Store a valid batch once (or note it is a duplicate), quarantine an invalid one."""
+    data_hash = content_hash(frame)
+    identifier = batch_id(data_hash)
+    common = {
+        "rows": len(frame),
+        "data_hash": data_hash,
+        "source": source,
+        "data_docs": report.data_docs,
+    }
+    if not report.success:
+        target = settings.quarantine_dir / f"{identifier}.parquet"
+        write_parquet_once(frame, target)
+        write_json(report.to_dict(), target.with_suffix(".report.json"))
+        record = IngestionRecord(
+            batch_id=identifier,
+            status="rejected",
+            path=str(target),
+            failures=[str(failure) for failure in report.failures],
+            **common,
+        )
+        append_jsonl(record.to_dict(), settings.ingestion_log)
+        raise BatchRejected(record, report)
+
+    existing = find_stored(settings.validated_dir, data_hash)
+    if existing is not None:
+        record = IngestionRecord(
+            batch_id=existing.stem, status="duplicate", path=str(existing), **common
+        )
+    else:
+        target = write_parquet_once(frame, settings.validated_dir / f"{identifier}.parquet")
+        record = IngestionRecord(batch_id=identifier, status="validated", path=str(target), **common)
+    append_jsonl(record.to_dict(), settings.ingestion_log)
+    return record

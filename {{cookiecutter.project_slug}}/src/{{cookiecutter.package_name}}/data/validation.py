@@ -1,0 +1,186 @@
+"""Great Expectations validation of a batch against the data contract.
+
+The expectation suite is built from the contract every run (and saved in the GX project for
+review), so the contract stays the single source: edit contract.yaml, never the suite JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+import pandas as pd
+
+from ..contract import DataContract
+
+DATASOURCE = "ingestion"
+BATCH_DEFINITION = "whole_batch"
+DOCS_SITE = "local_site"
+SHOWN_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class ExpectationFailure:
+    expectation: str
+    column: str | None
+    detail: str
+
+    def __str__(self) -> str:
+        where = f"{self.column}: " if self.column else "table: "
+        return f"{where}{self.detail} [{self.expectation}]"
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    success: bool
+    rows: int
+    evaluated: int
+    failures: tuple[ExpectationFailure, ...] = ()
+    data_docs: str | None = None
+    suite: str = ""
+
+    def summary(self) -> str:
+        head = (
+            f"{self.rows} rows passed all {self.evaluated} expectations of suite {self.suite}"
+            if self.success
+            else f"{len(self.failures)} of {self.evaluated} expectations failed "
+            f"on {self.rows} rows (suite {self.suite}):"
+        )
+        lines = [head, *(f"  - {failure}" for failure in self.failures)]
+        if self.data_docs:
+            lines.append(f"Data Docs: {self.data_docs}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def suite_name(contract: DataContract) -> str:
+    return f"{contract.name}.v{contract.version}"
+
+
+def build_expectations(contract: DataContract) -> list[gxe.Expectation]:
+    """Translate every rule of the contract into an expectation."""
+    expectations: list[gxe.Expectation] = [
+        gxe.ExpectTableColumnsToMatchSet(column_set=contract.column_names, exact_match=True),
+        gxe.ExpectTableRowCountToBeBetween(min_value=contract.min_rows),
+    ]
+    for column in contract.columns:
+        name = column.name
+        expectations.append(gxe.ExpectColumnValuesToBeInTypeList(column=name, type_list=list(column.dtypes)))
+        if not column.nullable:
+            expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=name))
+        if column.unique:
+            expectations.append(gxe.ExpectColumnValuesToBeUnique(column=name))
+        if column.min is not None or column.max is not None:
+            expectations.append(
+                gxe.ExpectColumnValuesToBeBetween(
+                    column=name, min_value=column.min, max_value=column.max
+                )
+            )
+        if column.values is not None:
+            expectations.append(gxe.ExpectColumnValuesToBeInSet(column=name, value_set=list(column.values)))
+    return expectations
+
+
+def open_context(gx_dir: Path, data_docs_dir: Path) -> Any:
+    """The project's file-backed GX context, with Data Docs written to `data_docs_dir`."""
+    context = gx.get_context(mode="file", context_root_dir=str(gx_dir))
+    context.variables.progress_bars = {"globally": False}
+    context.variables.data_docs_sites = {
+        DOCS_SITE: {
+            "class_name": "SiteBuilder",
+            "show_how_to_buttons": False,
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(data_docs_dir),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        }
+    }
+    context.variables.save()
+    return context
+
+
+def validate_batch(
+    frame: pd.DataFrame, contract: DataContract, gx_dir: Path, data_docs_dir: Path
+) -> ValidationReport:
+    """Run the contract's suite on `frame` and render Data Docs; never raises on bad data."""
+    context = open_context(gx_dir, data_docs_dir)
+    datasource = context.data_sources.add_or_update_pandas(DATASOURCE)
+    asset = datasource.add_dataframe_asset(contract.name)
+    batch_definition = asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
+    suite = context.suites.add_or_update(
+        gx.ExpectationSuite(name=suite_name(contract), expectations=build_expectations(contract))
+    )
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=suite_name(contract), data=batch_definition, suite=suite)
+    )
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=f"{contract.name}_ingestion",
+            validation_definitions=[definition],
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": SHOWN_EXAMPLES},
+        )
+    )
+    result = checkpoint.run(batch_parameters={"dataframe": frame})
+    (identifier, validation), *_ = result.run_results.items()
+    urls = context.get_docs_sites_urls(resource_identifier=identifier, site_names=[DOCS_SITE])
+    return ValidationReport(
+        success=bool(validation.success),
+        rows=len(frame),
+        evaluated=len(validation.results),
+        failures=tuple(_failures(validation.results)),
+        data_docs=urls[0]["site_url"] if urls else None,
+        suite=suite_name(contract),
+    )
+
+
+def _failures(results: Iterable[Any]) -> Iterable[ExpectationFailure]:
+    for outcome in results:
+        if outcome.success:
+            continue
+        config = outcome.expectation_config
+        yield ExpectationFailure(
+            expectation=config.type,
+            column=config.kwargs.get("column"),
+            detail=_describe(config.type, config.kwargs, outcome.result or {}, outcome),
+        )
+
+
+def _describe(kind: str, kwargs: Mapping[str, Any], result: Mapping[str, Any], outcome: Any) -> str:
+    """One readable clause for a failed expectation."""
+    if "unexpected_count" in result:
+        examples = ", ".join(repr(v) for v in result.get("partial_unexpected_list", [])[:SHOWN_EXAMPLES])
+        percent = result.get("unexpected_percent") or 0.0
+        rule = _rule(kind, kwargs)
+        return f"{result['unexpected_count']} values ({percent:.2f}%) {rule}; e.g. {examples}"
+    if kind == "expect_table_columns_to_match_set":
+        observed = set(result.get("observed_value") or [])
+        expected = set(kwargs.get("column_set") or [])
+        missing, extra = sorted(expected - observed), sorted(observed - expected)
+        return f"columns differ from the contract: missing {missing or 'none'}, unexpected {extra or 'none'}"
+    if kind == "expect_column_values_to_be_in_type_list":
+        return f"type {result.get('observed_value')} is not one of {kwargs.get('type_list')}"
+    if "observed_value" in result:
+        return f"observed {result['observed_value']!r}, expected {_rule(kind, kwargs)}"
+    if outcome.exception_info:
+        return "could not be evaluated (is the column missing?)"
+    return _rule(kind, kwargs)
+
+
+def _rule(kind: str, kwargs: Mapping[str, Any]) -> str:
+    rules = {
+        "expect_column_values_to_not_be_null": "are null",
+        "expect_column_values_to_be_unique": "are duplicates",
+        "expect_column_values_to_be_between": f"outside [{kwargs.get('min_value')}, {kwargs.get('max_value')}]",
+        "expect_column_values_to_be_in_set": f"not in {kwargs.get('value_set')}",
+        "expect_column_values_to_be_in_type_list": f"not of type {kwargs.get('type_list')}",
+        "expect_table_row_count_to_be_between": f"at least {kwargs.get('min_value')} rows",
+    }
+    return rules.get(kind, kind.removeprefix("expect_").replace("_", " "))

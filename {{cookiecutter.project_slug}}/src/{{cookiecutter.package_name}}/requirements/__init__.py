@@ -1,0 +1,23 @@
+"""Step 1, clarify requirements: the goals and limits every later step is checked against."""
+
+from .spec import (
+    DriftThresholds,
+    MetricName,
+    MetricThreshold,
+    OfflineMetrics,
+    Scale,
+    ServingObjectives,
+    SystemRequirements,
+    load_requirements,
+)
+
+__all__ = [
+    "DriftThresholds",
+    "MetricName",
+    "MetricThreshold",
+    "OfflineMetrics",
+    "Scale",
+    "ServingObjectives",
+    "SystemRequirements",
+    "load_requirements",
+]

@@ -1,0 +1,123 @@
+"""The requirements file, typed: later steps read these numbers instead of hard-coding them.
+
+- training reads `offline_metrics` as its promotion gate,
+- serving reads `serving` as its latency budget and request limits,
+- monitoring reads `drift` to decide between no action, an alert and a retrain.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+MetricName = Literal[
+    "precision",
+    "recall",
+    "f1",
+    "roc_auc",
+    "pr_auc",
+    "log_loss",
+    "brier_score",
+    "expected_calibration_error",
+]
+
+
+class _Strict(BaseModel):
+    # A typo in the YAML must be an error, not a silently ignored key.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MetricThreshold(_Strict):
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _has_a_bound(self) -> MetricThreshold:
+        if self.min is None and self.max is None:
+            raise ValueError("a threshold needs `min`, `max` or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+    def failure(self, name: str, value: float) -> str | None:
+        """A sentence saying how `value` misses this threshold, or None when it meets it."""
+        if math.isnan(value):
+            return f"{name} is NaN"
+        if self.min is not None and value < self.min:
+            return f"{name} {value:.4f} is below the minimum {self.min}"
+        if self.max is not None and value > self.max:
+            return f"{name} {value:.4f} is above the maximum {self.max}"
+        return None
+
+
+class OfflineMetrics(_Strict):
+    primary: MetricName
+    higher_is_better: bool = True
+    thresholds: dict[MetricName, MetricThreshold]
+
+    def failures(self, metrics: Mapping[str, float]) -> list[str]:
+        """Every threshold the metrics miss; an empty list means the model may be promoted."""
+        problems = []
+        for name, threshold in self.thresholds.items():
+            if name not in metrics:
+                problems.append(f"{name} was not measured")
+                continue
+            problem = threshold.failure(name, float(metrics[name]))
+            if problem:
+                problems.append(problem)
+        return problems
+
+
+class Scale(_Strict):
+    daily_predictions: int = Field(gt=0)
+    peak_requests_per_second: float = Field(gt=0)
+    training_rows: int = Field(gt=0)
+    retrain_every_days: int = Field(gt=0)
+
+
+class ServingObjectives(_Strict):
+    p99_latency_ms: float = Field(gt=0)
+    max_batch_rows: int = Field(gt=0)
+    availability: float = Field(gt=0, le=1)
+
+
+class DriftThresholds(_Strict):
+    column_p_value: float = Field(gt=0, lt=1)
+    alert_drift_share: float = Field(gt=0, le=1)
+    retrain_drift_share: float = Field(gt=0, le=1)
+    min_window_rows: int = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _alert_before_retrain(self) -> DriftThresholds:
+        if self.alert_drift_share > self.retrain_drift_share:
+            raise ValueError("alert_drift_share must not exceed retrain_drift_share")
+        return self
+
+
+class SystemRequirements(_Strict):
+    business_goal: str = Field(min_length=1)
+    ml_objective: str = Field(min_length=1)
+    scale: Scale
+    offline_metrics: OfflineMetrics
+    serving: ServingObjectives
+    drift: DriftThresholds
+
+
+class RequirementsError(ValueError):
+    """The requirements file is missing or does not describe a valid system."""
+
+
+def load_requirements(path: Path) -> SystemRequirements:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise RequirementsError(f"cannot read requirements file {path}: {error}") from error
+    try:
+        return SystemRequirements.model_validate(raw)
+    except ValidationError as error:
+        raise RequirementsError(f"requirements file {path} is invalid:\n{error}") from error

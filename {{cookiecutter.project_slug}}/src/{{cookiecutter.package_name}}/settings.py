@@ -1,0 +1,89 @@
+"""One settings object for every path, URI and run parameter of the project.
+
+Precedence, highest first: environment variables prefixed ``MLSD_``, the project's ``.env`` file,
+the defaults below. Relative paths resolve against the project directory, so by default
+everything the tools write (data, reports, Prefect's database, the GX project) stays inside it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+ENV_PREFIX = "MLSD_"
+
+DriftKind = Literal["none", "covariate", "concept"]
+
+
+def find_project_dir() -> Path:
+    """``MLSD_PROJECT_DIR`` if set; else the source checkout (editable install); else the cwd."""
+    explicit = os.environ.get(f"{ENV_PREFIX}PROJECT_DIR")
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    checkout = PACKAGE_DIR.parents[1]  # <project>/src/<package>
+    if (checkout / "pyproject.toml").is_file():
+        return checkout
+    return Path.cwd().resolve()
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+
+    project_dir: Path = Field(default_factory=find_project_dir)
+
+    # Where things live (relative to project_dir unless absolute).
+    data_dir: Path = Path("data")
+    reports_dir: Path = Path("reports")
+    gx_dir: Path = Path("gx")
+    prefect_home: Path = Path(".prefect")
+
+    # Step 1 and step 2 documents; swap these to adapt the system to another problem.
+    requirements_file: Path = PACKAGE_DIR / "requirements" / "requirements.yaml"
+    contract_file: Path = PACKAGE_DIR / "contract" / "contract.yaml"
+
+    # Ingestion: read `source_path` (CSV or Parquet) if set, else generate a synthetic batch.
+    source_path: Path | None = None
+    batch_rows: int = Field(default=50_000, gt=0)
+    seed: int = 42
+    drift: DriftKind = "none"
+
+    # Servers: unset means embedded (Prefect starts a temporary local server with SQLite).
+    prefect_api_url: str | None = None
+
+    @model_validator(mode="after")
+    def _resolve_paths(self) -> Settings:
+        self.project_dir = self.project_dir.expanduser().resolve()
+        for name in ("data_dir", "reports_dir", "gx_dir", "prefect_home", "source_path"):
+            value = getattr(self, name)
+            if value is not None and not value.is_absolute():
+                setattr(self, name, self.project_dir / value.expanduser())
+        return self
+
+    @property
+    def validated_dir(self) -> Path:
+        """Batches that passed the contract, one immutable Parquet file each."""
+        return self.data_dir / "validated"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Batches that broke the contract, kept with their validation report."""
+        return self.data_dir / "quarantine"
+
+    @property
+    def ingestion_log(self) -> Path:
+        return self.data_dir / "ingestion_log.jsonl"
+
+    @property
+    def data_docs_dir(self) -> Path:
+        return self.reports_dir / "data_docs"
+
+
+def get_settings() -> Settings:
+    """Read settings now (cheap), so a changed environment is always seen."""
+    project_dir = find_project_dir()
+    return Settings(_env_file=project_dir / ".env", project_dir=project_dir)  # type: ignore[call-arg]

@@ -1,0 +1,65 @@
+"""Step 2: the contract is valid, and it is what the GX suite is built from."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from {{ cookiecutter.package_name }}.contract import ContractError, DataContract, load_contract
+from {{ cookiecutter.package_name }}.data.validation import build_expectations
+from {{ cookiecutter.package_name }}.settings import Settings
+
+
+def test_packaged_contract_roles(contract: DataContract) -> None:
+    assert contract.target.name == "clicked"
+    assert contract.id_column == "impression_id"
+    assert contract.timestamp_column == "event_time"
+    assert set(contract.numeric_features) >= {"user_age", "bid_price"}
+    assert set(contract.categorical_features) == {"device", "ad_position", "site_category"}
+
+
+def test_every_contract_rule_becomes_an_expectation(contract: DataContract) -> None:
+    rules = {(e.expectation_type, getattr(e, "column", None)) for e in build_expectations(contract)}
+    for column in contract.columns:
+        assert ("expect_column_values_to_be_in_type_list", column.name) in rules
+        assert ("expect_column_values_to_not_be_null", column.name) in rules
+        if column.min is not None or column.max is not None:
+            assert ("expect_column_values_to_be_between", column.name) in rules
+        if column.values is not None:
+            assert ("expect_column_values_to_be_in_set", column.name) in rules
+        if column.unique:
+            assert ("expect_column_values_to_be_unique", column.name) in rules
+
+
+def _columns(**extra: object) -> list[dict[str, object]]:
+    return [
+        {"name": "x", "type": "float", **extra},
+        {"name": "y", "type": "int", "role": "target", "values": [0, 1]},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("columns", "message"),
+    [
+        (_columns(min=2, max=1), "min 2.0 is above max 1.0"),
+        ([{"name": "x", "type": "category"}, *_columns()[1:]], "lists its allowed `values`"),
+        ([*_columns(), {"name": "z", "type": "int", "role": "target", "values": [0]}], "exactly one"),
+        ([*_columns(), {"name": "x", "type": "int"}], "duplicate column names: x"),
+        ([{"name": "bad name", "type": "int"}, *_columns()[1:]], "pattern"),
+        (_columns(colour="red"), "colour"),
+    ],
+)
+def test_invalid_contracts_are_rejected(
+    tmp_path: Path, columns: list[dict[str, object]], message: str
+) -> None:
+    path = tmp_path / "contract.yaml"
+    path.write_text(yaml.safe_dump({"name": "t", "version": 1, "columns": columns}))
+    with pytest.raises(ContractError, match=message):
+        load_contract(path)
+
+
+def test_packaged_contract_is_the_settings_default() -> None:
+    assert Settings().contract_file.name == "contract.yaml"
+    assert Settings().contract_file.is_file()

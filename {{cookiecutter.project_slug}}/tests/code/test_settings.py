@@ -1,0 +1,61 @@
+"""One settings object: defaults inside the project, overridable by env and .env."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from {{ cookiecutter.package_name }}.runtime import isolate_tools, tool_environment
+from {{ cookiecutter.package_name }}.settings import Settings, get_settings
+
+
+def test_defaults_stay_inside_the_project(settings: Settings, tmp_path: Path) -> None:
+    for path in (settings.data_dir, settings.reports_dir, settings.gx_dir, settings.prefect_home):
+        assert path.is_relative_to(tmp_path)
+    assert settings.validated_dir == tmp_path / "data" / "validated"
+    assert settings.source_path is None
+
+
+def test_environment_and_dotenv_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MLSD_PROJECT_DIR", str(tmp_path))
+    (tmp_path / ".env").write_text("MLSD_BATCH_ROWS=123\nMLSD_DATA_DIR=elsewhere\n")
+    monkeypatch.setenv("MLSD_DATA_DIR", "/srv/data")
+    settings = get_settings()
+    assert settings.batch_rows == 123
+    assert settings.data_dir == Path("/srv/data")
+
+
+def test_invalid_setting_names_the_field(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MLSD_PROJECT_DIR", str(tmp_path))
+    monkeypatch.setenv("MLSD_DRIFT", "sideways")
+    with pytest.raises(ValidationError, match="drift"):
+        get_settings()
+
+
+def test_tools_are_kept_inside_the_project_and_offline(settings: Settings) -> None:
+    env = tool_environment(settings)
+    assert env["PREFECT_HOME"] == str(settings.prefect_home)
+    assert env["DO_NOT_TRACK"] == "true"
+    assert env["GX_ANALYTICS_ENABLED"] == "false"
+    assert env["MLFLOW_DISABLE_TELEMETRY"] == "true"
+    assert "PREFECT_API_URL" not in env
+
+
+def test_a_configured_server_is_passed_to_prefect(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MLSD_PROJECT_DIR", str(tmp_path))
+    monkeypatch.setenv("MLSD_PREFECT_API_URL", "http://127.0.0.1:4200/api")
+    assert tool_environment(get_settings())["PREFECT_API_URL"] == "http://127.0.0.1:4200/api"
+
+
+def test_isolation_respects_what_the_user_set(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PREFECT_HOME", "/opt/prefect")
+    isolate_tools(settings)
+    import os
+
+    assert os.environ["PREFECT_HOME"] == "/opt/prefect"

@@ -1,0 +1,83 @@
+"""End to end: the real ingestion flow on a temporary Prefect server, and the CLI over it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from {{ cookiecutter.package_name }}.cli import app
+from {{ cookiecutter.package_name }}.data.batches import read_jsonl
+from {{ cookiecutter.package_name }}.data.flow import ingestion_flow
+from {{ cookiecutter.package_name }}.data.ingestion import BatchRejected
+from {{ cookiecutter.package_name }}.settings import Settings
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
+
+
+def test_synthetic_batch_is_validated_and_stored_once(settings: Settings) -> None:
+    record = ingestion_flow(rows=3_000, seed=11)
+    assert record.status == "validated"
+    stored = Path(record.path)
+    assert stored.parent == settings.validated_dir
+    assert len(pd.read_parquet(stored)) == 3_000
+    assert (settings.data_docs_dir / "index.html").is_file()
+
+    again = ingestion_flow(rows=3_000, seed=11)
+    assert again.status == "duplicate"
+    assert again.path == record.path
+    assert list(settings.validated_dir.glob("*.parquet")) == [stored]
+    assert [r["status"] for r in read_jsonl(settings.ingestion_log)] == ["validated", "duplicate"]
+
+
+def test_bad_batch_fails_the_flow_and_is_quarantined(
+    settings: Settings, tmp_path: Path, clean_batch: pd.DataFrame
+) -> None:
+    good = ingestion_flow(rows=1_000, seed=5)
+    bad = clean_batch.copy()
+    bad.loc[0, "device"] = "smartwatch"
+    source = tmp_path / "incoming.csv"
+    bad.to_csv(source, index=False)
+
+    state = ingestion_flow(source=source, return_state=True)
+    assert state.is_failed()
+    with pytest.raises(BatchRejected, match="device: 1 values") as rejected:
+        state.result()
+
+    quarantined = Path(rejected.value.record.path)
+    assert quarantined.parent == settings.quarantine_dir
+    pd.testing.assert_frame_equal(pd.read_parquet(quarantined), pd.read_csv(source).pipe(
+        lambda f: f.assign(event_time=pd.to_datetime(f["event_time"]))), check_dtype=False)
+    report = json.loads(quarantined.with_suffix(".report.json").read_text())
+    assert report["success"] is False
+    # The good data is untouched and nothing from the bad batch was promoted.
+    assert list(settings.validated_dir.glob("*.parquet")) == [Path(good.path)]
+
+
+def test_cli_ingests_rejects_and_reports_status(
+    settings: Settings, tmp_path: Path, clean_batch: pd.DataFrame
+) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["ingest", "--rows", "1500", "--seed", "3"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("validated: batch ")
+
+    source = tmp_path / "bad.parquet"
+    clean_batch.drop(columns=["bid_price"]).to_parquet(source)
+    result = runner.invoke(app, ["ingest", "--source", str(source)])
+    assert result.exit_code == 1
+    assert "missing ['bid_price']" in result.output
+
+    result = runner.invoke(app, ["ingest", "--source", str(tmp_path / "absent.csv")])
+    assert result.exit_code == 2
+    assert "no such file" in result.output
+
+    status = json.loads(runner.invoke(app, ["status", "--json"]).output)
+    assert status["ingestion"]["validated_batches"] == 1
+    assert status["ingestion"]["quarantined_batches"] == 1
+    assert status["ingestion"]["validated_rows"] == 1500
+    assert status["ingestion"]["last_run"]["status"] == "rejected"
+    assert status["settings"]["project_dir"] == str(settings.project_dir)
