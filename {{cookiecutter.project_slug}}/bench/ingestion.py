@@ -113,7 +113,9 @@ def main() -> None:
         print(json.dumps(result))
         return
 
-    print(f"{'rows':>10} {'validate s':>10} {'rows/s':>10} {'ingest rows/s':>14} {'peak RSS MB':>12}")
+    print(
+        f"{'rows':>10} {'validate s':>10} {'rows/s':>10} {'ingest rows/s':>14} {'peak RSS MB':>12}"
+    )
     for rows in args.rows:
         r = run_isolated("ingest", str(rows))
         print(

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, get_args
+from typing import Annotated
 
-import click
 import typer
 
 from .settings import DriftKind, get_settings
@@ -21,11 +20,8 @@ app = typer.Typer(
 )
 
 DriftOption = Annotated[
-    str | None,
-    typer.Option(
-        click_type=click.Choice(get_args(DriftKind)),
-        help="Drift to inject into a synthetic batch (default: from settings).",
-    ),
+    DriftKind | None,
+    typer.Option(help="Drift to inject into a synthetic batch (default: from settings)."),
 ]
 
 
@@ -41,11 +37,11 @@ def ingest(
     """Ingest one batch: validate it against the data contract, then store or quarantine it."""
     from .data.batches import BatchReadError
     from .data.flow import ingestion_flow
-    from .data.ingestion import BatchRejected
+    from .data.ingestion import BatchRejectedError
 
     try:
-        record = ingestion_flow(source=source, rows=rows, seed=seed, drift=drift)  # type: ignore[arg-type]
-    except BatchRejected as rejected:
+        record = ingestion_flow(source=source, rows=rows, seed=seed, drift=drift)
+    except BatchRejectedError as rejected:
         typer.secho(str(rejected), fg="red", err=True)
         raise typer.Exit(code=1) from None
     except BatchReadError as error:
@@ -67,7 +63,7 @@ def generate(
     """Write a synthetic batch to a file (to inspect, edit, or ingest with --source)."""
     from .data.synthetic import generate_impressions
 
-    frame = generate_impressions(rows=rows, seed=seed, drift=drift or "none")  # type: ignore[arg-type]
+    frame = generate_impressions(rows=rows, seed=seed, drift=drift or "none")
     output.parent.mkdir(parents=True, exist_ok=True)
     if output.suffix.lower() == ".csv":
         frame.to_csv(output, index=False)

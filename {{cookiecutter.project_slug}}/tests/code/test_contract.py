@@ -45,7 +45,10 @@ def _columns(**extra: object) -> list[dict[str, object]]:
     [
         (_columns(min=2, max=1), "min 2.0 is above max 1.0"),
         ([{"name": "x", "type": "category"}, *_columns()[1:]], "lists its allowed `values`"),
-        ([*_columns(), {"name": "z", "type": "int", "role": "target", "values": [0]}], "exactly one"),
+        (
+            [*_columns(), {"name": "z", "type": "int", "role": "target", "values": [0]}],
+            "exactly one",
+        ),
         ([*_columns(), {"name": "x", "type": "int"}], "duplicate column names: x"),
         ([{"name": "bad name", "type": "int"}, *_columns()[1:]], "pattern"),
         (_columns(colour="red"), "colour"),

@@ -51,8 +51,17 @@ def _write(tmp_path: Path, change: dict[str, object]) -> Path:
     ("change", "message"),
     [
         ({"latency_budget": 10}, "latency_budget"),
-        ({"drift": {"column_p_value": 0.05, "alert_drift_share": 0.6,
-                    "retrain_drift_share": 0.4, "min_window_rows": 10}}, "alert_drift_share"),
+        (
+            {
+                "drift": {
+                    "column_p_value": 0.05,
+                    "alert_drift_share": 0.6,
+                    "retrain_drift_share": 0.4,
+                    "min_window_rows": 10,
+                }
+            },
+            "alert_drift_share",
+        ),
         ({"offline_metrics": {"primary": "accuracy", "thresholds": {}}}, "primary"),
         ({"offline_metrics": {"primary": "roc_auc", "thresholds": {"roc_auc": {}}}}, "min"),
     ],

@@ -28,28 +28,46 @@ def test_clean_batch_passes_and_renders_data_docs(
     assert report.data_docs is not None
     page = Path(report.data_docs.removeprefix("file://"))
     assert page.is_file() and page.is_relative_to(settings.data_docs_dir)
-    assert (settings.gx_dir / "expectations" / "ad_impressions.v1.json").is_file()
+    assert (settings.gx_dir / "expectations" / "ad_impressions_v1.json").is_file()
 
 
 def _set(column: str, row: int, value: object) -> Callable[[pd.DataFrame], pd.DataFrame]:
     def corrupt(frame: pd.DataFrame) -> pd.DataFrame:
-        frame = frame.copy()
-        if not isinstance(value, (int, float)) or value is None:
-            frame[column] = frame[column].astype(object)
-        frame.loc[row, column] = value
-        return frame
+        values = frame[column].tolist()
+        values[row] = value
+        return frame.assign(**{column: values})
 
     return corrupt
 
 
 CORRUPTIONS: dict[str, tuple[Callable[[pd.DataFrame], pd.DataFrame], str, str]] = {
     "null": (_set("user_age", 3, np.nan), "user_age", "expect_column_values_to_not_be_null"),
-    "out_of_range": (_set("hour_of_day", 5, 24), "hour_of_day", "expect_column_values_to_be_between"),
-    "unknown_category": (_set("device", 0, "smartwatch"), "device", "expect_column_values_to_be_in_set"),
+    "out_of_range": (
+        _set("hour_of_day", 5, 24),
+        "hour_of_day",
+        "expect_column_values_to_be_between",
+    ),
+    "unknown_category": (
+        _set("device", 0, "smartwatch"),
+        "device",
+        "expect_column_values_to_be_in_set",
+    ),
     "bad_target": (_set("clicked", 1, 2), "clicked", "expect_column_values_to_be_in_set"),
-    "text_in_number": (_set("bid_price", 2, "free"), "bid_price", "expect_column_values_to_be_in_type_list"),
-    "duplicate_id": (_set("impression_id", 9, "imp-7-none-0"), "impression_id", "expect_column_values_to_be_unique"),
-    "missing_column": (lambda f: f.drop(columns=["ad_position"]), "ad_position", "expect_table_columns_to_match_set"),
+    "text_in_number": (
+        _set("bid_price", 2, "free"),
+        "bid_price",
+        "expect_column_values_to_be_in_type_list",
+    ),
+    "duplicate_id": (
+        _set("impression_id", 9, "imp-7-none-0"),
+        "impression_id",
+        "expect_column_values_to_be_unique",
+    ),
+    "missing_column": (
+        lambda f: f.drop(columns=["ad_position"]),
+        "ad_position",
+        "expect_table_columns_to_match_set",
+    ),
     "extra_column": (lambda f: f.assign(secret=1), "secret", "expect_table_columns_to_match_set"),
     "too_few_rows": (lambda f: f.head(10), "", "expect_table_row_count_to_be_between"),
 }

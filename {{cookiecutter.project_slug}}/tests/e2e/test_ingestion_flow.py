@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.data.batches import read_jsonl
 from {{ cookiecutter.package_name }}.data.flow import ingestion_flow
-from {{ cookiecutter.package_name }}.data.ingestion import BatchRejected
+from {{ cookiecutter.package_name }}.data.ingestion import BatchRejectedError
 from {{ cookiecutter.package_name }}.settings import Settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
@@ -44,13 +44,16 @@ def test_bad_batch_fails_the_flow_and_is_quarantined(
 
     state = ingestion_flow(source=source, return_state=True)
     assert state.is_failed()
-    with pytest.raises(BatchRejected, match="device: 1 values") as rejected:
+    with pytest.raises(BatchRejectedError, match="device: 1 values") as rejected:
         state.result()
 
     quarantined = Path(rejected.value.record.path)
     assert quarantined.parent == settings.quarantine_dir
-    pd.testing.assert_frame_equal(pd.read_parquet(quarantined), pd.read_csv(source).pipe(
-        lambda f: f.assign(event_time=pd.to_datetime(f["event_time"]))), check_dtype=False)
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(quarantined),
+        pd.read_csv(source).pipe(lambda f: f.assign(event_time=pd.to_datetime(f["event_time"]))),
+        check_dtype=False,
+    )
     report = json.loads(quarantined.with_suffix(".report.json").read_text())
     assert report["success"] is False
     # The good data is untouched and nothing from the bad batch was promoted.

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,10 +33,7 @@ def read_batch(path: Path, contract: DataContract) -> pd.DataFrame:
         raise BatchReadError(f"{path}: no such file")
     text_columns = {c.name: "str" for c in contract.columns if c.type in ("category", "string")}
     try:
-        if suffix == ".csv":
-            frame = pd.read_csv(path, dtype=text_columns)  # type: ignore[arg-type]
-        else:
-            frame = pd.read_parquet(path)
+        frame = pd.read_csv(path, dtype=text_columns) if suffix == ".csv" else pd.read_parquet(path)
     except (OSError, ValueError, pd.errors.ParserError) as error:
         raise BatchReadError(f"{path}: cannot be read as a table: {error}") from error
     return normalise_timestamps(frame, contract)
@@ -80,7 +76,7 @@ def write_parquet_once(frame: pd.DataFrame, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.partial")
     frame.to_parquet(partial, index=False)
-    os.replace(partial, path)
+    partial.replace(path)
     return path
 
 

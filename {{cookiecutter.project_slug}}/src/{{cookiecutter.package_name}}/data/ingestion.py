@@ -47,7 +47,7 @@ class IngestionRecord:
         return asdict(self)
 
 
-class BatchRejected(RuntimeError):
+class BatchRejectedError(RuntimeError):
     """The batch broke the data contract; it was quarantined, nothing was promoted."""
 
     def __init__(self, record: IngestionRecord, report: ValidationReport) -> None:
@@ -79,33 +79,35 @@ def record_outcome(
     """Store a valid batch once (or note it is a duplicate), quarantine an invalid one."""
     data_hash = content_hash(frame)
     identifier = batch_id(data_hash)
-    common = {
-        "rows": len(frame),
-        "data_hash": data_hash,
-        "source": source,
-        "data_docs": report.data_docs,
-    }
+
+    def outcome(
+        status: IngestionStatus, stored_as: Path, name: str = identifier
+    ) -> IngestionRecord:
+        return IngestionRecord(
+            batch_id=name,
+            status=status,
+            rows=len(frame),
+            data_hash=data_hash,
+            source=source,
+            path=str(stored_as),
+            data_docs=report.data_docs,
+            failures=[str(failure) for failure in report.failures],
+        )
+
     if not report.success:
         target = settings.quarantine_dir / f"{identifier}.parquet"
         write_parquet_once(frame, target)
         write_json(report.to_dict(), target.with_suffix(".report.json"))
-        record = IngestionRecord(
-            batch_id=identifier,
-            status="rejected",
-            path=str(target),
-            failures=[str(failure) for failure in report.failures],
-            **common,
-        )
+        record = outcome("rejected", target)
         append_jsonl(record.to_dict(), settings.ingestion_log)
-        raise BatchRejected(record, report)
+        raise BatchRejectedError(record, report)
 
     existing = find_stored(settings.validated_dir, data_hash)
     if existing is not None:
-        record = IngestionRecord(
-            batch_id=existing.stem, status="duplicate", path=str(existing), **common
-        )
+        record = outcome("duplicate", existing, name=existing.stem)
     else:
-        target = write_parquet_once(frame, settings.validated_dir / f"{identifier}.parquet")
-        record = IngestionRecord(batch_id=identifier, status="validated", path=str(target), **common)
+        record = outcome(
+            "validated", write_parquet_once(frame, settings.validated_dir / f"{identifier}.parquet")
+        )
     append_jsonl(record.to_dict(), settings.ingestion_log)
     return record

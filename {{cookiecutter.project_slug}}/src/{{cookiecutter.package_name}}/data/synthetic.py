@@ -1,7 +1,7 @@
 """Synthetic ad impressions with a learnable click signal and switchable, seeded drift.
 
 The click probability is a logistic function of the features (`CLICK_MODEL`), giving a target
-that is imbalanced (about 9% clicks) yet learnable. Two kinds of drift can be switched on:
+that is imbalanced (about 8% clicks) yet learnable. Two kinds of drift can be switched on:
 
 - ``covariate``: the feature distributions move (more mobile and younger users, higher past
   CTR, more relevant ads, higher bids) while the click model stays the same;
@@ -32,9 +32,9 @@ DEFAULT_START = datetime(2026, 1, 5)  # a Monday, naive UTC
 class ClickModel:
     """Coefficients of the true click log-odds."""
 
-    intercept: float = -4.6
-    relevance: float = 2.6
-    past_ctr: float = 6.0
+    intercept: float = -6.0
+    relevance: float = 4.0
+    past_ctr: float = 16.0
     log_bid: float = 0.15
     age_per_year: float = -0.012
     evening: float = 0.35
@@ -57,6 +57,7 @@ class ClickModel:
 
 CLICK_MODEL = ClickModel()
 DRIFTED_CLICK_MODEL = ClickModel(
+    intercept=-3.6,
     relevance=-0.4,
     position={"top": -0.4, "side": 0.6, "bottom": 0.2},
     site={"news": 0.4, "sports": 0.2, "shopping": -0.4, "social": 0.0, "video": 0.1},
@@ -90,8 +91,8 @@ def generate_impressions(
             "user_age": np.clip(
                 rng.normal(27 if covariate else 38, 8 if covariate else 12, size=rows), 13, 100
             ).astype("int64"),
-            "user_past_ctr": rng.beta(4, 16, size=rows) if covariate else rng.beta(2, 30, rows),
-            "ad_relevance": rng.beta(3, 2, size=rows) if covariate else rng.beta(2, 3, rows),
+            "user_past_ctr": rng.beta(3, 30, size=rows) if covariate else rng.beta(2, 30, rows),
+            "ad_relevance": rng.beta(2.5, 2.5, size=rows) if covariate else rng.beta(2, 3, rows),
             "bid_price": np.clip(
                 rng.lognormal(1.3 if covariate else 0.8, 0.6, size=rows), 0.01, 100.0
             ).round(2),

@@ -7,7 +7,7 @@ review), so the contract stays the single source: edit contract.yaml, never the 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,7 @@ class ValidationReport:
 
 
 def suite_name(contract: DataContract) -> str:
-    return f"{contract.name}.v{contract.version}"
+    return f"{contract.name}_v{contract.version}"
 
 
 def build_expectations(contract: DataContract) -> list[gxe.Expectation]:
@@ -71,7 +71,9 @@ def build_expectations(contract: DataContract) -> list[gxe.Expectation]:
     ]
     for column in contract.columns:
         name = column.name
-        expectations.append(gxe.ExpectColumnValuesToBeInTypeList(column=name, type_list=list(column.dtypes)))
+        expectations.append(
+            gxe.ExpectColumnValuesToBeInTypeList(column=name, type_list=list(column.dtypes))
+        )
         if not column.nullable:
             expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=name))
         if column.unique:
@@ -83,7 +85,9 @@ def build_expectations(contract: DataContract) -> list[gxe.Expectation]:
                 )
             )
         if column.values is not None:
-            expectations.append(gxe.ExpectColumnValuesToBeInSet(column=name, value_set=list(column.values)))
+            expectations.append(
+                gxe.ExpectColumnValuesToBeInSet(column=name, value_set=list(column.values))
+            )
     return expectations
 
 
@@ -156,7 +160,9 @@ def _failures(results: Iterable[Any]) -> Iterable[ExpectationFailure]:
 def _describe(kind: str, kwargs: Mapping[str, Any], result: Mapping[str, Any], outcome: Any) -> str:
     """One readable clause for a failed expectation."""
     if "unexpected_count" in result:
-        examples = ", ".join(repr(v) for v in result.get("partial_unexpected_list", [])[:SHOWN_EXAMPLES])
+        examples = ", ".join(
+            repr(v) for v in result.get("partial_unexpected_list", [])[:SHOWN_EXAMPLES]
+        )
         percent = result.get("unexpected_percent") or 0.0
         rule = _rule(kind, kwargs)
         return f"{result['unexpected_count']} values ({percent:.2f}%) {rule}; e.g. {examples}"
@@ -164,7 +170,10 @@ def _describe(kind: str, kwargs: Mapping[str, Any], result: Mapping[str, Any], o
         observed = set(result.get("observed_value") or [])
         expected = set(kwargs.get("column_set") or [])
         missing, extra = sorted(expected - observed), sorted(observed - expected)
-        return f"columns differ from the contract: missing {missing or 'none'}, unexpected {extra or 'none'}"
+        return (
+            f"columns differ from the contract: missing {missing or 'none'}, "
+            f"unexpected {extra or 'none'}"
+        )
     if kind == "expect_column_values_to_be_in_type_list":
         return f"type {result.get('observed_value')} is not one of {kwargs.get('type_list')}"
     if "observed_value" in result:
@@ -175,10 +184,11 @@ def _describe(kind: str, kwargs: Mapping[str, Any], result: Mapping[str, Any], o
 
 
 def _rule(kind: str, kwargs: Mapping[str, Any]) -> str:
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
     rules = {
         "expect_column_values_to_not_be_null": "are null",
         "expect_column_values_to_be_unique": "are duplicates",
-        "expect_column_values_to_be_between": f"outside [{kwargs.get('min_value')}, {kwargs.get('max_value')}]",
+        "expect_column_values_to_be_between": f"outside [{low}, {high}]",
         "expect_column_values_to_be_in_set": f"not in {kwargs.get('value_set')}",
         "expect_column_values_to_be_in_type_list": f"not of type {kwargs.get('type_list')}",
         "expect_table_row_count_to_be_between": f"at least {kwargs.get('min_value')} rows",
