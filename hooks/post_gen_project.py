@@ -101,4 +101,4 @@ def main(answers_json: str) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(r'''{{ cookiecutter | tojson }}'''))
+    raise SystemExit(main(r"""{{ cookiecutter | tojson }}"""))

@@ -1,4 +1,4 @@
-"""Check every answer before cookiecutter writes a file; exit non-zero with one sentence per problem.
+"""Check every answer before cookiecutter writes a file; exit non-zero, one sentence a problem.
 
 Cookiecutter renders this file with Jinja. The answers arrive as one JSON document inside a raw
 string (``tojson`` escapes quotes and angle brackets), never as Python source, so a project name
@@ -36,6 +36,7 @@ RESERVED_PACKAGE_NAMES = frozenset(
         "pytest",
         "sklearn",
         "src",
+        "test",  # the stdlib's own tests, missing from sys.stdlib_module_names
         "tests",
         "typer",
         "yaml",
@@ -83,7 +84,9 @@ def find_problems(answers: Mapping[str, Any], choices: Mapping[str, list[str]]) 
 
     email = str(answers.get("author_email", ""))
     if not EMAIL_PATTERN.fullmatch(email):
-        problems.append(f"author_email {email!r} is not an e-mail address (e.g. 'you@example.com').")
+        problems.append(
+            f"author_email {email!r} is not an e-mail address (e.g. 'you@example.com')."
+        )
 
     for option, allowed in choices.items():
         value = answers.get(option)
@@ -103,4 +106,4 @@ def main(answers_json: str, template_options_json: str) -> int:
 
 if __name__ == "__main__":
     # `_cookiecutter` is cookiecutter.json as written, with the full lists of choices.
-    sys.exit(main(r'''{{ cookiecutter | tojson }}''', r'''{{ _cookiecutter | tojson }}'''))
+    sys.exit(main(r"""{{ cookiecutter | tojson }}""", r"""{{ _cookiecutter | tojson }}"""))

@@ -1,0 +1,151 @@
+"""Every supported option combination bakes to the exact expected tree, clean and lint-free."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import DEFAULT_PACKAGE, REPO, TEMPLATE_OPTIONS, bake, clean_env, run
+
+# Every file of the default project; `{package}` is the package directory.
+EXPECTED_FILES = [
+    ".cruft.json",
+    ".env.example",
+    ".gitignore",
+    ".pre-commit-config.yaml",
+    ".python-version",
+    ".github/workflows/ci.yml",
+    "LICENSE",
+    "Makefile",
+    "README.md",
+    "pyproject.toml",
+    "uv.lock",
+    "bench/ingestion.py",
+    "src/{package}/__init__.py",
+    "src/{package}/__main__.py",
+    "src/{package}/cli.py",
+    "src/{package}/runtime.py",
+    "src/{package}/settings.py",
+    "src/{package}/status.py",
+    "src/{package}/requirements/README.md",
+    "src/{package}/requirements/__init__.py",
+    "src/{package}/requirements/requirements.yaml",
+    "src/{package}/requirements/spec.py",
+    "src/{package}/contract/README.md",
+    "src/{package}/contract/__init__.py",
+    "src/{package}/contract/contract.yaml",
+    "src/{package}/contract/spec.py",
+    "src/{package}/data/README.md",
+    "src/{package}/data/__init__.py",
+    "src/{package}/data/batches.py",
+    "src/{package}/data/flow.py",
+    "src/{package}/data/ingestion.py",
+    "src/{package}/data/synthetic.py",
+    "src/{package}/data/validation.py",
+    "src/{package}/modeling/README.md",
+    "src/{package}/training/README.md",
+    "src/{package}/serving/README.md",
+    "src/{package}/monitoring/README.md",
+    "tests/conftest.py",
+    "tests/code/test_batches.py",
+    "tests/code/test_contract.py",
+    "tests/code/test_requirements.py",
+    "tests/code/test_settings.py",
+    "tests/code/test_synthetic.py",
+    "tests/data/test_validation.py",
+    "tests/e2e/test_ingestion_flow.py",
+]
+
+# What each non-default answer removes: written out here, independently of the hook's table.
+REMOVED_BY = {("ci", "none"): {".github/workflows/ci.yml"}}
+
+LICENSE_MARKERS = {
+    "MIT": "MIT License",
+    "Apache-2.0": "Apache License",
+    "BSD-3-Clause": "BSD 3-Clause License",
+    "Proprietary": "All rights reserved.",
+}
+
+OPTION_NAMES = ("python_version", "license", "ci")
+COMBINATIONS = list(itertools.product(*(TEMPLATE_OPTIONS[name] for name in OPTION_NAMES)))
+
+
+def expected_tree(package: str, answers: dict[str, str]) -> set[str]:
+    files = {path.format(package=package) for path in EXPECTED_FILES}
+    for (option, value), removed in REMOVED_BY.items():
+        if answers.get(option) == value:
+            files -= removed
+    return files
+
+
+def baked_files(project: Path) -> set[str]:
+    return {str(p.relative_to(project)) for p in project.rglob("*") if p.is_file()}
+
+
+def test_every_choice_is_covered() -> None:
+    choice_options = {k for k, v in TEMPLATE_OPTIONS.items() if isinstance(v, list)}
+    assert choice_options == set(OPTION_NAMES)
+    assert len(COMBINATIONS) == 16
+
+
+@pytest.mark.parametrize("combination", COMBINATIONS, ids=["-".join(c) for c in COMBINATIONS])
+def test_combination_bakes_clean(combination: tuple[str, ...], tmp_path: Path) -> None:
+    answers = dict(zip(OPTION_NAMES, combination, strict=True))
+    project = bake(tmp_path, **answers)
+
+    assert baked_files(project) == expected_tree(DEFAULT_PACKAGE, answers)
+    for path in project.rglob("*"):
+        assert not re.search(r"\{\{|\{%|\{#", path.name), path
+        if path.is_file():
+            assert not re.search(r"\{\{|\{%|\{#", path.read_text(encoding="utf-8")), path
+
+    meta = tomllib.loads((project / "pyproject.toml").read_text())
+    version = answers["python_version"]
+    assert meta["tool"]["ruff"]["target-version"] == "py" + version.replace(".", "")
+    assert meta["tool"]["mypy"]["python_version"] == version
+    assert (project / ".python-version").read_text().strip() == version
+    assert LICENSE_MARKERS[answers["license"]] in (project / "LICENSE").read_text()
+    if answers["ci"] == "github":
+        workflow = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
+        steps = workflow["jobs"]["test"]["steps"]
+        assert any(s.get("with", {}).get("python-version") == version for s in steps)
+        assert {"make setup", "make lint", "make test"} <= {s.get("run") for s in steps}
+
+    # Generated code is already formatted and lint-free, with the project's own ruff settings.
+    run(["ruff", "check", "--no-cache", "."], cwd=project, env=clean_env())
+    run(["ruff", "format", "--check", "--no-cache", "."], cwd=project, env=clean_env())
+
+
+def test_custom_names_flow_everywhere(tmp_path: Path, uv: str) -> None:
+    project = bake(
+        tmp_path,
+        project_name="Fraud Detection",
+        project_slug="fraud-detection",
+        package_name="fraud_shield",
+    )
+    assert project.name == "fraud-detection"
+    assert baked_files(project) == expected_tree("fraud_shield", {})
+    meta = tomllib.loads((project / "pyproject.toml").read_text())
+    assert meta["project"]["name"] == "fraud-detection"
+    assert meta["project"]["scripts"] == {"fraud-detection": "fraud_shield.cli:app"}
+    assert "fraud-detection" in (project / "Makefile").read_text()
+    # The lock file shipped in the template matches this project's pyproject as it is.
+    run([uv, "lock", "--check"], cwd=project)
+
+
+def test_readme_gives_exactly_the_two_setup_commands() -> None:
+    readme = (REPO / "README.md").read_text()
+    blocks = re.findall(r"```(?:bash|sh)\n(.*?)```", readme, flags=re.S)
+    commands = [line.split("#")[0].strip() for line in blocks[0].splitlines() if line.strip()]
+    assert commands == ["make demo", "make test"]
+    assert "make test" in (REPO / ".ci" / "run").read_text()
+    targets = subprocess.run(
+        ["make", "-qp"], cwd=REPO, capture_output=True, text=True, check=False
+    ).stdout
+    assert re.search(r"^demo:", targets, flags=re.M) and re.search(r"^test:", targets, flags=re.M)

@@ -1,0 +1,84 @@
+"""The default project, installed from its lock file and run for real: lint, tests, main job."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .conftest import DEFAULT_SLUG, bake, clean_env, run
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, uv: str) -> Path:
+    baked = bake(tmp_path_factory.mktemp("default"))
+    run(["make", "setup", f"UV={uv}"], cwd=baked)
+    return baked
+
+
+def test_make_help_documents_every_target(project: Path) -> None:
+    listed = run(["make", "help"], cwd=project).stdout
+    makefile = (project / "Makefile").read_text()
+    targets = re.findall(r"^([a-z-]+):.*## ", makefile, flags=re.M)
+    assert {"setup", "ingest", "all", "test", "lint", "bench"} <= set(targets)
+    for target in targets:
+        assert re.search(rf"^\s+{target}\s", listed, flags=re.M), target
+
+
+def test_generated_project_lints_clean(project: Path, uv: str) -> None:
+    run(["make", "lint", f"UV={uv}"], cwd=project)
+
+
+def test_generated_project_tests_pass(project: Path, uv: str) -> None:
+    result = run(["make", "test", f"UV={uv}"], cwd=project)
+    summary = result.stdout.strip().splitlines()[-1]
+    assert re.search(r"\d+ passed", summary) and "failed" not in summary, summary
+
+
+def test_main_job_runs_and_stays_inside_the_project(project: Path, uv: str, tmp_path: Path) -> None:
+    """`make all` for real, with HOME pointed at an empty folder that must stay empty."""
+    home = tmp_path / "home"
+    home.mkdir()
+    cache = run([uv, "cache", "dir"], cwd=project).stdout.strip()
+    env = clean_env(HOME=str(home), UV_CACHE_DIR=cache, XDG_CACHE_HOME="", XDG_CONFIG_HOME="")
+    run(["make", "all", f"UV={uv}"], cwd=project, env=env)
+
+    status = json.loads(
+        run(
+            [str(project / ".venv" / "bin" / DEFAULT_SLUG), "status", "--json"],
+            cwd=project,
+            env=env,
+        ).stdout
+    )
+    ingestion = status["ingestion"]
+    assert ingestion["validated_batches"] == 1
+    assert ingestion["validated_rows"] == 50_000
+    assert ingestion["last_run"]["status"] == "validated"
+    assert Path(ingestion["last_run"]["path"]).is_relative_to(project)
+    assert status["tools"]["data_docs"] == str(project / "reports" / "data_docs" / "index.html")
+    assert (project / ".prefect").is_dir()
+    assert sorted(p.name for p in home.rglob("*")) == []
+
+
+def test_bad_batch_through_the_cli_is_quarantined(project: Path, tmp_path: Path) -> None:
+    cli = str(project / ".venv" / "bin" / DEFAULT_SLUG)
+    source = tmp_path / "batch.csv"
+    run([cli, "generate", str(source), "--rows", "500"], cwd=project)
+    source.write_text(source.read_text().replace(",desktop,", ",laptop,"))
+    result = subprocess.run(
+        [cli, "ingest", "--source", str(source)],
+        cwd=project,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "device:" in result.stderr and "'laptop'" in result.stderr
+    assert "Data Docs: file://" in result.stderr
+    assert list((project / "data" / "quarantine").glob("*.parquet"))

@@ -1,0 +1,150 @@
+"""The hooks: bad answers stop generation before any file is written; answers cannot inject."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import tomllib
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from cookiecutter.exceptions import FailedHookException
+
+from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, REPO, TEMPLATE_OPTIONS, bake
+
+
+def load_hook(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, REPO / "hooks" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+PRE_GEN = load_hook("pre_gen_project")
+POST_GEN = load_hook("post_gen_project")
+CHOICES = PRE_GEN.choices_of(TEMPLATE_OPTIONS)
+DEFAULT_ANSWERS: dict[str, Any] = {
+    "project_name": "Ad Click Prediction",
+    "project_slug": DEFAULT_SLUG,
+    "package_name": DEFAULT_PACKAGE,
+    "description": "A system.",
+    "author_name": "A. Person",
+    "author_email": "a@example.com",
+    **{option: values[0] for option, values in CHOICES.items()},
+}
+
+
+def test_choices_are_read_from_cookiecutter_json() -> None:
+    assert CHOICES["python_version"] == ["3.11", "3.12"]
+    assert set(CHOICES) == {"python_version", "license", "ci"}
+
+
+def test_default_answers_have_no_problem() -> None:
+    assert PRE_GEN.find_problems(DEFAULT_ANSWERS, CHOICES) == []
+
+
+# (answer overrides, the field the one-sentence error must name)
+BAD_ANSWERS = {
+    "empty_name": ({"project_name": "  "}, "project_name"),
+    "multiline_name": ({"project_name": "Ad\nClick"}, "project_name"),
+    "slug_uppercase": ({"project_slug": "Ad-Click"}, "project_slug"),
+    "slug_space": ({"project_slug": "ad click"}, "project_slug"),
+    "slug_double_hyphen": ({"project_slug": "ad--click"}, "project_slug"),
+    "package_hyphen": ({"package_name": "ad-click"}, "package_name"),
+    "package_digit_first": ({"package_name": "1click"}, "package_name"),
+    "package_keyword": ({"package_name": "class"}, "package_name"),
+    "package_mlflow": ({"package_name": "mlflow"}, "package_name"),
+    "package_prefect": ({"package_name": "prefect"}, "package_name"),
+    "package_bentoml": ({"package_name": "bentoml"}, "package_name"),
+    "package_great_expectations": ({"package_name": "great_expectations"}, "package_name"),
+    "package_evidently": ({"package_name": "evidently"}, "package_name"),
+    "package_test": ({"package_name": "test"}, "package_name"),
+    "package_stdlib": ({"package_name": "json"}, "package_name"),
+    "bad_email": ({"author_email": "nobody"}, "author_email"),
+    "multiline_description": ({"description": "one\ntwo"}, "description"),
+    "python_3_10": ({"python_version": "3.10"}, "python_version"),
+    "unknown_license": ({"license": "GPL"}, "license"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_ANSWERS))
+def test_each_rule_names_the_field(case: str) -> None:
+    overrides, field = BAD_ANSWERS[case]
+    problems = PRE_GEN.find_problems({**DEFAULT_ANSWERS, **overrides}, CHOICES)
+    assert len(problems) == 1, problems
+    assert problems[0].startswith(field)
+
+
+# A real bake for each hook rule: generation stops and nothing is left on disk.
+BAKE_FAILURES = {
+    "slug": ({"project_slug": "Bad Slug!"}, "project_slug"),
+    "package_reserved": ({"package_name": "mlflow"}, "package_name 'mlflow' is reserved"),
+    "package_invalid": ({"package_name": "my-package"}, "package_name 'my-package'"),
+    "empty_name": (
+        {"project_name": "", "project_slug": "x", "package_name": "x_pkg"},
+        "project_name is empty",
+    ),
+    "email": ({"author_email": "not-an-address"}, "author_email"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAKE_FAILURES))
+def test_bad_answer_stops_generation_before_any_file(
+    case: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    answers, message = BAKE_FAILURES[case]
+    with pytest.raises(FailedHookException):
+        bake(tmp_path, **answers)
+    assert list(tmp_path.iterdir()) == []
+    assert message in capfd.readouterr().err
+
+
+def test_unsupported_python_version_is_refused_without_output(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="python_version"):
+        bake(tmp_path, python_version="3.10")
+    assert list(tmp_path.iterdir()) == []
+
+
+INJECTION = "Evil \"\"\"' ''' \\ \"); import os; os.system('touch PWNED') # \u00e9"
+
+
+def test_quotes_and_code_in_answers_cannot_break_or_inject(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    project = bake(
+        tmp_path / "out",
+        project_name=INJECTION,
+        project_slug="evil-project",
+        package_name="evil_project",
+        description=INJECTION,
+        author_name=INJECTION,
+    )
+    assert not list(tmp_path.rglob("PWNED"))
+    assert INJECTION in (project / "README.md").read_text()
+    meta = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    assert meta["description"] == INJECTION
+    assert meta["authors"][0]["name"] == INJECTION
+    cruft = json.loads((project / ".cruft.json").read_text())
+    assert cruft["context"]["cookiecutter"]["project_name"] == INJECTION
+
+
+def test_prune_table_and_cruft_record() -> None:
+    assert POST_GEN.paths_to_prune({**DEFAULT_ANSWERS, "ci": "none"}) == [".github"]
+    assert POST_GEN.paths_to_prune(DEFAULT_ANSWERS) == []
+    record = POST_GEN.cruft_record(
+        {**DEFAULT_ANSWERS, "_output_dir": "/tmp/x", "_template": "gh:o/r"}, "gh:o/r", "abc123"
+    )
+    context = record["context"]["cookiecutter"]
+    assert record["template"] == "gh:o/r" and record["commit"] == "abc123"
+    assert context["_template"] == "gh:o/r" and context["_commit"] == "abc123"
+    assert "_output_dir" not in context
+    assert context["package_name"] == DEFAULT_PACKAGE
+
+
+def test_relative_template_path_is_recorded_absolute(tmp_path: Path) -> None:
+    assert POST_GEN.resolve_local(".", tmp_path) == str(tmp_path.resolve())
+    assert POST_GEN.resolve_local("gh:org/repo", tmp_path) == "gh:org/repo"
