@@ -29,7 +29,8 @@ def clean_env(**extra: str) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(("MLSD_", "PREFECT_", "VIRTUAL_ENV"))
+        # MAKE*: under `make test`, a nested make would otherwise inherit the outer one's state.
+        if not key.startswith(("MLSD_", "PREFECT_", "VIRTUAL_ENV", "MAKE", "MFLAGS"))
     }
     env["UV_PYTHON_DOWNLOADS"] = "never"
     env.update(extra)

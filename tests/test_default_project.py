@@ -36,8 +36,8 @@ def test_generated_project_lints_clean(project: Path, uv: str) -> None:
 
 def test_generated_project_tests_pass(project: Path, uv: str) -> None:
     result = run(["make", "test", f"UV={uv}"], cwd=project)
-    summary = result.stdout.strip().splitlines()[-1]
-    assert re.search(r"\d+ passed", summary) and "failed" not in summary, summary
+    summary = re.findall(r"^=+ (.*) in [\d.]+s.* =+$", result.stdout, flags=re.M)
+    assert summary and re.fullmatch(r"\d+ passed", summary[-1]), summary
 
 
 def test_main_job_runs_and_stays_inside_the_project(project: Path, uv: str, tmp_path: Path) -> None:
