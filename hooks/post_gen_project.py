@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,13 @@ def cruft_record(answers: Mapping[str, Any], template: str, commit: str | None) 
     }
 
 
+def remove_rendered_copy() -> None:
+    """Cookiecutter runs hooks from a temporary copy it never deletes; remove ours."""
+    here = Path(__file__).resolve()
+    if here.parent == Path(tempfile.gettempdir()).resolve() and here.name.startswith("tmp"):
+        here.unlink(missing_ok=True)
+
+
 def main(answers_json: str) -> int:
     answers = json.loads(answers_json)
     project_dir = Path.cwd()
@@ -97,6 +105,7 @@ def main(answers_json: str) -> int:
     commit = template_commit(Path(resolve_local(str(answers.get("_repo_dir", "")), base)))
     record = cruft_record(answers, template, commit)
     (project_dir / CRUFT_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    remove_rendered_copy()
     return 0
 
 

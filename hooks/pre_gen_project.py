@@ -11,7 +11,9 @@ import json
 import keyword
 import re
 import sys
+import tempfile
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 SLUG_PATTERN = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
@@ -96,11 +98,19 @@ def find_problems(answers: Mapping[str, Any], choices: Mapping[str, list[str]]) 
     return problems
 
 
+def remove_rendered_copy() -> None:
+    """Cookiecutter runs hooks from a temporary copy it never deletes; remove ours."""
+    here = Path(__file__).resolve()
+    if here.parent == Path(tempfile.gettempdir()).resolve() and here.name.startswith("tmp"):
+        here.unlink(missing_ok=True)
+
+
 def main(answers_json: str, template_options_json: str) -> int:
     answers = json.loads(answers_json)
     problems = find_problems(answers, choices_of(json.loads(template_options_json)))
     for problem in problems:
         print(f"ERROR: {problem}", file=sys.stderr)
+    remove_rendered_copy()
     return 1 if problems else 0
 
 

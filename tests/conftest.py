@@ -18,9 +18,22 @@ DEFAULT_PACKAGE = "ad_click_prediction"
 
 
 def bake(output_dir: Path, **answers: str) -> Path:
-    """Generate a project without prompts; `answers` override cookiecutter.json's defaults."""
+    """Generate a project without prompts; `answers` override cookiecutter.json's defaults.
+
+    cookiecutter's own state (replay files, clones) goes beside the output, not in the home dir.
+    """
+    state = output_dir.parent / f".cookiecutter-{output_dir.name}"
+    config = state / "config.yaml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f"replay_dir: {state / 'replay'}\ncookiecutters_dir: {state / 'clones'}\n")
     return Path(
-        cookiecutter(str(REPO), no_input=True, extra_context=answers, output_dir=str(output_dir))
+        cookiecutter(
+            str(REPO),
+            no_input=True,
+            extra_context=answers,
+            output_dir=str(output_dir),
+            config_file=str(config),
+        )
     )
 
 

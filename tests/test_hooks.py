@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import tempfile
 import tomllib
 from pathlib import Path
 from types import ModuleType
@@ -148,3 +149,16 @@ def test_prune_table_and_cruft_record() -> None:
 def test_relative_template_path_is_recorded_absolute(tmp_path: Path) -> None:
     assert POST_GEN.resolve_local(".", tmp_path) == str(tmp_path.resolve())
     assert POST_GEN.resolve_local("gh:org/repo", tmp_path) == "gh:org/repo"
+
+
+def test_bake_leaves_no_rendered_hook_in_the_temp_dir(tmp_path: Path) -> None:
+    temp_dir = Path(tempfile.gettempdir())
+    before = set(temp_dir.glob("tmp*.py"))
+    bake(tmp_path)
+    assert set(temp_dir.glob("tmp*.py")) - before == set()
+
+
+def test_hooks_never_delete_their_source_in_the_template() -> None:
+    for hook in (PRE_GEN, POST_GEN):
+        hook.remove_rendered_copy()
+        assert Path(hook.__file__).is_file()
