@@ -49,6 +49,8 @@ EXPECTED_FILES = [
     "src/{package}/data/synthetic.py",
     "src/{package}/data/validation.py",
     "src/{package}/modeling/README.md",
+    "src/{package}/modeling/__init__.py",
+    "src/{package}/modeling/candidates.py",
     "src/{package}/training/README.md",
     "src/{package}/serving/README.md",
     "src/{package}/monitoring/README.md",
@@ -60,6 +62,7 @@ EXPECTED_FILES = [
     "tests/code/test_synthetic.py",
     "tests/data/test_validation.py",
     "tests/e2e/test_ingestion_flow.py",
+    "tests/model/test_candidates.py",
 ]
 
 # What each non-default answer removes: written out here, independently of the hook's table.

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     seed: int = 42
     drift: DriftKind = "none"
 
+    # Step 4: which candidate in `modeling.MODELS` training fits.
+    model_name: str = "gradient_boosting"
+
     # Servers: unset means embedded (Prefect starts a temporary local server with SQLite).
     prefect_api_url: str | None = None
 

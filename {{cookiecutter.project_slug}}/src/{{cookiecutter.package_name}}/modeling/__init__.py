@@ -1,0 +1,5 @@
+"""Step 4, model selection: candidate pipelines built from the data contract."""
+
+from .candidates import MODELS, UnknownModelError, build_model, feature_frame
+
+__all__ = ["MODELS", "UnknownModelError", "build_model", "feature_frame"]

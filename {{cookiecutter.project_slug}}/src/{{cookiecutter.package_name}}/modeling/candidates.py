@@ -1,0 +1,91 @@
+"""Candidate models, each a scikit-learn pipeline built from the data contract.
+
+Preprocessing lives inside the pipeline (scaling numeric columns, one-hot encoding the
+contract's categories), so training and serving apply exactly the same transformations.
+Adding a candidate is one function and one line in `MODELS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+from ..contract import DataContract
+
+ModelBuilder = Callable[[DataContract, int], Pipeline]
+
+
+class UnknownModelError(ValueError):
+    """The settings name a model that is not in `MODELS`."""
+
+
+def preprocessor(contract: DataContract) -> ColumnTransformer:
+    categorical = [contract.column(name) for name in contract.categorical_features]
+    return ColumnTransformer(
+        [
+            ("numeric", StandardScaler(), contract.numeric_features),
+            (
+                "categorical",
+                # Categories come from the contract, not from whichever batch is seen first;
+                # a category the contract does not know maps to all zeros instead of failing.
+                OneHotEncoder(
+                    categories=[list(column.values or ()) for column in categorical],
+                    handle_unknown="ignore",
+                    sparse_output=False,
+                ),
+                [column.name for column in categorical],
+            ),
+        ],
+        verbose_feature_names_out=False,
+    )
+
+
+def logistic_regression(contract: DataContract, seed: int) -> Pipeline:
+    """The baseline: linear in the features, fast, calibrated by construction."""
+    return Pipeline(
+        [
+            ("features", preprocessor(contract)),
+            ("model", LogisticRegression(max_iter=1_000, random_state=seed)),
+        ]
+    )
+
+
+def gradient_boosting(contract: DataContract, seed: int) -> Pipeline:
+    """The stronger candidate: captures interactions and non-linear effects."""
+    return Pipeline(
+        [
+            ("features", preprocessor(contract)),
+            (
+                "model",
+                HistGradientBoostingClassifier(
+                    max_iter=200, learning_rate=0.1, early_stopping=False, random_state=seed
+                ),
+            ),
+        ]
+    )
+
+
+MODELS: dict[str, ModelBuilder] = {
+    "logistic_regression": logistic_regression,
+    "gradient_boosting": gradient_boosting,
+}
+
+
+def build_model(name: str, contract: DataContract, seed: int = 42) -> Pipeline:
+    try:
+        builder = MODELS[name]
+    except KeyError:
+        choices = ", ".join(sorted(MODELS))
+        raise UnknownModelError(f"unknown model {name!r}: choose one of {choices}") from None
+    return builder(contract, seed)
+
+
+def feature_frame(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
+    """The contract's feature columns, in contract order: what every model is given."""
+    return frame[[column.name for column in contract.features]]
