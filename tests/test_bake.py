@@ -57,6 +57,7 @@ EXPECTED_FILES = [
     "tests/conftest.py",
     "tests/code/test_batches.py",
     "tests/code/test_contract.py",
+    "tests/code/test_ingestion.py",
     "tests/code/test_requirements.py",
     "tests/code/test_settings.py",
     "tests/code/test_synthetic.py",

@@ -95,10 +95,12 @@ def record_outcome(
         )
 
     if not report.success:
-        target = settings.quarantine_dir / f"{identifier}.parquet"
-        write_parquet_once(frame, target)
-        write_json(report.to_dict(), target.with_suffix(".report.json"))
-        record = outcome("rejected", target)
+        # The same bad batch sent again is already kept: point at it instead of copying it.
+        target = find_stored(settings.quarantine_dir, data_hash)
+        if target is None:
+            target = write_parquet_once(frame, settings.quarantine_dir / f"{identifier}.parquet")
+            write_json(report.to_dict(), target.with_suffix(".report.json"))
+        record = outcome("rejected", target, name=target.stem)
         append_jsonl(record.to_dict(), settings.ingestion_log)
         raise BatchRejectedError(record, report)
 
