@@ -69,6 +69,17 @@ def find_stored(directory: Path, data_hash: str) -> Path | None:
     return next(iter(sorted(directory.glob(f"*-{data_hash}.parquet"))), None)
 
 
+def store_once(
+    frame: pd.DataFrame, directory: Path, name: str, data_hash: str
+) -> tuple[Path, bool]:
+    """The stored copy of this content in `directory`: the one already there, else a new
+    ``<name>.parquet``. The flag says whether it was written now."""
+    existing = find_stored(directory, data_hash)
+    if existing is not None:
+        return existing, False
+    return write_parquet_once(frame, directory / f"{name}.parquet"), True
+
+
 def write_parquet_once(frame: pd.DataFrame, path: Path) -> Path:
     """Write atomically (temp file, then rename) and refuse to replace an existing file."""
     if path.exists():

@@ -20,10 +20,9 @@ from .batches import (
     append_jsonl,
     batch_id,
     content_hash,
-    find_stored,
     read_batch,
+    store_once,
     write_json,
-    write_parquet_once,
 )
 from .synthetic import generate_impressions
 from .validation import ValidationReport
@@ -80,11 +79,9 @@ def record_outcome(
     data_hash = content_hash(frame)
     identifier = batch_id(data_hash)
 
-    def outcome(
-        status: IngestionStatus, stored_as: Path, name: str = identifier
-    ) -> IngestionRecord:
+    def outcome(status: IngestionStatus, stored_as: Path) -> IngestionRecord:
         return IngestionRecord(
-            batch_id=name,
+            batch_id=stored_as.stem,
             status=status,
             rows=len(frame),
             data_hash=data_hash,
@@ -96,20 +93,14 @@ def record_outcome(
 
     if not report.success:
         # The same bad batch sent again is already kept: point at it instead of copying it.
-        target = find_stored(settings.quarantine_dir, data_hash)
-        if target is None:
-            target = write_parquet_once(frame, settings.quarantine_dir / f"{identifier}.parquet")
+        target, written = store_once(frame, settings.quarantine_dir, identifier, data_hash)
+        if written:
             write_json(report.to_dict(), target.with_suffix(".report.json"))
-        record = outcome("rejected", target, name=target.stem)
+        record = outcome("rejected", target)
         append_jsonl(record.to_dict(), settings.ingestion_log)
         raise BatchRejectedError(record, report)
 
-    existing = find_stored(settings.validated_dir, data_hash)
-    if existing is not None:
-        record = outcome("duplicate", existing, name=existing.stem)
-    else:
-        record = outcome(
-            "validated", write_parquet_once(frame, settings.validated_dir / f"{identifier}.parquet")
-        )
+    target, written = store_once(frame, settings.validated_dir, identifier, data_hash)
+    record = outcome("validated" if written else "duplicate", target)
     append_jsonl(record.to_dict(), settings.ingestion_log)
     return record
