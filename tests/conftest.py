@@ -51,9 +51,13 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def run(
-    command: list[str], cwd: Path, env: Mapping[str, str] | None = None, timeout: int = 900
+    command: list[str],
+    cwd: Path,
+    env: Mapping[str, str] | None = None,
+    timeout: int = 900,
+    expect_code: int = 0,
 ) -> subprocess.CompletedProcess[str]:
-    """Run a command; on failure, fail the test with its output."""
+    """Run a command; fail the test, with its output, unless it exits with `expect_code`."""
     result = subprocess.run(
         command,
         cwd=cwd,
@@ -63,9 +67,9 @@ def run(
         timeout=timeout,
         check=False,
     )
-    if result.returncode != 0:
+    if result.returncode != expect_code:
         pytest.fail(
-            f"{' '.join(command)} exited {result.returncode}\n"
+            f"{' '.join(command)} exited {result.returncode}, expected {expect_code}\n"
             f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
         )
     return result

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -70,15 +69,7 @@ def test_bad_batch_through_the_cli_is_quarantined(project: Path, tmp_path: Path)
     source = tmp_path / "batch.csv"
     run([cli, "generate", str(source), "--rows", "500"], cwd=project)
     source.write_text(source.read_text().replace(",desktop,", ",laptop,"))
-    result = subprocess.run(
-        [cli, "ingest", "--source", str(source)],
-        cwd=project,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 1, result.stdout + result.stderr
+    result = run([cli, "ingest", "--source", str(source)], cwd=project, expect_code=1)
     assert "device:" in result.stderr and "'laptop'" in result.stderr
     assert "Data Docs: file://" in result.stderr
     assert list((project / "data" / "quarantine").glob("*.parquet"))
