@@ -21,9 +21,16 @@ $(BOOTSTRAPPED_UV):
 	$(PYTHON) -m venv $(CURDIR)/.tools
 	$(CURDIR)/.tools/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
+# cookiecutter keeps replay files and clones under build/, not in the home directory.
+COOKIECUTTER_STATE := $(CURDIR)/$(BUILD_DIR)/.cookiecutter
+
 demo: | $(UV_PREREQ) ## Bake the default project into build/, install it, and run its whole loop
 	rm -rf $(DEMO_DIR)
-	$(UV) run --locked cookiecutter --no-input --output-dir $(BUILD_DIR) .
+	mkdir -p $(COOKIECUTTER_STATE)
+	printf 'replay_dir: %s\ncookiecutters_dir: %s\n' "$(COOKIECUTTER_STATE)/replay" \
+		"$(COOKIECUTTER_STATE)/clones" > $(COOKIECUTTER_STATE)/config.yaml
+	$(UV) run --locked cookiecutter --no-input --config-file $(COOKIECUTTER_STATE)/config.yaml \
+		--output-dir $(BUILD_DIR) .
 	$(MAKE) -C $(DEMO_DIR) setup all UV=$(UV)
 
 test: | $(UV_PREREQ) ## Run the template's test suite (bakes, lints and runs generated projects)
