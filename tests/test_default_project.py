@@ -40,7 +40,8 @@ def test_generated_project_tests_pass(project: Path, uv: str) -> None:
 
 
 def test_main_job_runs_and_stays_inside_the_project(project: Path, uv: str, tmp_path: Path) -> None:
-    """`make all` for real, with HOME pointed at an empty folder that must stay empty."""
+    """`make all` for real (ingest, train, status), with HOME pointed at an empty folder that
+    must stay empty."""
     home = tmp_path / "home"
     home.mkdir()
     cache = run([uv, "cache", "dir"], cwd=project).stdout.strip()
@@ -61,6 +62,16 @@ def test_main_job_runs_and_stays_inside_the_project(project: Path, uv: str, tmp_
     assert Path(ingestion["last_run"]["path"]).is_relative_to(project)
     assert status["tools"]["data_docs"] == str(project / "reports" / "data_docs" / "index.html")
     assert (project / ".prefect").is_dir()
+
+    registry = status["registry"]
+    assert registry["tracking_uri"] == f"sqlite:///{project / 'mlflow.db'}"
+    assert registry["versions"] == 1
+    assert registry["champion"]["version"] == "1"
+    assert registry["champion"]["gate"] == "passed"
+    assert registry["champion"]["metrics"]["roc_auc"] > 0.75
+    (card,) = (project / "reports" / "training").glob("*/model_card.md")
+    assert "promoted to champion" in card.read_text()
+    assert list((project / "mlartifacts").rglob("model.skops"))
     assert sorted(p.name for p in home.rglob("*")) == []
 
 

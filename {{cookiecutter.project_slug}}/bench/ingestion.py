@@ -11,21 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import resource
-import subprocess
-import sys
-import tempfile
 import time
 from typing import Any
 
+from harness import peak_rss_mb, run_isolated
+
 DEFAULT_SIZES = (50_000, 1_000_000, 5_000_000)
-# Tool variables the package sets for the current project; a fresh run must not inherit them.
-INHERITED_TOOL_VARIABLES = ("PREFECT_HOME", "PREFECT_API_URL")
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
 def measure_ingestion(rows: int) -> dict[str, Any]:
@@ -80,26 +71,6 @@ def measure_first_flow_run() -> dict[str, Any]:
     }
 
 
-def run_isolated(mode: str, argument: str = "") -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="mlsd-bench-") as project_dir:
-        env = {k: v for k, v in os.environ.items() if k not in INHERITED_TOOL_VARIABLES}
-        env["MLSD_PROJECT_DIR"] = project_dir
-        started = time.perf_counter()
-        completed = subprocess.run(
-            [sys.executable, __file__, "--worker", mode, argument],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        wall = time.perf_counter() - started
-    if completed.returncode != 0:
-        raise RuntimeError(f"benchmark worker {mode} {argument} failed:\n{completed.stderr}")
-    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    result["process_wall_s"] = round(wall, 2)
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="*", default=list(DEFAULT_SIZES))
@@ -117,13 +88,13 @@ def main() -> None:
         f"{'rows':>10} {'validate s':>10} {'rows/s':>10} {'ingest rows/s':>14} {'peak RSS MB':>12}"
     )
     for rows in args.rows:
-        r = run_isolated("ingest", str(rows))
+        r = run_isolated(__file__, "ingest", str(rows))
         print(
             f"{r['rows']:>10,} {r['validate_s']:>10} {r['validate_rows_per_s']:>10,} "
             f"{r['ingest_rows_per_s']:>14,} {r['peak_rss_mb']:>12,}"
         )
     if not args.skip_first_run:
-        first = run_isolated("first-run")
+        first = run_isolated(__file__, "first-run")
         print("\nFirst flow run in a fresh project (new Prefect database, temporary server):")
         for key, value in first.items():
             print(f"  {key:<34} {value}")

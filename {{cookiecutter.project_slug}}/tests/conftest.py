@@ -14,9 +14,10 @@ from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings, get_s
 
 @pytest.fixture(autouse=True)
 def _no_user_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests see only the settings they set: drop any MLSD_* variable from the caller's shell."""
+    """Tests see only the settings they set: drop MLSD_* (and MLflow's tracking URI, which
+    settings also read) from the caller's shell."""
     for name in list(os.environ):
-        if name.startswith(ENV_PREFIX):
+        if name.startswith(ENV_PREFIX) or name == "MLFLOW_TRACKING_URI":
             monkeypatch.delenv(name)
 
 

@@ -14,7 +14,7 @@ import typer
 from .settings import DriftKind, get_settings
 
 app = typer.Typer(
-    help="An ML system in 7 steps: ingest, validate, and (as the system grows) train and serve.",
+    help="An ML system in 7 steps: ingest and validate data, train, evaluate and promote models.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -51,6 +51,23 @@ def ingest(
         f"{record.status}: batch {record.batch_id} ({record.rows} rows) -> {record.path}\n"
         f"Data Docs: {record.data_docs}"
     )
+
+
+@app.command()
+def train() -> None:
+    """Train the configured model on all validated data, register it in MLflow, and promote it
+    to champion if it passes the gate. A failed gate is reported, not an error."""
+    from .training.dataset import NoTrainingDataError
+    from .training.flow import training_flow
+
+    try:
+        outcome = training_flow()
+    except NoTrainingDataError as error:
+        typer.secho(f"Cannot train: {error}", fg="red", err=True)
+        raise typer.Exit(code=2) from None
+    colour = "green" if outcome.decision.promote else "yellow"
+    typer.secho(outcome.summary(), fg=colour)
+    typer.echo(f"MLflow: {get_settings().tracking_uri}")
 
 
 @app.command()
@@ -93,3 +110,16 @@ def status(
     typer.echo(f"data docs:        {report['tools']['data_docs']}")
     last = ingestion["last_run"]
     typer.echo(f"last ingestion:   {last['status'] + ' ' + last['batch_id'] if last else 'none'}")
+    registry = report["registry"]
+    typer.echo(f"mlflow:           {registry['tracking_uri']}")
+    typer.echo(
+        f"registered model: {registry['registered_model']} ({registry['versions']} versions)"
+    )
+    primary = report["requirements"]["primary_metric"]
+    for alias in ("champion", "challenger"):
+        if alias in registry:
+            entry = registry[alias]
+            typer.echo(
+                f"{alias + ':':<17} v{entry['version']} "
+                f"({primary} {entry['metrics'].get(primary, float('nan')):.4f})"
+            )

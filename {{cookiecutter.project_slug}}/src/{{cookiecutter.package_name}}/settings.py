@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -32,7 +32,7 @@ def find_project_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", populate_by_name=True)
 
     project_dir: Path = Field(default_factory=find_project_dir)
 
@@ -55,13 +55,32 @@ class Settings(BaseSettings):
     # Step 4: which candidate in `modeling.MODELS` training fits.
     model_name: str = "gradient_boosting"
 
+    # Step 5: the latest `holdout_fraction` of rows (by event time) judges every model.
+    holdout_fraction: float = Field(default=0.2, gt=0, lt=1)
+    # MLflow: unset means a SQLite store and an artifact folder inside the project. Set it (or
+    # MLflow's own MLFLOW_TRACKING_URI) to a server URL to track and register there instead.
+    mlflow_tracking_uri: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(f"{ENV_PREFIX}MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"),
+    )
+    mlflow_artifacts_dir: Path = Path("mlartifacts")
+    experiment_name: str = PACKAGE_DIR.name
+    registered_model_name: str = PACKAGE_DIR.name
+
     # Servers: unset means embedded (Prefect starts a temporary local server with SQLite).
     prefect_api_url: str | None = None
 
     @model_validator(mode="after")
     def _resolve_paths(self) -> Settings:
         self.project_dir = self.project_dir.expanduser().resolve()
-        for name in ("data_dir", "reports_dir", "gx_dir", "prefect_home", "source_path"):
+        for name in (
+            "data_dir",
+            "reports_dir",
+            "gx_dir",
+            "prefect_home",
+            "source_path",
+            "mlflow_artifacts_dir",
+        ):
             value = getattr(self, name)
             if value is not None and not value.is_absolute():
                 setattr(self, name, self.project_dir / value.expanduser())
@@ -84,6 +103,23 @@ class Settings(BaseSettings):
     @property
     def data_docs_dir(self) -> Path:
         return self.reports_dir / "data_docs"
+
+    @property
+    def training_reports_dir(self) -> Path:
+        """One folder per training run: metrics, plots and the model card."""
+        return self.reports_dir / "training"
+
+    @property
+    def local_tracking_db(self) -> Path:
+        return self.project_dir / "mlflow.db"
+
+    @property
+    def tracking_uri(self) -> str:
+        return self.mlflow_tracking_uri or f"sqlite:///{self.local_tracking_db}"
+
+    @property
+    def tracks_locally(self) -> bool:
+        return self.mlflow_tracking_uri is None
 
 
 def get_settings() -> Settings:

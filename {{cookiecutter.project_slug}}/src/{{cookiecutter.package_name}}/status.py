@@ -13,6 +13,8 @@ from .settings import Settings
 
 
 def collect_status(settings: Settings) -> dict[str, Any]:
+    from .training.registry import registry_summary  # imports MLflow (about 1.5 s)
+
     requirements = load_requirements(settings.requirements_file)
     contract = load_contract(settings.contract_file)
     log = read_jsonl(settings.ingestion_log)
@@ -40,6 +42,7 @@ def collect_status(settings: Settings) -> dict[str, Any]:
             "prefect_home": os.environ.get("PREFECT_HOME"),
             "gx_project": str(settings.gx_dir),
             "data_docs": str(docs_index) if docs_index.is_file() else None,
+            "mlflow_tracking_uri": settings.tracking_uri,
         },
         "ingestion": {
             "runs": len(log),
@@ -48,4 +51,5 @@ def collect_status(settings: Settings) -> dict[str, Any]:
             "quarantined_batches": len(quarantined),
             "last_run": log[-1] if log else None,
         },
+        "registry": registry_summary(settings),
     }

@@ -37,6 +37,7 @@ def test_invalid_setting_names_the_field(monkeypatch: pytest.MonkeyPatch, tmp_pa
 def test_tools_are_kept_inside_the_project_and_offline(settings: Settings) -> None:
     env = tool_environment(settings)
     assert env["PREFECT_HOME"] == str(settings.prefect_home)
+    assert Path(env["MPLCONFIGDIR"]).is_relative_to(settings.project_dir)
     assert env["DO_NOT_TRACK"] == "true"
     assert env["GX_ANALYTICS_ENABLED"] == "false"
     assert env["MLFLOW_DISABLE_TELEMETRY"] == "true"
@@ -59,3 +60,18 @@ def test_isolation_respects_what_the_user_set(
     import os
 
     assert os.environ["PREFECT_HOME"] == "/opt/prefect"
+
+
+def test_mlflow_tracks_inside_the_project_unless_told_otherwise(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert settings.tracks_locally
+    assert settings.tracking_uri == f"sqlite:///{tmp_path / 'mlflow.db'}"
+    assert settings.mlflow_artifacts_dir == tmp_path / "mlartifacts"
+
+    # MLflow's own variable works too, so existing MLflow set-ups need no new name.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
+    assert get_settings().tracking_uri == "http://127.0.0.1:5000"
+    monkeypatch.setenv("MLSD_MLFLOW_TRACKING_URI", "http://mlflow.internal:5000")
+    assert get_settings().tracking_uri == "http://mlflow.internal:5000"
+    assert not get_settings().tracks_locally

@@ -1,7 +1,7 @@
 """Synthetic ad impressions with a learnable click signal and switchable, seeded drift.
 
 The click probability is a logistic function of the features (`CLICK_MODEL`), giving a target
-that is imbalanced (about 8% clicks) yet learnable. Two kinds of drift can be switched on:
+that is imbalanced (about 9% clicks) yet learnable. Two kinds of drift can be switched on:
 
 - ``covariate``: the feature distributions move (more mobile and younger users, higher past
   CTR, more relevant ads, higher bids) while the click model stays the same;
@@ -38,6 +38,9 @@ class ClickModel:
     log_bid: float = 0.15
     age_per_year: float = -0.012
     evening: float = 0.35
+    # Interactions a linear model on these features cannot represent.
+    mobile_top: float = 0.8
+    evening_video: float = 0.6
     position: dict[str, float] = field(
         default_factory=lambda: {"top": 0.7, "side": -0.5, "bottom": -0.1}
     )
@@ -107,6 +110,10 @@ def generate_impressions(
 def click_log_odds(frame: pd.DataFrame, model: ClickModel = CLICK_MODEL) -> np.ndarray:
     """The true log-odds of a click for each row: the signal a model should learn."""
     evening = frame["hour_of_day"].between(18, 23).to_numpy()
+    mobile_top = (frame["device"] == "mobile").to_numpy() & (
+        frame["ad_position"] == "top"
+    ).to_numpy()
+    video = (frame["site_category"] == "video").to_numpy()
     return np.asarray(
         model.intercept
         + model.relevance * frame["ad_relevance"].to_numpy()
@@ -114,6 +121,8 @@ def click_log_odds(frame: pd.DataFrame, model: ClickModel = CLICK_MODEL) -> np.n
         + model.log_bid * np.log(frame["bid_price"].to_numpy())
         + model.age_per_year * (frame["user_age"].to_numpy() - 35)
         + model.evening * evening
+        + model.mobile_top * mobile_top
+        + model.evening_video * (evening & video)
         + frame["ad_position"].map(model.position).to_numpy(dtype=float)
         + frame["device"].map(model.device).to_numpy(dtype=float)
         + frame["site_category"].map(model.site).to_numpy(dtype=float),

@@ -1,5 +1,21 @@
 """Step 4, model selection: candidate pipelines built from the data contract."""
 
-from .candidates import MODELS, UnknownModelError, build_model, feature_frame
+from .candidates import (
+    MODELS,
+    UnknownModelError,
+    build_model,
+    feature_frame,
+    fit_model,
+    predict_scores,
+    preprocessor,
+)
 
-__all__ = ["MODELS", "UnknownModelError", "build_model", "feature_frame"]
+__all__ = [
+    "MODELS",
+    "UnknownModelError",
+    "build_model",
+    "feature_frame",
+    "fit_model",
+    "predict_scores",
+    "preprocessor",
+]

@@ -58,6 +58,8 @@ class MetricThreshold(_Strict):
 class OfflineMetrics(_Strict):
     primary: MetricName
     higher_is_better: bool = True
+    # The score at which a row counts as predicted positive, for precision, recall and F1.
+    decision_threshold: float = Field(default=0.5, gt=0, lt=1)
     thresholds: dict[MetricName, MetricThreshold]
 
     def failures(self, metrics: Mapping[str, float]) -> list[str]:

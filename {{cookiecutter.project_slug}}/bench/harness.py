@@ -1,0 +1,42 @@
+"""What every benchmark here shares: each measurement runs in its own subprocess and its own
+throw-away project directory, so peak RSS belongs to that run alone and every tool starts from
+an empty database."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+# Tool variables the package sets for the current project; a fresh run must not inherit them.
+INHERITED_TOOL_VARIABLES = ("PREFECT_HOME", "PREFECT_API_URL", "MLFLOW_TRACKING_URI")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def run_isolated(script: str, mode: str, argument: str = "") -> dict[str, Any]:
+    """Run `script --worker mode argument` in a new project; return the JSON it prints last."""
+    with tempfile.TemporaryDirectory(prefix="mlsd-bench-") as project_dir:
+        env = {k: v for k, v in os.environ.items() if k not in INHERITED_TOOL_VARIABLES}
+        env["MLSD_PROJECT_DIR"] = project_dir
+        started = time.perf_counter()
+        completed = subprocess.run(
+            [sys.executable, script, "--worker", mode, argument],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        wall = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise RuntimeError(f"benchmark worker {mode} {argument} failed:\n{completed.stderr}")
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    result["process_wall_s"] = round(wall, 2)
+    return result

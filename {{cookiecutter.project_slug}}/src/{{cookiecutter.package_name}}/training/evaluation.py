@@ -1,0 +1,158 @@
+"""Offline evaluation: the metrics step 1 names, per-slice metrics and diagnostic plots.
+
+Everything here is a plain function of labels and scores, so the same code measures a new model,
+the current champion on the same holdout, and (in monitoring) a model on labelled traffic.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import (
+    average_precision_score,
+    brier_score_loss,
+    f1_score,
+    log_loss,
+    precision_score,
+    recall_score,
+    roc_auc_score,
+)
+
+CALIBRATION_BINS = 10
+
+
+def expected_calibration_error(
+    labels: np.ndarray, scores: np.ndarray, bins: int = CALIBRATION_BINS
+) -> float:
+    """Mean gap between predicted and observed click rate over equal-count score bins,
+    weighted by bin size. Equal-count bins, because scores of a rare event crowd near zero."""
+    order = np.argsort(scores, kind="stable")
+    gaps = [
+        abs(float(scores[part].mean()) - float(labels[part].mean())) * len(part)
+        for part in np.array_split(order, bins)
+        if len(part)
+    ]
+    return float(sum(gaps) / len(scores))
+
+
+def classification_metrics(
+    labels: np.ndarray | pd.Series, scores: np.ndarray | pd.Series, threshold: float
+) -> dict[str, float]:
+    """Every metric `requirements.MetricName` lists; ranking metrics are NaN on a single class."""
+    y = np.asarray(labels, dtype=int)
+    p = np.clip(np.asarray(scores, dtype=float), 1e-7, 1 - 1e-7)
+    predicted = (p >= threshold).astype(int)
+    both_classes = len(np.unique(y)) == 2
+    return {
+        "precision": float(precision_score(y, predicted, zero_division=0)),
+        "recall": float(recall_score(y, predicted, zero_division=0)),
+        "f1": float(f1_score(y, predicted, zero_division=0)),
+        "roc_auc": float(roc_auc_score(y, p)) if both_classes else float("nan"),
+        "pr_auc": float(average_precision_score(y, p)) if both_classes else float("nan"),
+        "log_loss": float(log_loss(y, p, labels=[0, 1])),
+        "brier_score": float(brier_score_loss(y, p)),
+        "expected_calibration_error": expected_calibration_error(y, p),
+    }
+
+
+@dataclass(frozen=True)
+class SliceMetrics:
+    column: str
+    value: str
+    rows: int
+    positive_rate: float
+    mean_score: float
+    roc_auc: float
+    log_loss: float
+
+
+def slice_metrics(
+    frame: pd.DataFrame, labels: pd.Series, scores: pd.Series, columns: list[str]
+) -> list[SliceMetrics]:
+    """Metrics per value of each categorical column: a model can be good on average and poor on
+    one device or position, and the gate's averages would not show it."""
+    results = []
+    for column in columns:
+        for value, index in frame.groupby(column, observed=True).groups.items():
+            y = labels.loc[index].to_numpy(dtype=int)
+            p = np.clip(scores.loc[index].to_numpy(dtype=float), 1e-7, 1 - 1e-7)
+            results.append(
+                SliceMetrics(
+                    column=column,
+                    value=str(value),
+                    rows=len(index),
+                    positive_rate=float(y.mean()),
+                    mean_score=float(p.mean()),
+                    roc_auc=float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else math.nan,
+                    log_loss=float(log_loss(y, p, labels=[0, 1])),
+                )
+            )
+    return results
+
+
+def slices_table(slices: list[SliceMetrics]) -> list[dict[str, Any]]:
+    return [asdict(item) for item in slices]
+
+
+def write_plots(
+    labels: np.ndarray | pd.Series, scores: np.ndarray | pd.Series, threshold: float, folder: Path
+) -> list[Path]:
+    """Confusion matrix, ROC, precision-recall and reliability curves as PNG files."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display, no GUI toolkit
+    import matplotlib.pyplot as plt
+    from matplotlib.axes import Axes
+    from sklearn.calibration import CalibrationDisplay
+    from sklearn.metrics import ConfusionMatrixDisplay, PrecisionRecallDisplay, RocCurveDisplay
+
+    y = np.asarray(labels, dtype=int)
+    p = np.asarray(scores, dtype=float)
+    folder.mkdir(parents=True, exist_ok=True)
+    drawings: dict[str, Callable[[Axes], object]] = {
+        "confusion_matrix.png": lambda ax: ConfusionMatrixDisplay.from_predictions(
+            y, (p >= threshold).astype(int), ax=ax, colorbar=False
+        ),
+        "roc_curve.png": lambda ax: RocCurveDisplay.from_predictions(y, p, ax=ax),
+        "precision_recall_curve.png": lambda ax: PrecisionRecallDisplay.from_predictions(
+            y, p, ax=ax, drop_intermediate=True
+        ),
+        "calibration_curve.png": lambda ax: CalibrationDisplay.from_predictions(
+            y, p, n_bins=CALIBRATION_BINS, strategy="quantile", ax=ax
+        ),
+    }
+    written = []
+    for file_name, draw in drawings.items():
+        figure, axes = plt.subplots(figsize=(5, 4), dpi=100)
+        draw(axes)
+        axes.set_title(file_name.removesuffix(".png").replace("_", " "))
+        figure.tight_layout()
+        figure.savefig(folder / file_name)
+        plt.close(figure)
+        written.append(folder / file_name)
+    return written
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    metrics: dict[str, float]
+    slices: list[SliceMetrics]
+
+
+def evaluate(
+    frame: pd.DataFrame,
+    labels: pd.Series,
+    scores: pd.Series,
+    slice_columns: list[str],
+    threshold: float,
+) -> Evaluation:
+    return Evaluation(
+        metrics=classification_metrics(labels, scores, threshold),
+        slices=slice_metrics(frame, labels, scores, slice_columns),
+    )

@@ -1,0 +1,115 @@
+"""The model card: one Markdown page per registered version, written from the training run."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..contract import DataContract
+from ..requirements import SystemRequirements
+from .evaluation import SliceMetrics
+from .gate import PromotionDecision
+
+
+@dataclass(frozen=True)
+class CardFacts:
+    model_label: str  # "<registered name> v<version>"
+    model_name: str
+    run_id: str
+    trained_at: str
+    data_version: str
+    batches: int
+    train_rows: int
+    holdout_rows: int
+    split: str
+    metrics: dict[str, float]
+    champion_metrics: dict[str, float] | None
+    champion_label: str | None
+    slices: list[SliceMetrics]
+    decision: PromotionDecision
+
+
+def _number(value: float | None) -> str:
+    return "—" if value is None or math.isnan(value) else f"{value:.4f}"
+
+
+def render_model_card(
+    facts: CardFacts, requirements: SystemRequirements, contract: DataContract
+) -> str:
+    offline = requirements.offline_metrics
+    champion = facts.champion_metrics or {}
+    lines = [
+        f"# Model card: {facts.model_label}",
+        "",
+        f"**Decision:** {facts.decision.summary()}.",
+        "",
+        "## Model and data",
+        f"- Candidate: `{facts.model_name}` (step 4); MLflow run `{facts.run_id}`, trained "
+        f"{facts.trained_at}.",
+        f"- Data version `{facts.data_version}`: {facts.batches} validated batch(es) of "
+        f"contract `{contract.name}` v{contract.version}.",
+        f"- {facts.train_rows} training rows, {facts.holdout_rows} holdout rows; split by "
+        f"{facts.split}.",
+        f"- Features: {', '.join(column.name for column in contract.features)}. "
+        f"Target: `{contract.target.name}`.",
+        "",
+        "## Holdout metrics against step 1's thresholds",
+        f"Primary metric: `{offline.primary}`. "
+        + (
+            f"Champion column: {facts.champion_label}, scored on the same holdout."
+            if facts.champion_label
+            else "There was no champion to compare with."
+        ),
+        "",
+        "| metric | this model | threshold | met | champion |",
+        "|---|---|---|---|---|",
+    ]
+    for name, value in facts.metrics.items():
+        threshold = offline.thresholds.get(name)  # type: ignore[call-overload]
+        bound = ""
+        met = ""
+        if threshold is not None:
+            parts = []
+            if threshold.min is not None:
+                parts.append(f">= {threshold.min}")
+            if threshold.max is not None:
+                parts.append(f"<= {threshold.max}")
+            bound = " and ".join(parts)
+            met = "no" if threshold.failure(name, value) else "yes"
+        lines.append(
+            f"| {name} | {_number(value)} | {bound} | {met} | {_number(champion.get(name))} |"
+        )
+    lines += [
+        "",
+        f"Precision, recall and F1 are taken at a score of {offline.decision_threshold}.",
+        "",
+        "## Slices",
+        "A model can meet the thresholds on average and still fail one segment.",
+        "",
+        "| column | value | rows | click rate | mean score | roc_auc | log_loss |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {item.column} | {item.value} | {item.rows} | {item.positive_rate:.4f} | "
+        f"{item.mean_score:.4f} | {_number(item.roc_auc)} | {_number(item.log_loss)} |"
+        for item in facts.slices
+    ]
+    lines += [
+        "",
+        "## Intended use",
+        requirements.ml_objective,
+        "",
+        f"Business goal: {requirements.business_goal}",
+        "",
+        "## Limits",
+        f"- Valid only for inputs that satisfy contract `{contract.name}` v{contract.version}; "
+        "categories the contract does not list are encoded as unknown, not learned.",
+        "- Judged on the latest rows by time of the data it was given; drift after that is "
+        "step 7's to detect.",
+        "- Metrics are on one holdout, without confidence intervals; small slices are noisy.",
+        "",
+        "Plots (confusion matrix, ROC, precision-recall, calibration) and `metrics.json` are in "
+        "the run's `evaluation/` artifacts.",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,189 @@
+"""MLflow wiring: where runs are tracked, how a model version is recorded, and the aliases.
+
+The registered model has two aliases: `challenger` (the latest version trained) and `champion`
+(the version serving uses). Aliases move only in `move_aliases`, the last step of a training
+run, so a run that crashes part-way leaves both where they were.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import logging
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import mlflow.sklearn
+import pandas as pd
+import skops.io
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+from sklearn.pipeline import Pipeline
+
+from ..settings import Settings
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+MODEL_ARTIFACT = "model"
+# What loading the model needs, pinned to what trained it. Passing the list also spares
+# MLflow from inferring it in a subprocess (4-5 s per logged model).
+MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy", "pandas", "scipy")
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    name: str
+    version: str
+    run_id: str
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.name}/{self.version}"
+
+
+def configure_tracking(settings: Settings) -> str:
+    """Point MLflow at the configured store; return the experiment id, creating it if needed.
+    Locally, artifacts go to a folder in the project rather than under the working directory."""
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    # uv environments have no pip; MLflow warns about it on every logged model, needlessly,
+    # because the model's requirements are passed explicitly.
+    logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)
+    experiment = mlflow.get_experiment_by_name(settings.experiment_name)
+    if experiment is not None:
+        experiment_id: str = experiment.experiment_id
+    else:
+        artifact_location = (
+            settings.mlflow_artifacts_dir.as_uri() if settings.tracks_locally else None
+        )
+        experiment_id = mlflow.create_experiment(
+            settings.experiment_name, artifact_location=artifact_location
+        )
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return experiment_id
+
+
+def registry_summary(settings: Settings) -> dict[str, Any]:
+    """The registered model and its aliases with their metrics, for `status`. Reads only: a
+    project that has never trained gets no tracking database created by asking."""
+    summary: dict[str, Any] = {
+        "tracking_uri": settings.tracking_uri,
+        "registered_model": settings.registered_model_name,
+        "versions": 0,
+    }
+    if settings.tracks_locally and not settings.local_tracking_db.is_file():
+        return summary
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    client = MlflowClient()
+    try:
+        model = client.get_registered_model(settings.registered_model_name)
+    except MlflowException:
+        return summary
+    summary["versions"] = len(
+        client.search_model_versions(f"name = '{settings.registered_model_name}'")
+    )
+    for alias, version in sorted(model.aliases.items()):
+        details = client.get_model_version(model.name, version)
+        run = client.get_run(str(details.run_id))
+        summary[alias] = {
+            "version": str(version),
+            "run_id": details.run_id,
+            "data_version": details.tags.get("data_version"),
+            "gate": details.tags.get("gate"),
+            "metrics": {
+                name: value
+                for name, value in run.data.metrics.items()
+                if not name.startswith("champion_")
+            },
+        }
+    return summary
+
+
+def version_by_alias(name: str, alias: str) -> ModelVersion | None:
+    try:
+        found = MlflowClient().get_model_version_by_alias(name, alias)
+    except MlflowException:  # no such model or no such alias: nothing has been promoted yet
+        return None
+    return ModelVersion(name=name, version=str(found.version), run_id=str(found.run_id))
+
+
+def load_model(version: ModelVersion) -> Pipeline:
+    """The scikit-learn flavour: it keeps `predict_proba`, which the pyfunc flavour hides."""
+    model: Pipeline = mlflow.sklearn.load_model(version.uri)
+    return model
+
+
+def trusted_types(model: Pipeline) -> list[str]:
+    """skops refuses to load types it does not know. Trust scikit-learn's own; anything else in
+    a pipeline (a third-party estimator) must be reviewed and trusted explicitly."""
+    untrusted: list[str] = skops.io.get_untrusted_types(data=skops.io.dumps(model))
+    foreign = [name for name in untrusted if not name.startswith("sklearn.")]
+    if foreign:
+        raise TypeError(
+            f"the model holds types skops does not trust: {foreign}. Review them and add them "
+            "to `trusted_types` before logging."
+        )
+    return untrusted
+
+
+def pinned_requirements() -> list[str]:
+    return [f"{package}=={importlib.metadata.version(package)}" for package in MODEL_REQUIREMENTS]
+
+
+def log_training_run(
+    *,
+    settings: Settings,
+    run_name: str,
+    model: Pipeline,
+    example: pd.DataFrame,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    tags: dict[str, str],
+    artifacts_dir: Path,
+) -> ModelVersion:
+    """One MLflow run: parameters, metrics, evaluation artifacts and the model, registered as
+    a new version of `settings.registered_model_name`."""
+    with warnings.catch_warnings():
+        # The hint that integer columns cannot hold missing values: the contract forbids them.
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+        signature = infer_signature(example, model.predict_proba(example))
+    with mlflow.start_run(run_name=run_name) as run:
+        mlflow.log_params(params)
+        mlflow.log_metrics(metrics)
+        mlflow.set_tags(tags)
+        mlflow.log_artifacts(str(artifacts_dir), artifact_path="evaluation")
+        info = mlflow.sklearn.log_model(
+            model,
+            name=MODEL_ARTIFACT,
+            serialization_format=mlflow.sklearn.SERIALIZATION_FORMAT_SKOPS,
+            skops_trusted_types=trusted_types(model),
+            signature=signature,
+            input_example=example,
+            pip_requirements=pinned_requirements(),
+            pyfunc_predict_fn="predict_proba",
+            registered_model_name=settings.registered_model_name,
+        )
+    return ModelVersion(
+        name=settings.registered_model_name,
+        version=str(info.registered_model_version),
+        run_id=run.info.run_id,
+    )
+
+
+def describe_version(version: ModelVersion, card: str, tags: dict[str, str]) -> None:
+    """Attach the model card to the version (its description, shown in the MLflow UI) and to
+    the run as a file."""
+    client = MlflowClient()
+    client.log_text(version.run_id, card, "model_card.md")
+    client.update_model_version(version.name, version.version, description=card)
+    for key, value in tags.items():
+        client.set_model_version_tag(version.name, version.version, key, value)
+
+
+def move_aliases(version: ModelVersion, promote: bool) -> None:
+    client = MlflowClient()
+    client.set_registered_model_alias(version.name, CHALLENGER, version.version)
+    if promote:
+        client.set_registered_model_alias(version.name, CHAMPION, version.version)

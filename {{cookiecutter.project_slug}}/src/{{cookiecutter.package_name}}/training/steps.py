@@ -1,0 +1,164 @@
+"""The training steps that combine modules: scoring the champion, recording a run.
+
+Plain functions; `flow.py` only wires them into Prefect tasks.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import get_args
+
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from ..contract import DataContract
+from ..modeling import feature_frame, predict_scores
+from ..requirements import MetricName, SystemRequirements
+from ..settings import Settings
+from . import registry
+from .dataset import Split, TrainingData
+from .evaluation import Evaluation, classification_metrics, slices_table, write_plots
+from .gate import PromotionDecision
+from .model_card import CardFacts, render_model_card
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChampionScore:
+    version: registry.ModelVersion
+    metrics: dict[str, float]
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class TrainingOutcome:
+    registered: registry.ModelVersion
+    decision: PromotionDecision
+    metrics: dict[str, float]
+    champion: str | None  # the champion version after this run
+    report_dir: str
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        return (
+            f"{self.registered.name} v{self.registered.version} (run {self.registered.run_id}) "
+            f"{self.decision.summary()}. Champion: "
+            f"{'v' + self.champion if self.champion else 'none'}. Report: {self.report_dir}"
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def score_champion(
+    holdout: pd.DataFrame, contract: DataContract, settings: Settings, threshold: float
+) -> ChampionScore | None:
+    """The current champion's metrics on this run's holdout, or None when there is none.
+    A champion that cannot score the holdout gets NaN metrics and the reason."""
+    current = registry.version_by_alias(settings.registered_model_name, registry.CHAMPION)
+    if current is None:
+        return None
+    try:
+        scores = predict_scores(registry.load_model(current), holdout, contract)
+    except Exception as error:  # any failure to load or score disqualifies the old model
+        logger.warning("champion v%s cannot score the holdout: %s", current.version, error)
+        unmeasured = dict.fromkeys(get_args(MetricName), math.nan)
+        return ChampionScore(version=current, metrics=unmeasured, error=str(error))
+    labels = holdout[contract.target.name]
+    return ChampionScore(version=current, metrics=classification_metrics(labels, scores, threshold))
+
+
+def record_run(
+    *,
+    settings: Settings,
+    requirements: SystemRequirements,
+    contract: DataContract,
+    data: TrainingData,
+    split: Split,
+    model: Pipeline,
+    evaluation: Evaluation,
+    scores: pd.Series,
+    champion: ChampionScore | None,
+    decision: PromotionDecision,
+) -> tuple[registry.ModelVersion, Path]:
+    """Write the run's report folder, log it and the model to MLflow as a new registered
+    version, and attach the model card. Aliases are not touched here."""
+    started = datetime.now(UTC)
+    run_name = f"{started:%Y%m%dT%H%M%SZ}-{settings.model_name}"
+    report_dir = settings.training_reports_dir / run_name
+    labels = split.holdout[contract.target.name]
+    threshold = requirements.offline_metrics.decision_threshold
+    write_plots(labels, scores, threshold, report_dir)
+    summary = {
+        "model_name": settings.model_name,
+        "data_version": data.data_version,
+        "batches": data.batches,
+        "split": split.method,
+        "metrics": evaluation.metrics,
+        "threshold_failures": requirements.offline_metrics.failures(evaluation.metrics),
+        "champion": asdict(champion) if champion else None,
+        "decision": asdict(decision),
+        "slices": slices_table(evaluation.slices),
+    }
+    (report_dir / "metrics.json").write_text(json.dumps(summary, indent=2, default=str))
+
+    estimator = model.steps[-1][1]
+    params = {f"model.{key}": value for key, value in estimator.get_params().items()}
+    params |= {
+        "model_name": settings.model_name,
+        "seed": settings.seed,
+        "holdout_fraction": settings.holdout_fraction,
+        "split": split.method,
+        "train_rows": len(split.train),
+        "holdout_rows": len(split.holdout),
+        "data_version": data.data_version,
+        "batches": len(data.batches),
+        "contract": f"{contract.name}_v{contract.version}",
+    }
+    metrics = dict(evaluation.metrics)
+    if champion is not None:
+        metrics |= {f"champion_{name}": value for name, value in champion.metrics.items()}
+    tags = {
+        "data_version": data.data_version,
+        "gate": "passed" if decision.promote else "failed",
+        "gate_reasons": "; ".join(decision.reasons),
+    }
+    version = registry.log_training_run(
+        settings=settings,
+        run_name=run_name,
+        model=model,
+        example=feature_frame(split.holdout.head(5), contract),
+        params=params,
+        metrics=metrics,
+        tags=tags,
+        artifacts_dir=report_dir,
+    )
+    card = render_model_card(
+        CardFacts(
+            model_label=f"{version.name} v{version.version}",
+            model_name=settings.model_name,
+            run_id=version.run_id,
+            trained_at=started.isoformat(timespec="seconds"),
+            data_version=data.data_version,
+            batches=len(data.batches),
+            train_rows=len(split.train),
+            holdout_rows=len(split.holdout),
+            split=split.method,
+            metrics=evaluation.metrics,
+            champion_metrics=champion.metrics if champion else None,
+            champion_label=f"v{champion.version.version}" if champion else None,
+            slices=evaluation.slices,
+            decision=decision,
+        ),
+        requirements,
+        contract,
+    )
+    (report_dir / "model_card.md").write_text(card)
+    registry.describe_version(version, card, tags)
+    return version, report_dir

@@ -1,0 +1,74 @@
+"""Training data: all validated batches, one data version, a split that respects time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.data.batches import batch_id, content_hash, write_parquet_once
+from {{ cookiecutter.package_name }}.data.synthetic import generate_impressions
+from {{ cookiecutter.package_name }}.training.dataset import (
+    NoTrainingDataError,
+    data_version,
+    load_validated,
+    split_by_time,
+)
+
+
+def store(frame: pd.DataFrame, folder: Path) -> Path:
+    return write_parquet_once(frame, folder / f"{batch_id(content_hash(frame))}.parquet")
+
+
+def test_no_validated_batches_is_a_clear_error(tmp_path: Path, contract: DataContract) -> None:
+    with pytest.raises(NoTrainingDataError, match="ingest data first"):
+        load_validated(tmp_path / "validated", contract)
+
+
+def test_all_batches_are_loaded_under_one_data_version(
+    tmp_path: Path, contract: DataContract
+) -> None:
+    first = store(generate_impressions(500, seed=1), tmp_path)
+    data = load_validated(tmp_path, contract)
+    assert len(data.frame) == 500
+    second = store(generate_impressions(300, seed=2), tmp_path)
+    both = load_validated(tmp_path, contract)
+    assert len(both.frame) == 800
+    assert list(both.frame.columns) == contract.column_names
+    assert both.batches == sorted([first.stem, second.stem])
+    assert both.data_version != data.data_version
+    # The version depends on the contents only, not on when the batches arrived.
+    renamed = [Path(f"20990101T000000Z-{p.stem.split('-')[1]}.parquet") for p in (second, first)]
+    assert data_version(renamed) == both.data_version
+
+
+def test_time_split_holds_out_the_latest_rows(contract: DataContract) -> None:
+    frame = generate_impressions(5_000, seed=3)
+    split = split_by_time(frame, contract, holdout_fraction=0.2, seed=0)
+    timestamp = contract.timestamp_column
+    assert timestamp is not None
+    assert split.train[timestamp].max() < split.holdout[timestamp].min()
+    assert len(split.train) + len(split.holdout) == 5_000
+    assert len(split.holdout) == pytest.approx(1_000, abs=5)
+
+
+def test_without_a_timestamp_the_split_is_seeded_and_stratified(
+    contract: DataContract,
+) -> None:
+    columns = [c for c in contract.columns if c.role != "timestamp"]
+    untimed = contract.model_copy(update={"columns": columns})
+    frame = generate_impressions(5_000, seed=3).drop(columns=contract.timestamp_column)
+    split = split_by_time(frame, untimed, holdout_fraction=0.2, seed=0)
+    again = split_by_time(frame, untimed, holdout_fraction=0.2, seed=0)
+    pd.testing.assert_frame_equal(split.holdout, again.holdout)
+    target = contract.target.name
+    assert split.holdout[target].mean() == pytest.approx(frame[target].mean(), abs=0.005)
+
+
+def test_a_holdout_without_both_classes_is_refused(contract: DataContract) -> None:
+    frame = generate_impressions(2_000, seed=3)
+    frame[contract.target.name] = 0
+    with pytest.raises(NoTrainingDataError, match="single clicked class"):
+        split_by_time(frame, contract, holdout_fraction=0.2, seed=0)

@@ -1,0 +1,183 @@
+"""End to end: real ingestion and training flows, a real MLflow registry in a temporary SQLite
+store, and the promotion gate deciding between real models."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mlflow
+import pytest
+from mlflow import MlflowClient
+from sklearn.compose import ColumnTransformer
+from sklearn.dummy import DummyClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder
+from typer.testing import CliRunner
+
+from {{ cookiecutter.package_name }}.cli import app
+from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.data.flow import ingestion_flow
+from {{ cookiecutter.package_name }}.modeling import MODELS, preprocessor
+from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.status import collect_status
+from {{ cookiecutter.package_name }}.training import registry
+from {{ cookiecutter.package_name }}.training.flow import training_flow
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
+ROWS = 20_000
+
+
+def prior_only(contract: DataContract, seed: int) -> Pipeline:
+    """A deliberately useless model: the base rate for everyone (ROC-AUC 0.5)."""
+    return Pipeline(
+        [("features", preprocessor(contract)), ("model", DummyClassifier(strategy="prior"))]
+    )
+
+
+def categories_only(contract: DataContract, seed: int) -> Pipeline:
+    """A model with real but weaker signal: it sees the categorical features only."""
+    return Pipeline(
+        [
+            (
+                "features",
+                ColumnTransformer(
+                    [("categorical", OneHotEncoder(), contract.categorical_features)]
+                ),
+            ),
+            ("model", LogisticRegression()),
+        ]
+    )
+
+
+@pytest.fixture
+def trained(settings: Settings) -> registry.ModelVersion:
+    """A project with one ingested batch and a first champion."""
+    ingestion_flow(rows=ROWS, seed=1)
+    outcome = training_flow()
+    assert outcome.decision.promote, outcome.decision.reasons
+    return outcome.registered
+
+
+def aliases(settings: Settings) -> dict[str, str]:
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    model = MlflowClient().get_registered_model(settings.registered_model_name)
+    return {alias: str(version) for alias, version in model.aliases.items()}
+
+
+def test_first_model_is_tracked_registered_and_promoted(
+    settings: Settings, trained: registry.ModelVersion
+) -> None:
+    assert settings.local_tracking_db.is_file()
+    assert aliases(settings) == {"champion": "1", "challenger": "1"}
+
+    client = MlflowClient()
+    run = client.get_run(trained.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics["roc_auc"] > 0.75
+    assert run.data.params["model_name"] == "gradient_boosting"
+    assert run.data.tags["gate"] == "passed"
+    artifacts = {item.path for item in client.list_artifacts(trained.run_id, "evaluation")}
+    assert {"evaluation/metrics.json", "evaluation/roc_curve.png"} <= artifacts
+    assert Path(run.info.artifact_uri.removeprefix("file://")).is_relative_to(
+        settings.mlflow_artifacts_dir
+    )
+
+    version = client.get_model_version(trained.name, trained.version)
+    assert (version.description or "").startswith(f"# Model card: {trained.name} v1")
+    assert version.tags["data_version"] == run.data.params["data_version"]
+
+    champion = registry.version_by_alias(trained.name, registry.CHAMPION)
+    assert champion == trained
+    assert hasattr(registry.load_model(champion), "predict_proba")
+
+    status = collect_status(settings)["registry"]
+    assert status["champion"]["version"] == "1"
+    assert status["champion"]["metrics"]["roc_auc"] == run.data.metrics["roc_auc"]
+
+
+def test_a_worse_model_is_registered_but_not_promoted(
+    settings: Settings, trained: registry.ModelVersion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(MODELS, "prior_only", prior_only)
+    monkeypatch.setenv("MLSD_MODEL_NAME", "prior_only")
+    outcome = training_flow()  # completes: a failed gate is an outcome, not an error
+    assert not outcome.decision.promote
+    assert any("roc_auc" in reason for reason in outcome.decision.reasons)
+    assert aliases(settings) == {"champion": "1", "challenger": "2"}
+    assert MlflowClient().get_run(outcome.registered.run_id).data.tags["gate"] == "failed"
+    card = Path(outcome.report_dir, "model_card.md").read_text()
+    assert "**Decision:** not promoted" in card
+
+
+def test_a_better_model_replaces_the_champion(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Loose thresholds, so the weak model can become champion first.
+    loose = (
+        Path(settings.requirements_file)
+        .read_text()
+        .replace("roc_auc: {min: 0.70}", "roc_auc: {min: 0.55}")
+    )
+    loose = loose.replace("pr_auc: {min: 0.20}", "pr_auc: {min: 0.10}")
+    (tmp_path / "requirements.yaml").write_text(loose)
+    monkeypatch.setenv("MLSD_REQUIREMENTS_FILE", str(tmp_path / "requirements.yaml"))
+    monkeypatch.setitem(MODELS, "weak", categories_only)
+    ingestion_flow(rows=ROWS, seed=2)
+
+    monkeypatch.setenv("MLSD_MODEL_NAME", "weak")
+    weak = training_flow()
+    assert weak.decision.promote, weak.decision.reasons
+
+    monkeypatch.setenv("MLSD_MODEL_NAME", "gradient_boosting")
+    strong = training_flow()
+    assert strong.decision.promote, strong.decision.reasons
+    assert strong.metrics["roc_auc"] > weak.metrics["roc_auc"]
+    assert aliases(settings) == {"champion": "2", "challenger": "2"}
+    summary = json.loads(Path(strong.report_dir, "metrics.json").read_text())
+    # The champion was re-measured on this run's holdout, not taken from its own run.
+    assert summary["champion"]["version"]["version"] == "1"
+    assert summary["champion"]["metrics"]["roc_auc"] < strong.metrics["roc_auc"]
+
+
+def test_thresholds_from_the_requirements_file_are_honoured(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    strict = (
+        Path(settings.requirements_file)
+        .read_text()
+        .replace("roc_auc: {min: 0.70}", "roc_auc: {min: 0.99}")
+    )
+    (tmp_path / "requirements.yaml").write_text(strict)
+    monkeypatch.setenv("MLSD_REQUIREMENTS_FILE", str(tmp_path / "requirements.yaml"))
+    ingestion_flow(rows=ROWS, seed=3)
+    outcome = training_flow()
+    assert not outcome.decision.promote
+    assert any("below the minimum 0.99" in reason for reason in outcome.decision.reasons)
+    assert aliases(settings) == {"challenger": "1"}  # no champion without passing the gate
+
+
+def test_a_crash_mid_run_leaves_the_aliases_as_they_were(
+    settings: Settings, trained: registry.ModelVersion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full while attaching the model card")
+
+    monkeypatch.setattr(registry, "describe_version", broken)
+    with pytest.raises(OSError, match="disk full"):
+        training_flow()
+    assert aliases(settings) == {"champion": "1", "challenger": "1"}
+
+
+def test_train_command_reports_the_outcome_and_missing_data(settings: Settings) -> None:
+    runner = CliRunner()
+    missing = runner.invoke(app, ["train"])
+    assert missing.exit_code == 2
+    assert "ingest data first" in missing.output
+
+    ingestion_flow(rows=ROWS, seed=4)
+    result = runner.invoke(app, ["train"])
+    assert result.exit_code == 0, result.output
+    assert "v1" in result.output
+    assert "promoted to champion" in result.output
