@@ -25,7 +25,12 @@ def main() -> int:
     uv = os.environ.get("UV", "uv")
     with tempfile.TemporaryDirectory(prefix="mlsd-relock-") as out:
         TEMPLATE_LOCK.unlink(missing_ok=True)
-        project = Path(cookiecutter(str(REPO), no_input=True, output_dir=out))
+        # cookiecutter keeps replay files in the home directory unless its config says otherwise.
+        config = Path(out) / "cookiecutter.yaml"
+        config.write_text(f"replay_dir: {out}/replay\ncookiecutters_dir: {out}/clones\n")
+        project = Path(
+            cookiecutter(str(REPO), no_input=True, output_dir=out, config_file=str(config))
+        )
         subprocess.run([uv, "lock", "--directory", str(project)], check=True)
         lock = (project / "uv.lock").read_text(encoding="utf-8")
         slug = project.name
