@@ -14,8 +14,8 @@ from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings, get_s
 
 @pytest.fixture(autouse=True)
 def _no_user_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests see only the settings they set: drop MLSD_* (and MLflow's tracking URI, which
-    settings also read) from the caller's shell."""
+    """Tests see only the settings they set: drop MLSD_* from the caller's shell, and MLflow's
+    tracking URI, which MLflow sets as a side effect of choosing one."""
     for name in list(os.environ):
         if name.startswith(ENV_PREFIX) or name == "MLFLOW_TRACKING_URI":
             monkeypatch.delenv(name)

@@ -71,6 +71,45 @@ def train() -> None:
 
 
 @app.command()
+def score(
+    source: Annotated[Path, typer.Argument(help="CSV or Parquet file of records to score.")],
+) -> None:
+    """Score a batch with the champion; writes Parquet with `score` and `model_version`."""
+    from .data.batches import BatchReadError
+    from .serving.flow import scoring_flow
+    from .serving.scorer import NoChampionError
+
+    try:
+        output = scoring_flow(source)
+    except (BatchReadError, NoChampionError) as error:
+        typer.secho(f"Cannot score: {error}", fg="red", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(f"scores written to {output}")
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Interface (default: settings, 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: settings, 3000).")] = None,
+) -> None:
+    """Serve the champion model over HTTP with BentoML (POST /predict, /reload; GET /readyz)."""
+    import os
+    import sys
+
+    settings = get_settings()
+    service = f"{__package__}.serving.service:ClickService"
+    command = [
+        sys.executable, "-m", "bentoml", "serve", service,
+        "--host", host or settings.serve_host,
+        "--port", str(port or settings.serve_port),
+    ]  # fmt: skip
+    typer.echo(" ".join(command[2:]))
+    os.execv(sys.executable, command)  # BentoML takes over the process and its signals
+
+
+@app.command()
 def generate(
     output: Annotated[Path, typer.Argument(help="File to write: .csv or .parquet")],
     rows: Annotated[int, typer.Option(min=1)] = 10_000,

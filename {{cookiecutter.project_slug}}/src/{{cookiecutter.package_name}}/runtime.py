@@ -22,6 +22,7 @@ def tool_environment(settings: Settings) -> dict[str, str]:
         "BENTOML_DO_NOT_TRACK": "true",
         # Homes inside the project instead of the user's home directory.
         "PREFECT_HOME": str(settings.prefect_home),
+        "BENTOML_HOME": str(settings.project_dir / ".bentoml"),
         # matplotlib (training plots) builds a font cache in ~/.cache otherwise.
         "MPLCONFIGDIR": str(settings.project_dir / ".cache" / "matplotlib"),
         # The temporary Prefect server needs more than the default 20 s on 2 busy cores.

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -32,7 +32,7 @@ def find_project_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     project_dir: Path = Field(default_factory=find_project_dir)
 
@@ -57,15 +57,19 @@ class Settings(BaseSettings):
 
     # Step 5: the latest `holdout_fraction` of rows (by event time) judges every model.
     holdout_fraction: float = Field(default=0.2, gt=0, lt=1)
-    # MLflow: unset means a SQLite store and an artifact folder inside the project. Set it (or
-    # MLflow's own MLFLOW_TRACKING_URI) to a server URL to track and register there instead.
-    mlflow_tracking_uri: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices(f"{ENV_PREFIX}MLFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"),
-    )
+    # MLflow: unset means a SQLite store and an artifact folder inside the project; a server URL
+    # tracks and registers there instead. (Not MLflow's own MLFLOW_TRACKING_URI: MLflow sets
+    # that variable itself whenever a tracking URI is chosen, so it cannot be an input.)
+    mlflow_tracking_uri: str | None = None
     mlflow_artifacts_dir: Path = Path("mlartifacts")
     experiment_name: str = PACKAGE_DIR.name
     registered_model_name: str = PACKAGE_DIR.name
+
+    # Step 6: the prediction service binds 127.0.0.1 unless told otherwise (a container sets
+    # 0.0.0.0), and re-checks the registry's champion alias this often.
+    serve_host: str = "127.0.0.1"
+    serve_port: int = Field(default=3000, gt=0, lt=65536)
+    champion_check_seconds: float = Field(default=30.0, ge=0)
 
     # Servers: unset means embedded (Prefect starts a temporary local server with SQLite).
     prefect_api_url: str | None = None
@@ -103,6 +107,16 @@ class Settings(BaseSettings):
     @property
     def data_docs_dir(self) -> Path:
         return self.reports_dir / "data_docs"
+
+    @property
+    def prediction_log(self) -> Path:
+        """Every prediction the service makes: features, score, model version, latency."""
+        return self.data_dir / "predictions" / "prediction_log.jsonl"
+
+    @property
+    def scored_dir(self) -> Path:
+        """Batches scored by the batch scoring flow."""
+        return self.data_dir / "scored"
 
     @property
     def training_reports_dir(self) -> Path:

@@ -69,9 +69,11 @@ def test_mlflow_tracks_inside_the_project_unless_told_otherwise(
     assert settings.tracking_uri == f"sqlite:///{tmp_path / 'mlflow.db'}"
     assert settings.mlflow_artifacts_dir == tmp_path / "mlartifacts"
 
-    # MLflow's own variable works too, so existing MLflow set-ups need no new name.
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5000")
-    assert get_settings().tracking_uri == "http://127.0.0.1:5000"
+    # MLflow writes MLFLOW_TRACKING_URI itself when a URI is set; it must not turn a local
+    # store into a "server" whose artifacts land in the working directory.
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", settings.tracking_uri)
+    assert get_settings().tracks_locally
+
     monkeypatch.setenv("MLSD_MLFLOW_TRACKING_URI", "http://mlflow.internal:5000")
     assert get_settings().tracking_uri == "http://mlflow.internal:5000"
     assert not get_settings().tracks_locally

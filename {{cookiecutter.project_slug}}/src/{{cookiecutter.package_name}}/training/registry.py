@@ -44,10 +44,15 @@ class ModelVersion:
         return f"models:/{self.name}/{self.version}"
 
 
+def connect(settings: Settings) -> None:
+    """Point MLflow's client at the configured tracking store and registry."""
+    mlflow.set_tracking_uri(settings.tracking_uri)
+
+
 def configure_tracking(settings: Settings) -> str:
     """Point MLflow at the configured store; return the experiment id, creating it if needed.
     Locally, artifacts go to a folder in the project rather than under the working directory."""
-    mlflow.set_tracking_uri(settings.tracking_uri)
+    connect(settings)
     # uv environments have no pip; MLflow warns about it on every logged model, needlessly,
     # because the model's requirements are passed explicitly.
     logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)
@@ -75,7 +80,7 @@ def registry_summary(settings: Settings) -> dict[str, Any]:
     }
     if settings.tracks_locally and not settings.local_tracking_db.is_file():
         return summary
-    mlflow.set_tracking_uri(settings.tracking_uri)
+    connect(settings)
     client = MlflowClient()
     try:
         model = client.get_registered_model(settings.registered_model_name)

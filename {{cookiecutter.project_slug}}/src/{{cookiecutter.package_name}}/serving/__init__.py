@@ -1,0 +1,1 @@
+"""Step 6, serving: the champion behind an HTTP API, and batch scoring."""

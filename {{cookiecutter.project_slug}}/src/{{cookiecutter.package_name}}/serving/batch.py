@@ -1,0 +1,47 @@
+"""Batch scoring: score a CSV or Parquet file with the champion, write the scores with the
+model version. The Prefect flow is in `flow.py`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..contract import DataContract
+from ..data.batches import BatchReadError, content_hash, read_batch, write_parquet_once
+from ..modeling import predict_scores
+from ..training import registry
+from .scorer import NoChampionError
+
+
+def read_features(source: Path, contract: DataContract) -> pd.DataFrame:
+    """The batch to score; the target may be absent, every feature must be there."""
+    frame = read_batch(source, contract)
+    missing = [column.name for column in contract.features if column.name not in frame.columns]
+    if missing:
+        raise BatchReadError(f"{source}: missing feature column(s) {', '.join(missing)}")
+    return frame
+
+
+def score_frame(
+    frame: pd.DataFrame, version: registry.ModelVersion, contract: DataContract
+) -> pd.DataFrame:
+    """`frame` with two more columns: `score` and the `model_version` that produced it."""
+    scored = frame.copy()
+    scored["score"] = predict_scores(registry.load_model(version), frame, contract).to_numpy()
+    scored["model_version"] = version.version
+    return scored
+
+
+def champion(name: str) -> registry.ModelVersion:
+    found = registry.version_by_alias(name, registry.CHAMPION)
+    if found is None:
+        raise NoChampionError("no champion model in the registry yet: train one (`train`)")
+    return found
+
+
+def write_scores(scored: pd.DataFrame, folder: Path, source: Path) -> Path:
+    """Immutable output named after the input and the content, like validated batches."""
+    name = f"{source.stem}-{content_hash(scored)}.parquet"
+    target = folder / name
+    return target if target.exists() else write_parquet_once(scored, target)

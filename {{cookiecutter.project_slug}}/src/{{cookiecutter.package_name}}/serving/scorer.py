@@ -1,0 +1,137 @@
+"""The scoring core, independent of any web framework: the champion model, request records in,
+predictions out, every prediction logged.
+
+The BentoML service wraps it; so does the benchmark's bare FastAPI app and the batch scoring
+flow, so all three score exactly alike.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from ..contract import DataContract, load_contract
+from ..modeling import predict_scores
+from ..settings import Settings
+from ..training import registry
+from .schemas import Prediction, Record
+
+logger = logging.getLogger(__name__)
+
+
+class NoChampionError(RuntimeError):
+    """The registry has no champion yet: nothing can be scored."""
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    version: registry.ModelVersion
+    model: Pipeline
+    loaded_at: str
+
+
+class PredictionLog:
+    """Append-only JSON Lines: one line per scored record. Monitoring (step 7) reads it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def append(self, rows: list[dict[str, Any]]) -> None:
+        lines = "".join(json.dumps(row, default=str) + "\n" for row in rows)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock, self.path.open("a", encoding="utf-8") as log:
+            log.write(lines)
+
+
+class Scorer:
+    def __init__(self, settings: Settings, contract: DataContract) -> None:
+        self.settings = settings
+        self.contract = contract
+        self.log = PredictionLog(settings.prediction_log)
+        self._loaded: LoadedModel | None = None
+        self._reload_lock = threading.Lock()
+        self._checked_at = 0.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Scorer:
+        return cls(settings, load_contract(settings.contract_file))
+
+    @property
+    def loaded(self) -> LoadedModel | None:
+        return self._loaded
+
+    def refresh(self) -> bool:
+        """Load the registry's current champion if it is not the one in memory. Returns whether
+        the model changed. The swap is one assignment, so requests in flight finish on the model
+        they started with."""
+        with self._reload_lock:
+            self._checked_at = time.monotonic()
+            registry.connect(self.settings)
+            champion = registry.version_by_alias(
+                self.settings.registered_model_name, registry.CHAMPION
+            )
+            if champion is None or (self._loaded and self._loaded.version == champion):
+                return False
+            model = registry.load_model(champion)
+            self._loaded = LoadedModel(
+                version=champion,
+                model=model,
+                loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            )
+            logger.info("serving %s v%s", champion.name, champion.version)
+            return True
+
+    def refresh_if_due(self) -> None:
+        interval = self.settings.champion_check_seconds
+        if interval and time.monotonic() - self._checked_at >= interval:
+            try:
+                self.refresh()
+            except Exception:  # a registry outage must not stop serving the model in memory
+                logger.exception("could not check the registry for a new champion")
+
+    def score(self, records: Sequence[Record]) -> list[Prediction]:
+        loaded = self._loaded
+        if loaded is None:
+            raise NoChampionError(
+                "no champion model in the registry yet: train one (the `train` command)"
+            )
+        started = time.perf_counter()
+        frame = pd.DataFrame([record.model_dump() for record in records])
+        scores = predict_scores(loaded.model, frame, self.contract).to_numpy()
+        latency_ms = (time.perf_counter() - started) * 1000
+        version = loaded.version.version
+        id_column = self.contract.id_column
+        predictions = [
+            Prediction(
+                score=float(score),
+                model_version=version,
+                record_id=None if id_column is None else getattr(record, id_column),
+            )
+            for record, score in zip(records, scores, strict=True)
+        ]
+        logged_at = datetime.now(UTC).isoformat()
+        self.log.append(
+            [
+                record.model_dump(mode="json")
+                | {
+                    "score": prediction.score,
+                    "model_version": version,
+                    "latency_ms": round(latency_ms, 3),
+                    "batch_rows": len(records),
+                    "logged_at": logged_at,
+                }
+                for record, prediction in zip(records, predictions, strict=True)
+            ]
+        )
+        return predictions
