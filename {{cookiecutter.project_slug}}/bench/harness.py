@@ -11,10 +11,19 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
+from {{ cookiecutter.package_name }}.runtime import tool_environment
+from {{ cookiecutter.package_name }}.settings import Settings
+
 # Tool variables the package sets for the current project; a fresh run must not inherit them.
-INHERITED_TOOL_VARIABLES = ("PREFECT_HOME", "PREFECT_API_URL", "MLFLOW_TRACKING_URI")
+INHERITED_TOOL_VARIABLES = (
+    "PREFECT_HOME",
+    "PREFECT_API_URL",
+    "MLFLOW_TRACKING_URI",
+    "BENTOML_HOME",
+)
 
 
 def peak_rss_mb() -> float:
@@ -26,6 +35,8 @@ def run_isolated(script: str, mode: str, argument: str = "") -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="mlsd-bench-") as project_dir:
         env = {k: v for k, v in os.environ.items() if k not in INHERITED_TOOL_VARIABLES}
         env["MLSD_PROJECT_DIR"] = project_dir
+        # Set the tools' homes now: a worker may import Prefect before the package does.
+        env |= tool_environment(Settings(project_dir=Path(project_dir)))
         started = time.perf_counter()
         completed = subprocess.run(
             [sys.executable, script, "--worker", mode, argument],
