@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..contract import DataContract
-from ..data.batches import BatchReadError, content_hash, read_batch, write_parquet_once
+from ..data.batches import BatchReadError, content_hash, read_batch, store_once
 from ..modeling import predict_scores
 from ..training import registry
 from .scorer import NoChampionError
@@ -41,7 +41,7 @@ def champion(name: str) -> registry.ModelVersion:
 
 
 def write_scores(scored: pd.DataFrame, folder: Path, source: Path) -> Path:
-    """Immutable output named after the input and the content, like validated batches."""
-    name = f"{source.stem}-{content_hash(scored)}.parquet"
-    target = folder / name
-    return target if target.exists() else write_parquet_once(scored, target)
+    """Immutable output named after the input and the content, stored once like batches."""
+    data_hash = content_hash(scored)
+    stored, _ = store_once(scored, folder, f"{source.stem}-{data_hash}", data_hash)
+    return stored
