@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -97,10 +98,12 @@ def write_json(payload: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def append_jsonl(record: dict[str, Any], path: Path) -> None:
+def append_jsonl(records: Iterable[dict[str, Any]], path: Path) -> None:
+    """Append one JSON line per record, in a single write."""
+    lines = "".join(json.dumps(record, default=str) + "\n" for record in records)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as log:
-        log.write(json.dumps(record, default=str) + "\n")
+        log.write(lines)
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

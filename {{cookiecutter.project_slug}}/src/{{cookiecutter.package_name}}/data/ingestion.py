@@ -97,10 +97,10 @@ def record_outcome(
         if written:
             write_json(report.to_dict(), target.with_suffix(".report.json"))
         record = outcome("rejected", target)
-        append_jsonl(record.to_dict(), settings.ingestion_log)
+        append_jsonl([record.to_dict()], settings.ingestion_log)
         raise BatchRejectedError(record, report)
 
     target, written = store_once(frame, settings.validated_dir, identifier, data_hash)
     record = outcome("validated" if written else "duplicate", target)
-    append_jsonl(record.to_dict(), settings.ingestion_log)
+    append_jsonl([record.to_dict()], settings.ingestion_log)
     return record

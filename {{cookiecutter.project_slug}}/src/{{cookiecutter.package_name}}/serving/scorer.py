@@ -7,7 +7,6 @@ flow, so all three score exactly alike.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -21,6 +20,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from ..contract import DataContract, load_contract
+from ..data.batches import append_jsonl
 from ..modeling import predict_scores
 from ..settings import Settings
 from ..training import registry
@@ -45,13 +45,11 @@ class PredictionLog:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one write per batch, never interleaved across threads
 
     def append(self, rows: list[dict[str, Any]]) -> None:
-        lines = "".join(json.dumps(row, default=str) + "\n" for row in rows)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock, self.path.open("a", encoding="utf-8") as log:
-            log.write(lines)
+        with self._lock:
+            append_jsonl(rows, self.path)
 
 
 class Scorer:
@@ -107,7 +105,9 @@ class Scorer:
                 "no champion model in the registry yet: train one (the `train` command)"
             )
         started = time.perf_counter()
-        frame = pd.DataFrame([record.model_dump() for record in records])
+        # Dumped once, in JSON form: the frame for the model and the lines for the log.
+        rows = [record.model_dump(mode="json") for record in records]
+        frame = pd.DataFrame(rows)
         scores = predict_scores(loaded.model, frame, self.contract).to_numpy()
         latency_ms = (time.perf_counter() - started) * 1000
         version = loaded.version.version
@@ -116,14 +116,14 @@ class Scorer:
             Prediction(
                 score=float(score),
                 model_version=version,
-                record_id=None if id_column is None else getattr(record, id_column),
+                record_id=None if id_column is None else row[id_column],
             )
-            for record, score in zip(records, scores, strict=True)
+            for row, score in zip(rows, scores, strict=True)
         ]
         logged_at = datetime.now(UTC).isoformat()
         self.log.append(
             [
-                record.model_dump(mode="json")
+                row
                 | {
                     "score": prediction.score,
                     "model_version": version,
@@ -131,7 +131,7 @@ class Scorer:
                     "batch_rows": len(records),
                     "logged_at": logged_at,
                 }
-                for record, prediction in zip(records, predictions, strict=True)
+                for row, prediction in zip(rows, predictions, strict=True)
             ]
         )
         return predictions
