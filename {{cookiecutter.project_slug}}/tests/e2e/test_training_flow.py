@@ -60,6 +60,22 @@ def trained(settings: Settings) -> registry.ModelVersion:
     return outcome.registered
 
 
+def use_requirements(
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    folder: Path,
+    edits: dict[str, str],
+) -> None:
+    """Point the project at a copy of the requirements file with `edits` applied; each edit
+    must match, so a reworded file fails here instead of silently testing the defaults."""
+    text = Path(settings.requirements_file).read_text()
+    for old, new in edits.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    (folder / "requirements.yaml").write_text(text)
+    monkeypatch.setenv("MLSD_REQUIREMENTS_FILE", str(folder / "requirements.yaml"))
+
+
 def aliases(settings: Settings) -> dict[str, str]:
     mlflow.set_tracking_uri(settings.tracking_uri)
     model = MlflowClient().get_registered_model(settings.registered_model_name)
@@ -115,14 +131,15 @@ def test_a_better_model_replaces_the_champion(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # Loose thresholds, so the weak model can become champion first.
-    loose = (
-        Path(settings.requirements_file)
-        .read_text()
-        .replace("roc_auc: {min: 0.70}", "roc_auc: {min: 0.55}")
+    use_requirements(
+        settings,
+        monkeypatch,
+        tmp_path,
+        {
+            "roc_auc: {min: 0.70}": "roc_auc: {min: 0.55}",
+            "pr_auc: {min: 0.20}": "pr_auc: {min: 0.10}",
+        },
     )
-    loose = loose.replace("pr_auc: {min: 0.20}", "pr_auc: {min: 0.10}")
-    (tmp_path / "requirements.yaml").write_text(loose)
-    monkeypatch.setenv("MLSD_REQUIREMENTS_FILE", str(tmp_path / "requirements.yaml"))
     monkeypatch.setitem(MODELS, "weak", categories_only)
     ingestion_flow(rows=ROWS, seed=2)
 
@@ -144,13 +161,9 @@ def test_a_better_model_replaces_the_champion(
 def test_thresholds_from_the_requirements_file_are_honoured(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    strict = (
-        Path(settings.requirements_file)
-        .read_text()
-        .replace("roc_auc: {min: 0.70}", "roc_auc: {min: 0.99}")
+    use_requirements(
+        settings, monkeypatch, tmp_path, {"roc_auc: {min: 0.70}": "roc_auc: {min: 0.99}"}
     )
-    (tmp_path / "requirements.yaml").write_text(strict)
-    monkeypatch.setenv("MLSD_REQUIREMENTS_FILE", str(tmp_path / "requirements.yaml"))
     ingestion_flow(rows=ROWS, seed=3)
     outcome = training_flow()
     assert not outcome.decision.promote

@@ -52,9 +52,6 @@ class TrainingOutcome:
             f"{'v' + self.champion if self.champion else 'none'}. Report: {self.report_dir}"
         )
 
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
-
 
 def score_champion(
     holdout: pd.DataFrame, contract: DataContract, settings: Settings, threshold: float
