@@ -1,8 +1,8 @@
 """The scoring core, independent of any web framework: the champion model, request records in,
 predictions out, every prediction logged.
 
-The BentoML service wraps it; so does the benchmark's bare FastAPI app and the batch scoring
-flow, so all three score exactly alike.
+The BentoML service wraps it. Batch scoring (`batch.py`) shares its model lookup and
+`predict_scores`, without the per-record request models, which a whole file does not need.
 """
 
 from __future__ import annotations
