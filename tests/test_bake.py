@@ -26,6 +26,7 @@ EXPECTED_FILES = [
     "README.md",
     "pyproject.toml",
     "uv.lock",
+    "bench/candidates.py",
     "bench/harness.py",
     "bench/ingestion.py",
     "bench/training.py",

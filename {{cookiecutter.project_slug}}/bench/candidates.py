@@ -1,0 +1,49 @@
+"""Candidate comparison: holdout ROC-AUC of every model in `MODELS` at several data sizes, next
+to the ceiling set by the generator's true click log-odds. The table in modeling/README.md
+comes from this script.
+
+    python bench/candidates.py                  # 50k and 400k rows
+    python bench/candidates.py --rows 100000    # chosen sizes only
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from sklearn.metrics import roc_auc_score
+
+from {{ cookiecutter.package_name }}.contract import load_contract
+from {{ cookiecutter.package_name }}.data.synthetic import click_log_odds, generate_impressions
+from {{ cookiecutter.package_name }}.modeling import MODELS, fit_model, predict_scores
+from {{ cookiecutter.package_name }}.settings import get_settings
+from {{ cookiecutter.package_name }}.training.dataset import split_by_time
+
+DEFAULT_SIZES = (50_000, 400_000)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="*", default=list(DEFAULT_SIZES))
+    args = parser.parse_args()
+
+    settings = get_settings()
+    contract = load_contract(settings.contract_file)
+    names = sorted(MODELS)
+    print(f"{'rows':>10} {'ceiling':>8} " + " ".join(f"{name:>22}" for name in names))
+    for rows in args.rows:
+        frame = generate_impressions(rows=rows, seed=1)
+        split = split_by_time(frame, contract, settings.holdout_fraction, settings.seed)
+        labels = split.holdout[contract.target.name]
+        ceiling = roc_auc_score(labels, click_log_odds(split.holdout))
+        cells = []
+        for name in names:
+            started = time.perf_counter()
+            model = fit_model(name, split.train, contract, settings.seed)
+            auc = roc_auc_score(labels, predict_scores(model, split.holdout, contract))
+            cells.append(f"{auc:.3f} ({time.perf_counter() - started:.1f} s)")
+        print(f"{rows:>10,} {ceiling:>8.3f} " + " ".join(f"{cell:>22}" for cell in cells))
+
+
+if __name__ == "__main__":
+    main()
