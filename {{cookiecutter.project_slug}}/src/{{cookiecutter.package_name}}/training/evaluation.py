@@ -41,19 +41,30 @@ def expected_calibration_error(
     return float(sum(gaps) / len(scores))
 
 
+def _labels_and_probabilities(
+    labels: np.ndarray | pd.Series, scores: np.ndarray | pd.Series
+) -> tuple[np.ndarray, np.ndarray]:
+    """Labels as ints; scores kept off exact 0 and 1, where log loss is infinite."""
+    return np.asarray(labels, dtype=int), np.clip(np.asarray(scores, dtype=float), 1e-7, 1 - 1e-7)
+
+
+def _roc_auc(y: np.ndarray, p: np.ndarray) -> float:
+    """NaN when only one class is present: ranking is undefined, not perfect or useless."""
+    return float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else math.nan
+
+
 def classification_metrics(
     labels: np.ndarray | pd.Series, scores: np.ndarray | pd.Series, threshold: float
 ) -> dict[str, float]:
     """Every metric `requirements.MetricName` lists; ranking metrics are NaN on a single class."""
-    y = np.asarray(labels, dtype=int)
-    p = np.clip(np.asarray(scores, dtype=float), 1e-7, 1 - 1e-7)
+    y, p = _labels_and_probabilities(labels, scores)
     predicted = (p >= threshold).astype(int)
     both_classes = len(np.unique(y)) == 2
     return {
         "precision": float(precision_score(y, predicted, zero_division=0)),
         "recall": float(recall_score(y, predicted, zero_division=0)),
         "f1": float(f1_score(y, predicted, zero_division=0)),
-        "roc_auc": float(roc_auc_score(y, p)) if both_classes else float("nan"),
+        "roc_auc": _roc_auc(y, p),
         "pr_auc": float(average_precision_score(y, p)) if both_classes else float("nan"),
         "log_loss": float(log_loss(y, p, labels=[0, 1])),
         "brier_score": float(brier_score_loss(y, p)),
@@ -80,8 +91,7 @@ def slice_metrics(
     results = []
     for column in columns:
         for value, index in frame.groupby(column, observed=True).groups.items():
-            y = labels.loc[index].to_numpy(dtype=int)
-            p = np.clip(scores.loc[index].to_numpy(dtype=float), 1e-7, 1 - 1e-7)
+            y, p = _labels_and_probabilities(labels.loc[index], scores.loc[index])
             results.append(
                 SliceMetrics(
                     column=column,
@@ -89,7 +99,7 @@ def slice_metrics(
                     rows=len(index),
                     positive_rate=float(y.mean()),
                     mean_score=float(p.mean()),
-                    roc_auc=float(roc_auc_score(y, p)) if len(np.unique(y)) == 2 else math.nan,
+                    roc_auc=_roc_auc(y, p),
                     log_loss=float(log_loss(y, p, labels=[0, 1])),
                 )
             )
