@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import DEFAULT_SLUG, bake, clean_env, run
+from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, bake, clean_env, run
 
 pytestmark = pytest.mark.slow
 
@@ -84,3 +84,40 @@ def test_bad_batch_through_the_cli_is_quarantined(project: Path, tmp_path: Path)
     assert "device:" in result.stderr and "'laptop'" in result.stderr
     assert "Data Docs: file://" in result.stderr
     assert list((project / "data" / "quarantine").glob("*.parquet"))
+
+
+def test_bento_builds_offline_from_the_locked_serving_dependencies(
+    project: Path, uv: str, tmp_path: Path
+) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    cache = run([uv, "cache", "dir"], cwd=project).stdout.strip()
+    env = clean_env(HOME=str(home), UV_CACHE_DIR=cache)
+    output = run(["make", "bento", f"UV={uv}"], cwd=project, env=env).stdout
+    (tag,) = re.findall(r"__tag__:(\S+)", output)
+    name, version = tag.split(":")
+    bento = project / ".bentoml" / "bentos" / name / version
+    assert (bento / "src" / DEFAULT_PACKAGE / "serving" / "service.py").is_file()
+    assert (bento / "src" / DEFAULT_PACKAGE / "contract" / "contract.yaml").is_file()
+    assert (bento / "env" / "docker" / "Dockerfile").is_file()
+    pins = (bento / "env" / "python" / "requirements.txt").read_text()
+    assert re.search(r"^bentoml==", pins, flags=re.M)
+    assert re.search(r"^scikit-learn==", pins, flags=re.M)
+    for pipeline_only in ("prefect", "great-expectations"):
+        assert not re.search(rf"^{pipeline_only}==", pins, flags=re.M), pipeline_only
+    assert sorted(p.name for p in home.rglob("*")) == []
+
+
+def test_serving_dependencies_alone_import_the_service(
+    project: Path, uv: str, tmp_path: Path
+) -> None:
+    """What the serving image installs (`uv sync --no-default-groups`) is enough to serve."""
+    venv = tmp_path / "serving-venv"
+    cache = run([uv, "cache", "dir"], cwd=project).stdout.strip()
+    env = clean_env(UV_PROJECT_ENVIRONMENT=str(venv), UV_CACHE_DIR=cache)
+    run([uv, "sync", "--locked", "--no-default-groups", "--no-editable"], cwd=project, env=env)
+    installed = run([uv, "pip", "list", "--python", str(venv / "bin" / "python")], cwd=project)
+    assert "prefect" not in installed.stdout and "great-expectations" not in installed.stdout
+    probe = f"import {DEFAULT_PACKAGE}.serving.service as s; print(s.ClickService.name)"
+    result = run([str(venv / "bin" / "python"), "-c", probe], cwd=tmp_path, env=clean_env())
+    assert result.stdout.strip().endswith("click_service")

@@ -30,13 +30,18 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
+def project_environment(project_dir: str) -> dict[str, str]:
+    """This process's environment, pointed at `project_dir` instead of the current project."""
+    env = {k: v for k, v in os.environ.items() if k not in INHERITED_TOOL_VARIABLES}
+    env["MLSD_PROJECT_DIR"] = project_dir
+    # Set the tools' homes now: a worker may import Prefect before the package does.
+    return env | tool_environment(Settings(project_dir=Path(project_dir)))
+
+
 def run_isolated(script: str, mode: str, argument: str = "") -> dict[str, Any]:
     """Run `script --worker mode argument` in a new project; return the JSON it prints last."""
     with tempfile.TemporaryDirectory(prefix="mlsd-bench-") as project_dir:
-        env = {k: v for k, v in os.environ.items() if k not in INHERITED_TOOL_VARIABLES}
-        env["MLSD_PROJECT_DIR"] = project_dir
-        # Set the tools' homes now: a worker may import Prefect before the package does.
-        env |= tool_environment(Settings(project_dir=Path(project_dir)))
+        env = project_environment(project_dir)
         started = time.perf_counter()
         completed = subprocess.run(
             [sys.executable, script, "--worker", mode, argument],

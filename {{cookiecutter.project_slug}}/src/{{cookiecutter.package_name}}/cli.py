@@ -110,6 +110,26 @@ def serve(
 
 
 @app.command()
+def worker() -> None:
+    """Serve the pipeline's flows as deployments to a standing Prefect server (needs
+    MLSD_PREFECT_API_URL); start runs from its UI or `prefect deployment run`."""
+    settings = get_settings()
+    if not settings.prefect_api_url:
+        typer.secho(
+            "The worker needs a standing Prefect server: set MLSD_PREFECT_API_URL "
+            "(e.g. http://127.0.0.1:4200/api after `prefect server start`).",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(code=2)
+    from prefect import serve as serve_deployments
+
+    from .deployments import pipeline_deployments
+
+    serve_deployments(*pipeline_deployments())
+
+
+@app.command()
 def generate(
     output: Annotated[Path, typer.Argument(help="File to write: .csv or .parquet")],
     rows: Annotated[int, typer.Option(min=1)] = 10_000,

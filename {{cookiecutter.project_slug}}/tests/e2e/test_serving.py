@@ -6,14 +6,6 @@ up a new champion without a restart; a server with no champion yet.
 
 from __future__ import annotations
 
-import json
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,103 +15,23 @@ import bentoml
 import pytest
 from mlflow import MlflowClient
 
+from {{ cookiecutter.package_name }}.contract import load_contract
 from {{ cookiecutter.package_name }}.data.batches import read_jsonl
 from {{ cookiecutter.package_name }}.data.flow import ingestion_flow
 from {{ cookiecutter.package_name }}.data.synthetic import generate_impressions
-from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings, get_settings
+from {{ cookiecutter.package_name }}.serving.local import LocalServer, http_json, request_records, start_service
+from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
 from {{ cookiecutter.package_name }}.training import registry
 from {{ cookiecutter.package_name }}.training.flow import training_flow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
-SERVICE = "{{ cookiecutter.package_name }}.serving.service:ClickService"
-STARTUP_SECONDS = 90
+http = http_json
 
 
 @dataclass(frozen=True)
 class Server:
     url: str
     settings: Settings
-    process: subprocess.Popen[bytes]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def http(url: str, body: Any = None, raw: bytes | None = None) -> tuple[int, Any]:
-    """POST JSON (or `raw` bytes) when a body is given, else GET; return the status and the
-    JSON body (or the text of a non-JSON one)."""
-    data = raw if raw is not None else None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(
-        url,
-        data=data,
-        headers={"Content-Type": "application/json"},
-        method="POST" if data is not None else "GET",
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            payload = response.read()
-            status = response.status
-    except urllib.error.HTTPError as error:
-        payload, status = error.read(), error.code
-    try:
-        return status, json.loads(payload)
-    except ValueError:  # health endpoints answer in plain text
-        return status, payload.decode()
-
-
-def start_server(project_dir: Path) -> Server:
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
-    env |= {
-        f"{ENV_PREFIX}PROJECT_DIR": str(project_dir),
-        "PREFECT_HOME": str(project_dir / ".prefect"),
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bentoml",
-            "serve",
-            SERVICE,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/livez", timeout=2):
-                break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        process.kill()
-        raise TimeoutError(f"the server did not start in {STARTUP_SECONDS} s")
-    os.environ[f"{ENV_PREFIX}PROJECT_DIR"] = str(project_dir)
-    settings = get_settings()
-    del os.environ[f"{ENV_PREFIX}PROJECT_DIR"]
-    return Server(url=url, settings=settings, process=process)
-
-
-def stop(server: Server) -> None:
-    server.process.terminate()
-    try:
-        server.process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        server.process.kill()
-        server.process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -130,15 +42,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         patch.setenv(f"{ENV_PREFIX}PROJECT_DIR", str(project_dir))
         ingestion_flow(rows=10_000, seed=1)
         assert training_flow().decision.promote
-    running = start_server(project_dir)
-    yield running
-    stop(running)
+    running = start_service(project_dir)
+    yield Server(url=running.url, settings=Settings(project_dir=project_dir))
+    running.stop()
 
 
 def records(rows: int, seed: int = 5) -> list[dict[str, Any]]:
-    frame = generate_impressions(rows=rows, seed=seed).drop(columns=["clicked"])
-    frame["event_time"] = frame["event_time"].dt.strftime("%Y-%m-%dT%H:%M:%S")
-    return frame.to_dict(orient="records")  # type: ignore[return-value]
+    contract = load_contract(Settings().contract_file)
+    return request_records(generate_impressions(rows=rows, seed=seed), contract)
 
 
 def test_ready_with_the_champion_loaded(server: Server) -> None:
@@ -235,7 +146,7 @@ def test_a_new_champion_is_served_after_reload(
 
 
 def test_without_a_champion_the_service_is_up_but_not_ready(tmp_path: Path) -> None:
-    empty = start_server(tmp_path)
+    empty: LocalServer = start_service(tmp_path)
     try:
         assert http(f"{empty.url}/livez")[0] == 200
         assert http(f"{empty.url}/readyz")[0] == 503
@@ -243,4 +154,4 @@ def test_without_a_champion_the_service_is_up_but_not_ready(tmp_path: Path) -> N
         assert status == 503
         assert http(f"{empty.url}/model", body={}) == (200, {"loaded": False})
     finally:
-        stop(empty)
+        empty.stop()

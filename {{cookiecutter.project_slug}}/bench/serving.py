@@ -1,0 +1,217 @@
+"""Serving benchmark: the BentoML service against a bare FastAPI + uvicorn app that serves the
+same `Scorer` object with the same request type, under the same bounded load.
+
+One throw-away project gets a trained champion; then each server in turn runs on a free
+127.0.0.1 port, and a load generator keeps a fixed number of requests in flight (a closed loop:
+each client sends its next request when the last one returns), first with 1-record requests,
+then with 64-record ones. After a warm-up, it counts requests/s and client-side p50/p95/p99
+latency, errors (no answer, or any status but 200) and shed requests (503) among them. The
+client shares the 2 cores with the server, equally for both servers.
+
+    python bench/serving.py                          # 16 in flight, 20 s per measurement
+    python bench/serving.py --in-flight 32 --seconds 20
+"""
+
+# No `from __future__ import annotations`: FastAPI reads the baseline endpoint's annotations,
+# which name types local to the function that defines it.
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Any
+
+from harness import project_environment
+
+BATCH_SIZES = (1, 64)
+WARM_UP_SECONDS = 3.0
+DISTINCT_BODIES = 32
+
+
+def train_champion(rows: int) -> None:
+    from {{ cookiecutter.package_name }}.data.flow import ingestion_flow
+    from {{ cookiecutter.package_name }}.training.flow import training_flow
+
+    ingestion_flow(rows=rows, seed=1)
+    if not training_flow().decision.promote:
+        raise RuntimeError("the first model was not promoted: nothing to serve")
+
+
+def serve_with_fastapi(port: int) -> None:
+    """The baseline: the service module's own Scorer and request type behind plain FastAPI
+    (a sync endpoint, so FastAPI runs it in its thread pool, one request per model call)."""
+    import uvicorn
+    from fastapi import Body, FastAPI, Response
+
+    from {{ cookiecutter.package_name }}.serving.schemas import Prediction
+    from {{ cookiecutter.package_name }}.serving.service import SCORER, Records
+
+    SCORER.refresh()
+    app = FastAPI()
+
+    @app.post("/predict")
+    def predict(records: Annotated[Records, Body(embed=True)]) -> list[Prediction]:
+        return SCORER.score(records)
+
+    @app.get("/readyz")
+    def ready(response: Response) -> str:
+        response.status_code = 200 if SCORER.loaded else 503
+        return "ok" if SCORER.loaded else "no model"
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def request_bodies(rows: int) -> list[bytes]:
+    from {{ cookiecutter.package_name }}.contract import load_contract
+    from {{ cookiecutter.package_name }}.data.synthetic import generate_impressions
+    from {{ cookiecutter.package_name }}.serving.local import request_records
+    from {{ cookiecutter.package_name }}.settings import get_settings
+
+    contract = load_contract(get_settings().contract_file)
+    records = request_records(generate_impressions(rows=rows * DISTINCT_BODIES, seed=3), contract)
+    return [
+        json.dumps({"records": records[start : start + rows]}).encode()
+        for start in range(0, len(records), rows)
+    ]
+
+
+async def closed_loop_load(
+    url: str, bodies: list[bytes], in_flight: int, seconds: float
+) -> dict[str, Any]:
+    import httpx
+
+    latencies_ms: list[float] = []
+    outcomes: Counter[str] = Counter()
+    limits = httpx.Limits(max_connections=in_flight, max_keepalive_connections=in_flight)
+    started = time.perf_counter()
+    measure_from = started + WARM_UP_SECONDS
+    stop_at = measure_from + seconds
+
+    async def client_loop(client: httpx.AsyncClient, offset: int) -> None:
+        sent = offset
+        while (sent_at := time.perf_counter()) < stop_at:
+            body = bodies[sent % len(bodies)]
+            sent += 1
+            try:
+                response = await client.post(url, content=body, headers=JSON)
+                outcome = str(response.status_code)
+            except httpx.HTTPError as error:
+                outcome = type(error).__name__
+            if sent_at >= measure_from:
+                latencies_ms.append((time.perf_counter() - sent_at) * 1000)
+                outcomes[outcome] += 1
+
+    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+        await asyncio.gather(*(client_loop(client, offset) for offset in range(in_flight)))
+    elapsed = time.perf_counter() - measure_from
+    count = len(latencies_ms)
+    quantiles = statistics.quantiles(latencies_ms, n=100, method="inclusive")
+    return {
+        "requests": count,
+        "requests_per_s": count / elapsed,
+        "p50_ms": quantiles[49],
+        "p95_ms": quantiles[94],
+        "p99_ms": quantiles[98],
+        "errors": count - outcomes["200"],
+        "shed_503": outcomes["503"],
+        "outcomes": dict(outcomes),
+    }
+
+
+JSON = {"Content-Type": "application/json"}
+
+
+def start_server(kind: str, project_dir: Path, env: dict[str, str]) -> Any:
+    from {{ cookiecutter.package_name }}.serving.local import (
+        LocalServer,
+        free_port,
+        http_json,
+        start_process,
+        start_service,
+    )
+
+    if kind == "bentoml":
+        server = start_service(project_dir)
+    else:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        command = [sys.executable, __file__, "--worker", "fastapi", str(port)]
+        server = LocalServer(url, start_process(command, f"{url}/readyz", env))
+    status, body = http_json(f"{server.url}/readyz")
+    if status != 200:
+        server.stop()
+        raise RuntimeError(f"{kind} server is not ready: {status} {body}")
+    return server
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--in-flight", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--rows", type=int, default=50_000, help="Rows the champion trains on.")
+    parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.worker:
+        mode, argument = args.worker
+        train_champion(int(argument)) if mode == "train" else serve_with_fastapi(int(argument))
+        return
+
+    from {{ cookiecutter.package_name }}.requirements import load_requirements
+    from {{ cookiecutter.package_name }}.settings import Settings
+
+    budget_ms = load_requirements(Settings().requirements_file).serving.p99_latency_ms
+    results: dict[tuple[str, int], dict[str, Any]] = {}
+    with tempfile.TemporaryDirectory(prefix="mlsd-bench-") as directory:
+        env = project_environment(directory)
+        subprocess.run(
+            [sys.executable, __file__, "--worker", "train", str(args.rows)],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        for kind in ("bentoml", "fastapi"):
+            server = start_server(kind, Path(directory), env)
+            try:
+                for rows in BATCH_SIZES:
+                    load = closed_loop_load(
+                        f"{server.url}/predict", request_bodies(rows), args.in_flight, args.seconds
+                    )
+                    results[kind, rows] = asyncio.run(load)
+            finally:
+                server.stop()
+
+    print(
+        f"{args.in_flight} requests in flight, {args.seconds:.0f} s each after a "
+        f"{WARM_UP_SECONDS:.0f} s warm-up; p99 budget {budget_ms:.0f} ms\n"
+    )
+    print(
+        f"{'server':>8} {'rows/req':>8} {'req/s':>8} {'rows/s':>8} {'p50 ms':>7} "
+        f"{'p95 ms':>7} {'p99 ms':>7} {'errors':>6} {'503':>5}"
+    )
+    for (kind, rows), r in results.items():
+        print(
+            f"{kind:>8} {rows:>8} {r['requests_per_s']:>8.1f} {r['requests_per_s'] * rows:>8.0f} "
+            f"{r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} {r['p99_ms']:>7.1f} "
+            f"{r['errors']:>6} {r['shed_503']:>5}"
+        )
+    print()
+    for rows in BATCH_SIZES:
+        bento, bare = results["bentoml", rows], results["fastapi", rows]
+        ratio = bento["requests_per_s"] / bare["requests_per_s"]
+        checks = {
+            "throughput >= 1.5x FastAPI": ratio >= 1.5,
+            f"p99 <= {budget_ms:.0f} ms": bento["p99_ms"] <= budget_ms,
+            "no errors, no 503": bento["errors"] == 0,
+        }
+        verdict = ", ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in checks.items())
+        print(f"{rows:>2} rows/request: BentoML/FastAPI throughput {ratio:.2f}x; {verdict}")
+
+
+if __name__ == "__main__":
+    main()

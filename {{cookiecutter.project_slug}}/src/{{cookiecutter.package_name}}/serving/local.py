@@ -1,0 +1,133 @@
+"""The service as a local child process, and a small JSON client for it.
+
+The closed loop (`make all`), the serving benchmark and the end-to-end tests all start the real
+server on a free 127.0.0.1 port, wait until it answers, send records, and stop it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..contract import DataContract
+from ..settings import ENV_PREFIX
+
+SERVICE = f"{__package__}.service:ClickService"
+STARTUP_SECONDS = 90.0
+
+
+@dataclass(frozen=True)
+class LocalServer:
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def http_json(
+    url: str, body: Any = None, raw: bytes | None = None, timeout: float = 30
+) -> tuple[int, Any]:
+    """POST `body` as JSON (or `raw` bytes; GET when neither); the status and the decoded body
+    (text if not JSON). An HTTP error status is returned, not raised: callers check it."""
+    data = raw if raw is not None else None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        url,
+        data=data,
+        headers={"Content-Type": "application/json"},
+        method="GET" if data is None else "POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            payload, status = response.read(), response.status
+    except urllib.error.HTTPError as error:
+        payload, status = error.read(), error.code
+    try:
+        return status, json.loads(payload)
+    except ValueError:  # BentoML's health endpoints answer in plain text
+        return status, payload.decode()
+
+
+def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except urllib.error.HTTPError:
+            return  # it answers; readiness (a loaded model) is for the caller to check
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    process.wait()
+    raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+
+
+def start_process(
+    command: Sequence[str], health_url: str, env: Mapping[str, str], log: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start a server process and return once `health_url` answers (any status)."""
+    output = log.open("ab") if log is not None else subprocess.DEVNULL
+    try:
+        process = subprocess.Popen(list(command), env=dict(env), stdout=output, stderr=output)
+    finally:
+        if log is not None:
+            output.close()  # type: ignore[union-attr]
+    wait_until_up(health_url, process, STARTUP_SECONDS)
+    return process
+
+
+def start_service(
+    project_dir: Path, port: int | None = None, log: Path | None = None
+) -> LocalServer:
+    """The BentoML service for `project_dir` on 127.0.0.1, started the way `serve` starts it.
+    Returns once it is live; `/readyz` says whether a champion is loaded."""
+    from ..runtime import tool_environment
+    from ..settings import Settings
+
+    port = port or free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
+    env |= tool_environment(Settings(project_dir=project_dir))
+    env[f"{ENV_PREFIX}PROJECT_DIR"] = str(project_dir)
+    command = [
+        sys.executable, "-m", "bentoml", "serve", SERVICE,
+        "--host", "127.0.0.1", "--port", str(port),
+    ]  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    return LocalServer(url=url, process=start_process(command, f"{url}/livez", env, log))
+
+
+def request_records(frame: pd.DataFrame, contract: DataContract) -> list[dict[str, Any]]:
+    """Rows of a batch as /predict records: the features, id and timestamp, in JSON form."""
+    columns = [column.name for column in contract.features]
+    columns += [name for name in (contract.id_column, contract.timestamp_column) if name]
+    records: list[dict[str, Any]] = json.loads(
+        frame[columns].to_json(orient="records", date_format="iso", date_unit="s")
+    )
+    return records

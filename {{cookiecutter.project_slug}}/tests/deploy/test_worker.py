@@ -1,0 +1,29 @@
+"""The worker serves every pipeline flow as a deployment; it refuses to start without a server."""
+
+from __future__ import annotations
+
+from prefect.flows import load_flow_from_entrypoint
+from typer.testing import CliRunner
+
+from {{ cookiecutter.package_name }}.cli import app
+from {{ cookiecutter.package_name }}.deployments import pipeline_deployments
+
+
+def test_every_pipeline_flow_is_deployed_by_module_path() -> None:
+    deployments = pipeline_deployments()
+    assert {(d.flow_name, d.name) for d in deployments} == {
+        ("ingestion", "ingest"),
+        ("training", "train"),
+        ("batch-scoring", "score"),
+    }
+    for deployment in deployments:
+        assert deployment.entrypoint is not None
+        assert not deployment.entrypoint.endswith(".py")  # a module path, not a checkout path
+        # A module path resolves wherever the package is installed, e.g. in the worker image.
+        assert load_flow_from_entrypoint(deployment.entrypoint).name == deployment.flow_name
+
+
+def test_worker_refuses_to_start_without_a_prefect_server() -> None:
+    result = CliRunner().invoke(app, ["worker"])
+    assert result.exit_code == 2
+    assert "MLSD_PREFECT_API_URL" in result.output
