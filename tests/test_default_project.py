@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import subprocess
+import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,14 +44,26 @@ def test_generated_project_tests_pass(project: Path, uv: str) -> None:
     assert summary and re.fullmatch(r"\d+ passed", summary[-1]), summary
 
 
-def test_main_job_runs_and_stays_inside_the_project(project: Path, uv: str, tmp_path: Path) -> None:
-    """`make all` for real (ingest, train, status), with HOME pointed at an empty folder that
-    must stay empty."""
-    home = tmp_path / "home"
-    home.mkdir()
+@pytest.fixture(scope="module")
+def closed_loop(
+    project: Path, uv: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, Path, dict[str, str]]:
+    """`make all` once, for real, with HOME pointed at an empty folder: its output, that HOME
+    and the environment it ran with."""
+    home = tmp_path_factory.mktemp("home")
     cache = run([uv, "cache", "dir"], cwd=project).stdout.strip()
     env = clean_env(HOME=str(home), UV_CACHE_DIR=cache, XDG_CACHE_HOME="", XDG_CONFIG_HOME="")
-    run(["make", "all", f"UV={uv}"], cwd=project, env=env)
+    return run(["make", "all", f"UV={uv}"], cwd=project, env=env).stdout, home, env
+
+
+def test_main_job_closes_the_loop_and_stays_inside_the_project(
+    project: Path, closed_loop: tuple[str, Path, dict[str, str]]
+) -> None:
+    """Ingest, train, serve, traffic, drift, retrain, reload; HOME stays empty."""
+    loop, home, env = closed_loop
+    assert "the service now answers with v2" in loop, loop
+    assert re.search(r"^monitor .* drifted none \(share 0\.00\) -> none", loop, flags=re.M), loop
+    assert re.search(r"^monitor .* -> retrain; promoted to champion", loop, flags=re.M), loop
 
     status = json.loads(
         run(
@@ -56,23 +73,71 @@ def test_main_job_runs_and_stays_inside_the_project(project: Path, uv: str, tmp_
         ).stdout
     )
     ingestion = status["ingestion"]
-    assert ingestion["validated_batches"] == 1
-    assert ingestion["validated_rows"] == 50_000
+    assert ingestion["validated_batches"] == 2  # the first batch, then the drifted one
     assert ingestion["last_run"]["status"] == "validated"
     assert Path(ingestion["last_run"]["path"]).is_relative_to(project)
     assert status["tools"]["data_docs"] == str(project / "reports" / "data_docs" / "index.html")
-    assert (project / ".prefect").is_dir()
 
     registry = status["registry"]
     assert registry["tracking_uri"] == f"sqlite:///{project / 'mlflow.db'}"
-    assert registry["versions"] == 1
-    assert registry["champion"]["version"] == "1"
+    assert registry["versions"] == 2
+    assert registry["champion"]["version"] == "2"
     assert registry["champion"]["gate"] == "passed"
     assert registry["champion"]["metrics"]["roc_auc"] > 0.75
-    (card,) = (project / "reports" / "training").glob("*/model_card.md")
-    assert "promoted to champion" in card.read_text()
+    cards = sorted((project / "reports" / "training").glob("*/model_card.md"))
+    assert len(cards) == 2 and "promoted to champion" in cards[-1].read_text()
     assert list((project / "mlartifacts").rglob("model.skops"))
+
+    monitoring = [
+        json.loads(line)
+        for line in (project / "data" / "monitoring_log.jsonl").read_text().splitlines()
+    ]
+    assert [run["action"] for run in monitoring] == ["none", "retrain"]
+    assert monitoring[-1]["retrained"]["promoted"] is True
+    assert monitoring[-1]["service"].startswith("serving v2")
+    reports = sorted((project / "reports" / "monitoring").glob("*.html"))
+    assert len(reports) == 2 and all(r.stat().st_size > 100_000 for r in reports)
+    predictions = (project / "data" / "predictions" / "prediction_log.jsonl").read_text()
+    assert len(predictions.splitlines()) == 4_001  # two windows of traffic, then the check
     assert sorted(p.name for p in home.rglob("*")) == []
+
+
+def test_dashboard_serves_the_monitoring_runs(
+    project: Path, closed_loop: tuple[str, Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """After the loop: the dashboard command starts Evidently's UI over the project's workspace
+    on 127.0.0.1, with the project and one snapshot per judged monitoring run."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    cli = str(project / ".venv" / "bin" / DEFAULT_SLUG)
+    process = subprocess.Popen(
+        [cli, "dashboard", "--port", str(port)],
+        cwd=project,
+        env=clean_env(HOME=str(tmp_path)),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        projects = get_json(f"http://127.0.0.1:{port}/api/projects", process)
+        assert [p["name"] for p in projects] == [DEFAULT_PACKAGE]
+        runs = get_json(f"http://127.0.0.1:{port}/api/projects/{projects[0]['id']}/snapshots")
+        assert len(runs) == 2
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def get_json(url: str, process: subprocess.Popen[bytes] | None = None) -> Any:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return json.loads(response.read())
+        except OSError:
+            if time.monotonic() > deadline or (process and process.poll() is not None):
+                raise
+            time.sleep(0.5)
 
 
 def test_bad_batch_through_the_cli_is_quarantined(project: Path, tmp_path: Path) -> None:

@@ -38,19 +38,23 @@ def project_environment(project_dir: str) -> dict[str, str]:
     return env | tool_environment(Settings(project_dir=Path(project_dir)))
 
 
-def run_isolated(script: str, mode: str, argument: str = "") -> dict[str, Any]:
-    """Run `script --worker mode argument` in a new project; return the JSON it prints last."""
+def run_in_new_project(command: list[str]) -> tuple[subprocess.CompletedProcess[str], float]:
+    """Run `command` against a new, empty project; its result and wall seconds."""
     with tempfile.TemporaryDirectory(prefix="mlsd-bench-") as project_dir:
-        env = project_environment(project_dir)
         started = time.perf_counter()
         completed = subprocess.run(
-            [sys.executable, script, "--worker", mode, argument],
-            env=env,
+            command,
+            env=project_environment(project_dir),
             capture_output=True,
             text=True,
             check=False,
         )
-        wall = time.perf_counter() - started
+        return completed, time.perf_counter() - started
+
+
+def run_isolated(script: str, mode: str, argument: str = "") -> dict[str, Any]:
+    """Run `script --worker mode argument` in a new project; return the JSON it prints last."""
+    completed, wall = run_in_new_project([sys.executable, script, "--worker", mode, argument])
     if completed.returncode != 0:
         raise RuntimeError(f"benchmark worker {mode} {argument} failed:\n{completed.stderr}")
     result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])

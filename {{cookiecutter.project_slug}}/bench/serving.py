@@ -141,7 +141,7 @@ def start_server(kind: str, project_dir: Path, env: dict[str, str]) -> Any:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         command = [sys.executable, __file__, "--worker", "fastapi", str(port)]
-        server = LocalServer(url, start_process(command, f"{url}/readyz", env))
+        server = LocalServer(url, start_process(command, env), "/readyz").wait_until_up()
     status, body = http_json(f"{server.url}/readyz")
     if status != 200:
         server.stop()

@@ -110,6 +110,63 @@ def serve(
 
 
 @app.command()
+def monitor(
+    source: Annotated[
+        Path | None,
+        typer.Option(help="CSV or Parquet batch to judge instead of the new prediction log rows."),
+    ] = None,
+    retrain: Annotated[
+        bool, typer.Option(help="Retrain when drift crosses step 1's retrain threshold.")
+    ] = True,
+) -> None:
+    """Compare what the service scored since the last run (or a batch) with the champion's
+    training data; alert or retrain as step 1's drift thresholds say."""
+    from .data.batches import BatchReadError
+    from .monitoring.flow import monitoring_flow
+    from .monitoring.windows import WindowError
+    from .serving.scorer import NoChampionError
+
+    try:
+        outcome = monitoring_flow(source=source, retrain=retrain)
+    except (BatchReadError, NoChampionError, WindowError) as error:
+        typer.secho(f"Cannot monitor: {error}", fg="red", err=True)
+        raise typer.Exit(code=2) from None
+    colour = {"none": "green", "too_few_rows": "yellow"}.get(outcome.action, "red")
+    typer.secho(outcome.headline(), fg=colour)
+
+
+@app.command()
+def dashboard(
+    port: Annotated[int | None, typer.Option(help="Port (default: settings, 8000).")] = None,
+) -> None:
+    """Open the monitoring dashboard (Evidently UI over the project's workspace) on 127.0.0.1."""
+    import os
+    import sys
+
+    settings = get_settings()
+    settings.evidently_workspace.mkdir(parents=True, exist_ok=True)
+    # Evidently's own console script, from this environment: the package has no __main__.
+    evidently = str(Path(sys.executable).with_name("evidently"))
+    command = [
+        evidently, "ui",
+        "--workspace", str(settings.evidently_workspace),
+        "--host", "127.0.0.1", "--port", str(port or settings.dashboard_port),
+    ]  # fmt: skip
+    typer.echo(" ".join(command))
+    os.execv(evidently, command)
+
+
+@app.command()
+def loop() -> None:
+    """Run the whole system once, for real: ingest, train, serve, send traffic, inject drift,
+    detect it, retrain, promote, and check the service serves the new version."""
+    from .loop import run_closed_loop
+
+    report = run_closed_loop(get_settings())
+    typer.echo(report.render())
+
+
+@app.command()
 def worker() -> None:
     """Serve the pipeline's flows as deployments to a standing Prefect server (needs
     MLSD_PREFECT_API_URL); start runs from its UI or `prefect deployment run`."""
@@ -126,7 +183,7 @@ def worker() -> None:
 
     from .deployments import pipeline_deployments
 
-    serve_deployments(*pipeline_deployments())
+    serve_deployments(*pipeline_deployments(settings.monitor_every_minutes))
 
 
 @app.command()

@@ -71,6 +71,16 @@ class Settings(BaseSettings):
     serve_port: int = Field(default=3000, gt=0, lt=65536)
     champion_check_seconds: float = Field(default=30.0, ge=0)
 
+    # Step 7: each side of a drift comparison is cut to this many rows (see monitoring/drift.py).
+    # The retraining flow tells the service at `service_url` (default: the serve host and
+    # port) to reload; an alert is also POSTed as JSON to `alert_webhook_url` when set.
+    monitoring_sample_rows: int = Field(default=20_000, ge=1_000)
+    service_url: str | None = None
+    alert_webhook_url: str | None = None
+    dashboard_port: int = Field(default=8000, gt=0, lt=65536)
+    # The worker schedules the monitoring deployment this often (0: only when triggered).
+    monitor_every_minutes: int = Field(default=60, ge=0)
+
     # Servers: unset means embedded (Prefect starts a temporary local server with SQLite).
     prefect_api_url: str | None = None
 
@@ -117,6 +127,26 @@ class Settings(BaseSettings):
     def scored_dir(self) -> Path:
         """Batches scored by the batch scoring flow."""
         return self.data_dir / "scored"
+
+    @property
+    def monitoring_reports_dir(self) -> Path:
+        """One self-contained HTML drift report per monitoring run."""
+        return self.reports_dir / "monitoring"
+
+    @property
+    def evidently_workspace(self) -> Path:
+        """Snapshots of every monitoring run, for the dashboard (`evidently ui`)."""
+        return self.monitoring_reports_dir / "workspace"
+
+    @property
+    def monitoring_log(self) -> Path:
+        """One line per monitoring run: window, drift, action; where the next run starts."""
+        return self.data_dir / "monitoring_log.jsonl"
+
+    @property
+    def reload_url(self) -> str:
+        base = self.service_url or f"http://{self.serve_host}:{self.serve_port}"
+        return base.rstrip("/") + "/reload"
 
     @property
     def training_reports_dir(self) -> Path:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from prefect.client.schemas.schedules import IntervalSchedule
 from prefect.flows import load_flow_from_entrypoint
 from typer.testing import CliRunner
 
@@ -10,12 +13,18 @@ from {{ cookiecutter.package_name }}.deployments import pipeline_deployments
 
 
 def test_every_pipeline_flow_is_deployed_by_module_path() -> None:
-    deployments = pipeline_deployments()
+    deployments = pipeline_deployments(monitor_every_minutes=15)
     assert {(d.flow_name, d.name) for d in deployments} == {
         ("ingestion", "ingest"),
         ("training", "train"),
         ("batch-scoring", "score"),
+        ("monitoring", "monitor"),
     }
+    (monitor,) = [d for d in deployments if d.name == "monitor"]
+    (schedule,) = monitor.schedules or []
+    assert isinstance(schedule.schedule, IntervalSchedule)
+    assert schedule.schedule.interval == timedelta(minutes=15)
+    assert all(not d.schedules for d in deployments if d.name != "monitor")
     for deployment in deployments:
         assert deployment.entrypoint is not None
         assert not deployment.entrypoint.endswith(".py")  # a module path, not a checkout path

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -10,15 +12,21 @@ from prefect.cache_policies import NO_CACHE
 
 from ..contract import DataContract, load_contract
 from ..settings import DriftKind, Settings, get_settings
+from ..stopwatch import Stopwatch
 from . import ingestion, validation
 
 
 # NO_CACHE: Prefect would otherwise hash every DataFrame argument to build a cache key.
 @task(name="load-batch", cache_policy=NO_CACHE)
 def load_batch(
-    contract: DataContract, source: Path | None, rows: int, seed: int, drift: DriftKind
+    contract: DataContract,
+    source: Path | None,
+    rows: int,
+    seed: int,
+    drift: DriftKind,
+    start: datetime | None,
 ) -> tuple[pd.DataFrame, str]:
-    return ingestion.load_batch(contract, source, rows, seed, drift)
+    return ingestion.load_batch(contract, source, rows, seed, drift, start)
 
 
 @task(name="validate-batch", cache_policy=NO_CACHE)
@@ -41,16 +49,22 @@ def ingestion_flow(
     rows: int | None = None,
     seed: int | None = None,
     drift: DriftKind | None = None,
+    start: datetime | None = None,
 ) -> ingestion.IngestionRecord:
     """Ingest one batch; arguments left out come from settings. Fails on a contract breach."""
     settings = get_settings()
     contract = load_contract(settings.contract_file)
-    frame, origin = load_batch(
+    timed = Stopwatch()
+    frame, origin = timed(
+        "load_batch",
+        load_batch,
         contract,
         source if source is not None else settings.source_path,
         rows if rows is not None else settings.batch_rows,
         seed if seed is not None else settings.seed,
         drift if drift is not None else settings.drift,
+        start,
     )
-    report = validate_batch(frame, contract, settings)
-    return record_outcome(frame, report, origin, settings)
+    report = timed("validate", validate_batch, frame, contract, settings)
+    record = timed("store", record_outcome, frame, report, origin, settings)
+    return replace(record, seconds=timed.seconds)

@@ -24,7 +24,7 @@ from .batches import (
     store_once,
     write_json,
 )
-from .synthetic import generate_impressions
+from .synthetic import DEFAULT_START, generate_impressions
 from .validation import ValidationReport
 
 IngestionStatus = Literal["validated", "duplicate", "rejected"]
@@ -41,9 +41,13 @@ class IngestionRecord:
     data_docs: str | None
     failures: list[str] = field(default_factory=list)
     finished_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+    # Seconds per step of the flow that produced it; not part of the ingestion log.
+    seconds: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        record = asdict(self)
+        del record["seconds"]
+        return record
 
 
 class BatchRejectedError(RuntimeError):
@@ -64,12 +68,15 @@ def load_batch(
     rows: int,
     seed: int,
     drift: DriftKind,
+    start: datetime | None = None,
 ) -> tuple[pd.DataFrame, str]:
-    """Read `source` if given, else generate a synthetic batch; return it and where it came from."""
+    """Read `source` if given, else generate a synthetic batch (its week begins at `start`, by
+    default the generator's); return it and where it came from."""
     if source is not None:
         return read_batch(source, contract), str(source)
-    frame = generate_impressions(rows=rows, seed=seed, drift=drift)
-    return frame, f"synthetic(rows={rows}, seed={seed}, drift={drift})"
+    frame = generate_impressions(rows=rows, seed=seed, drift=drift, start=start or DEFAULT_START)
+    origin = f"synthetic(rows={rows}, seed={seed}, drift={drift}"
+    return frame, origin + (f", start={start.isoformat()})" if start else ")")
 
 
 def record_outcome(

@@ -16,7 +16,10 @@ from .scorer import NoChampionError
 
 def read_features(source: Path, contract: DataContract) -> pd.DataFrame:
     """The batch to score; the target may be absent, every feature must be there."""
-    frame = read_batch(source, contract)
+    return require_features(read_batch(source, contract), contract, source)
+
+
+def require_features(frame: pd.DataFrame, contract: DataContract, source: Path) -> pd.DataFrame:
     missing = [column.name for column in contract.features if column.name not in frame.columns]
     if missing:
         raise BatchReadError(f"{source}: missing feature column(s) {', '.join(missing)}")

@@ -32,6 +32,12 @@ STARTUP_SECONDS = 90.0
 class LocalServer:
     url: str
     process: subprocess.Popen[bytes]
+    health_path: str = "/livez"
+
+    def wait_until_up(self, timeout: float = STARTUP_SECONDS) -> LocalServer:
+        """Return once the health path answers (any status: readiness is for the caller)."""
+        wait_until_up(self.url + self.health_path, self.process, timeout)
+        return self
 
     def stop(self) -> None:
         self.process.terminate()
@@ -90,24 +96,24 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float) ->
 
 
 def start_process(
-    command: Sequence[str], health_url: str, env: Mapping[str, str], log: Path | None = None
+    command: Sequence[str], env: Mapping[str, str], log: Path | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start a server process and return once `health_url` answers (any status)."""
-    output = log.open("ab") if log is not None else subprocess.DEVNULL
-    try:
-        process = subprocess.Popen(list(command), env=dict(env), stdout=output, stderr=output)
-    finally:
-        if log is not None:
-            output.close()  # type: ignore[union-attr]
-    wait_until_up(health_url, process, STARTUP_SECONDS)
-    return process
+    """Start a server process, its output appended to `log` (or dropped)."""
+    if log is None:
+        return subprocess.Popen(
+            list(command), env=dict(env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as output:
+        return subprocess.Popen(list(command), env=dict(env), stdout=output, stderr=output)
 
 
 def start_service(
-    project_dir: Path, port: int | None = None, log: Path | None = None
+    project_dir: Path, port: int | None = None, log: Path | None = None, wait: bool = True
 ) -> LocalServer:
     """The BentoML service for `project_dir` on 127.0.0.1, started the way `serve` starts it.
-    Returns once it is live; `/readyz` says whether a champion is loaded."""
+    Returns once it is live (at once with `wait=False`: call `wait_until_up` later);
+    `/readyz` says whether a champion is loaded."""
     from ..runtime import tool_environment
     from ..settings import Settings
 
@@ -119,8 +125,8 @@ def start_service(
         sys.executable, "-m", "bentoml", "serve", SERVICE,
         "--host", "127.0.0.1", "--port", str(port),
     ]  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    return LocalServer(url=url, process=start_process(command, f"{url}/livez", env, log))
+    server = LocalServer(url=f"http://127.0.0.1:{port}", process=start_process(command, env, log))
+    return server.wait_until_up() if wait else server
 
 
 def request_records(frame: pd.DataFrame, contract: DataContract) -> list[dict[str, Any]]:

@@ -6,10 +6,6 @@ holdout -> decide -> log and register -> move aliases (last, so a crash changes 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import ParamSpec, TypeVar
-
 import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -19,12 +15,10 @@ from ..contract import DataContract, load_contract
 from ..modeling import fit_model, predict_scores
 from ..requirements import load_requirements
 from ..settings import get_settings
+from ..stopwatch import Stopwatch
 from . import dataset, registry, steps
 from .evaluation import Evaluation, evaluate
 from .gate import decide_promotion
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 # NO_CACHE everywhere: these tasks take DataFrames and models, which Prefect would hash.
 load_training_data = task(name="load-validated-data", cache_policy=NO_CACHE)(dataset.load_validated)
@@ -42,20 +36,6 @@ def evaluate_model(
     scores = predict_scores(model, holdout, contract)
     labels = holdout[contract.target.name]
     return evaluate(holdout, labels, scores, contract.categorical_features, threshold), scores
-
-
-class Stopwatch:
-    """Wall time per step, so the benchmark can tell fitting from everything around it."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    def __call__(self, name: str, step: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-        started = time.perf_counter()
-        try:
-            return step(*args, **kwargs)
-        finally:
-            self.seconds[name] = time.perf_counter() - started
 
 
 @flow(name="training")

@@ -1,0 +1,206 @@
+"""The closed loop on one machine (`make all`, the `loop` command): every step of the system
+for real, in one process so Prefect's temporary server starts once.
+
+ingest -> validate -> train -> promote -> serve -> traffic -> monitor (no drift) -> a drifted
+batch arrives -> its traffic -> monitor (drift) -> retrain through the gate -> promote ->
+the service reloads -> it serves the new version.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import pandas as pd
+
+from .contract import DataContract, load_contract
+from .data.synthetic import DEFAULT_START, generate_impressions
+from .settings import Settings
+from .stopwatch import work_seconds
+
+if TYPE_CHECKING:
+    from .monitoring.steps import MonitoringOutcome
+
+T = TypeVar("T")
+REQUEST_ROWS = 100
+
+
+@dataclass
+class LoopReport:
+    steps: list[tuple[str, str, float, float]] = field(default_factory=list)
+    artifacts: dict[str, str] = field(default_factory=dict)
+    served_version: str | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+    def timed(
+        self,
+        name: str,
+        step: Callable[[], T],
+        describe: Callable[[T], str],
+        work: Callable[[T, float], float] = lambda _, seconds: 0.0,
+    ) -> T:
+        """Run one step; `work` says how many of its seconds were the system's work."""
+        started = time.perf_counter()
+        result = step()
+        seconds = time.perf_counter() - started
+        self.steps.append((name, describe(result), seconds, work(result, seconds)))
+        return result
+
+    @property
+    def work_seconds(self) -> float:
+        """Reading data, validating, fitting, scoring, drift computation."""
+        return sum(work for _, _, _, work in self.steps)
+
+    @property
+    def wall_seconds(self) -> float:
+        return time.perf_counter() - self.started
+
+    def render(self) -> str:
+        width = max(len(name) for name, *_ in self.steps)
+        lines = [f"{'step':<{width}}  {'wall':>7}  {'work':>7}  what happened"]
+        lines += [
+            f"{name:<{width}}  {seconds:5.1f} s  {work:5.1f} s  {what}"
+            for name, what, seconds, work in self.steps
+        ]
+        wall = self.wall_seconds
+        lines.append(
+            f"{'total':<{width}}  {wall:5.1f} s  {self.work_seconds:5.1f} s  work is reading "
+            "data, validating, fitting, scoring and drift; the rest (orchestration, tracking, "
+            f"reports, imports) is {1 - self.work_seconds / wall:.0%}"
+        )
+        lines.append("")
+        lines += [f"{what}: {where}" for what, where in self.artifacts.items()]
+        return "\n".join(lines)
+
+
+def latest_event_time(validated_dir: Path, contract: DataContract) -> datetime | None:
+    """When the newest validated row happened: the next synthetic week starts there."""
+    column = contract.timestamp_column
+    files = sorted(validated_dir.glob("*.parquet"))
+    if column is None or not files:
+        return None
+    latest = max(pd.read_parquet(path, columns=[column])[column].max() for path in files)
+    return pd.Timestamp(latest).to_pydatetime()
+
+
+def send_traffic(url: str, frame: pd.DataFrame, contract: DataContract) -> int:
+    """POST the batch's features to /predict, `REQUEST_ROWS` records per request."""
+    from .serving.local import http_json, request_records
+
+    records = request_records(frame, contract)
+    for start in range(0, len(records), REQUEST_ROWS):
+        status, body = http_json(
+            f"{url}/predict", {"records": records[start : start + REQUEST_ROWS]}
+        )
+        if status != 200:
+            raise RuntimeError(f"the service answered {status}: {body}")
+    return len(records)
+
+
+def describe_monitoring(outcome: MonitoringOutcome) -> str:
+    text = (
+        f"drifted {', '.join(outcome.summary.drifted_features) or 'none'} "
+        f"(share {outcome.summary.drift_share:.2f}) -> {outcome.action}"
+    )
+    if outcome.retrained:
+        text += f"; {outcome.retrained['summary']}"
+    return text + (f"; service {outcome.service}" if outcome.service else "")
+
+
+def run_closed_loop(settings: Settings, traffic_rows: int = 2_000) -> LoopReport:
+    from .data.flow import ingestion_flow
+    from .monitoring.flow import monitoring_flow
+    from .serving.local import http_json, request_records, start_service
+    from .training.flow import training_flow
+
+    contract = load_contract(settings.contract_file)
+    report = LoopReport()
+
+    # The service starts first, with no champion yet: its start-up (imports, BentoML) overlaps
+    # ingestion and training, and POST /reload loads the champion once there is one.
+    server = start_service(settings.project_dir, log=settings.data_dir / "service.log", wait=False)
+    try:
+        baseline = report.timed(
+            "ingest",
+            ingestion_flow,
+            lambda r: f"{r.status}: {r.rows} rows, batch {r.batch_id}",
+            lambda r, _: work_seconds(r.seconds),
+        )
+        report.timed(
+            "train",
+            training_flow,
+            lambda o: o.decision.summary(),
+            lambda o, _: work_seconds(o.seconds),
+        )
+        report.timed(
+            "serve",
+            server.wait_until_up,
+            lambda s: f"BentoML service on {s.url} (started with ingestion, for this run)",
+        )
+        report.timed(
+            "reload",
+            lambda: http_json(f"{server.url}/reload", {}),
+            lambda answer: f"the service loaded v{answer[1].get('version')}",
+        )
+        status, body = http_json(f"{server.url}/readyz")
+        if status != 200:
+            raise RuntimeError(f"the service is not ready: {status} {body}")
+        # What arrives next happens after everything trained on: the week after the latest row.
+        start = latest_event_time(settings.validated_dir, contract) or DEFAULT_START
+        live = generate_impressions(traffic_rows, seed=settings.seed + 1, start=start)
+
+        def traffic(frame: pd.DataFrame, what: str) -> int:
+            return report.timed(
+                "traffic",
+                lambda: send_traffic(server.url, frame, contract),
+                lambda n: f"{n} {what} scored over HTTP",
+                lambda _, seconds: seconds,  # all of it is scoring
+            )
+
+        def monitor() -> MonitoringOutcome:
+            return report.timed(
+                "monitor",
+                lambda: monitoring_flow(service_url=server.url),
+                describe_monitoring,
+                lambda o, _: work_seconds(o.seconds),
+            )
+
+        traffic(live, "records like the training data")
+        quiet = monitor()
+        drifted = report.timed(
+            "drift arrives",
+            lambda: ingestion_flow(drift="covariate", seed=settings.seed + 2, start=start),
+            lambda r: f"{r.status}: {r.rows} rows of shifted users, with labels",
+            lambda r, _: work_seconds(r.seconds),
+        )
+        shifted = generate_impressions(
+            traffic_rows, seed=settings.seed + 3, drift="covariate", start=start
+        )
+        traffic(shifted, "shifted records")
+        alarmed = monitor()
+        status, predictions = http_json(
+            f"{server.url}/predict", {"records": request_records(shifted.head(1), contract)}
+        )
+        if status != 200:
+            raise RuntimeError(f"the service answered {status}: {predictions}")
+        report.served_version = str(predictions[0]["model_version"])
+        report.steps.append(
+            ("check", f"the service now answers with v{report.served_version}", 0.0, 0.0)
+        )
+    finally:
+        server.stop()
+
+    report.artifacts = {
+        "Data Docs": str(settings.data_docs_dir / "index.html"),
+        "validated batches": f"{settings.validated_dir} ({baseline.batch_id}, {drifted.batch_id})",
+        "MLflow": f"{settings.tracking_uri} (`make mlflow-ui`)",
+        "model cards": str(settings.training_reports_dir),
+        "drift reports": f"{quiet.report}, {alarmed.report}",
+        "dashboard": f"{settings.evidently_workspace} (`make dashboard`)",
+        "prediction log": str(settings.prediction_log),
+    }
+    return report

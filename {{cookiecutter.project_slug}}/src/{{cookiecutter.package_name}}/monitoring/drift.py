@@ -1,0 +1,169 @@
+"""Drift between a reference window (the champion's training data) and a current window, with
+Evidently, and the action step 1's thresholds call for.
+
+Each side is first cut to a bounded random sample (`sample_rows`, 20k by default). The tests are
+the two-sample Kolmogorov-Smirnov test for numeric columns and chi-squared for categorical ones,
+judged at step 1's p-value. A p-value depends on the sample size as much as on the shift: on
+1M rows a negligible shift is "significant". At a fixed sample size the smallest shift the test
+flags is fixed (a KS distance of ~0.014 at 20k rows a side, alpha 0.05), so the verdict means the
+same for a 5k-row window and a 5M-row one, and the cost no longer grows with the window.
+`bench/monitoring.py` checks the verdicts against the full computation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pandas as pd
+from evidently import BinaryClassification, DataDefinition, Dataset, Report
+from evidently.core.report import Snapshot
+from evidently.metrics import ValueDrift
+from evidently.presets import ClassificationPreset, DataDriftPreset, DataSummaryPreset
+
+from ..contract import DataContract
+from ..requirements.spec import DriftThresholds
+
+SCORE_COLUMN = "score"
+NUMERIC_TEST = "ks"
+CATEGORICAL_TEST = "chisquare"
+
+Action = Literal["none", "alert", "retrain", "too_few_rows"]
+
+
+@dataclass(frozen=True)
+class DriftSummary:
+    """What one comparison found, in plain numbers (the Evidently snapshot has the detail)."""
+
+    reference_rows: int
+    current_rows: int
+    compared_rows: tuple[int, int]
+    p_values: dict[str, float]
+    drifted_features: list[str]
+    drift_share: float
+    prediction_drift: bool | None
+    target_drift: bool | None
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+def bounded_sample(frame: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
+    """At most `max_rows` rows, drawn uniformly without replacement (all rows if fewer)."""
+    if len(frame) <= max_rows:
+        return frame
+    return frame.sample(n=max_rows, random_state=seed)
+
+
+def data_definition(contract: DataContract, columns: pd.Index) -> DataDefinition:
+    """Evidently's column mapping, from the contract: numeric and categorical features, the
+    score as the prediction, and the target when the window has labels."""
+    target = contract.target.name
+    has_score, has_target = SCORE_COLUMN in columns, target in columns
+    classification = (
+        [BinaryClassification(target=target, prediction_probas=SCORE_COLUMN)]
+        if has_score and has_target
+        else None
+    )
+    return DataDefinition(
+        id_column=contract.id_column if contract.id_column in columns else None,
+        numerical_columns=contract.numeric_features + ([SCORE_COLUMN] if has_score else []),
+        categorical_columns=contract.categorical_features + ([target] if has_target else []),
+        classification=classification,
+    )
+
+
+def build_report(contract: DataContract, columns: pd.Index, p_value: float) -> Report:
+    tests: dict[str, Any] = {"threshold": p_value}
+    metrics: list[Any] = [
+        DataDriftPreset(
+            columns=[column.name for column in contract.features],
+            num_method=NUMERIC_TEST,
+            cat_method=CATEGORICAL_TEST,
+            **tests,
+        ),
+        DataSummaryPreset(),
+    ]
+    if SCORE_COLUMN in columns:
+        metrics.append(ValueDrift(column=SCORE_COLUMN, method=NUMERIC_TEST, **tests))
+    if contract.target.name in columns:
+        metrics.append(ValueDrift(column=contract.target.name, method=CATEGORICAL_TEST, **tests))
+        if SCORE_COLUMN in columns:
+            metrics.append(ClassificationPreset())
+    return Report(metrics, include_tests=False)
+
+
+def compare(
+    reference: pd.DataFrame,
+    current: pd.DataFrame,
+    contract: DataContract,
+    thresholds: DriftThresholds,
+    sample_rows: int,
+    seed: int = 0,
+) -> tuple[Snapshot, DriftSummary]:
+    """Run the report on bounded samples of both windows. Columns the two windows do not share
+    (labels that have not arrived, say) are left out of both."""
+    shared = [column for column in reference.columns if column in current.columns]
+    # Sample first, then select: selecting columns of a 1M-row frame would copy all of it.
+    reference_sample = bounded_sample(reference, sample_rows, seed)[shared]
+    current_sample = bounded_sample(current, sample_rows, seed + 1)[shared]
+    definition = data_definition(contract, pd.Index(shared))
+    report = build_report(contract, pd.Index(shared), thresholds.column_p_value)
+    snapshot = report.run(
+        Dataset.from_pandas(current_sample.reset_index(drop=True), data_definition=definition),
+        Dataset.from_pandas(reference_sample.reset_index(drop=True), data_definition=definition),
+    )
+    summary = summarise(
+        snapshot.dict(),
+        contract,
+        thresholds.column_p_value,
+        rows=(len(reference), len(current)),
+        compared=(len(reference_sample), len(current_sample)),
+    )
+    return snapshot, summary
+
+
+def summarise(
+    result: dict[str, Any],
+    contract: DataContract,
+    p_value: float,
+    rows: tuple[int, int],
+    compared: tuple[int, int],
+) -> DriftSummary:
+    """Per-column p-values and the headline numbers, read from the snapshot's metrics."""
+    p_values: dict[str, float] = {}
+    metrics: dict[str, float] = {}
+    for metric in result["metrics"]:
+        config, value = metric["config"], metric["value"]
+        kind = config.get("type", "").rsplit(":", 1)[-1]
+        if kind == "ValueDrift":
+            p_values[config["column"]] = float(value)
+        elif kind in {"Accuracy", "Precision", "Recall", "F1Score", "RocAuc", "LogLoss"}:
+            metrics[kind] = float(value)
+    features = [column.name for column in contract.features]
+    drifted = [name for name in features if p_values.get(name, 1.0) < p_value]
+
+    def drifts(column: str) -> bool | None:
+        return p_values[column] < p_value if column in p_values else None
+
+    return DriftSummary(
+        reference_rows=rows[0],
+        current_rows=rows[1],
+        compared_rows=compared,
+        p_values=p_values,
+        drifted_features=drifted,
+        drift_share=len(drifted) / len(features),
+        prediction_drift=drifts(SCORE_COLUMN),
+        target_drift=drifts(contract.target.name),
+        metrics=metrics,
+    )
+
+
+def decide(summary: DriftSummary, thresholds: DriftThresholds) -> Action:
+    """Step 1's rule: retrain at `retrain_drift_share` of drifted features, alert at
+    `alert_drift_share`; a window smaller than `min_window_rows` is not judged."""
+    if summary.current_rows < thresholds.min_window_rows:
+        return "too_few_rows"
+    if summary.drift_share >= thresholds.retrain_drift_share:
+        return "retrain"
+    if summary.drift_share >= thresholds.alert_drift_share:
+        return "alert"
+    return "none"

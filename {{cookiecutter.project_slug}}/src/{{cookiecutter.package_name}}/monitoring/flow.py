@@ -1,0 +1,160 @@
+"""The monitoring flow (Prefect): compare the current window with the champion's training data,
+write the report and the dashboard snapshot, and act on step 1's thresholds: nothing, an alert,
+or retraining through the same gate, after which the service is told to reload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from sklearn.pipeline import Pipeline
+
+from ..contract import load_contract
+from ..requirements import load_requirements
+from ..serving.scorer import NoChampionError
+from ..settings import get_settings
+from ..stopwatch import Stopwatch
+from ..training import registry
+from ..training.flow import training_flow
+from . import drift, steps, windows, workspace
+
+compare_windows = task(name="compare-windows", cache_policy=NO_CACHE)(drift.compare)
+load_reference = task(name="load-reference", cache_policy=NO_CACHE)(windows.reference_window)
+save_report = task(name="save-report", cache_policy=NO_CACHE)(steps.save_report)
+add_snapshot = task(name="add-to-dashboard", cache_policy=NO_CACHE)(workspace.add_snapshot)
+reload_service = task(name="reload-service", cache_policy=NO_CACHE)(steps.reload_service)
+
+
+@task(name="load-current-window", cache_policy=NO_CACHE)
+def load_current(
+    source: Path | None, offset: int, log: Path, contract_file: Path, model: Pipeline
+) -> tuple[pd.DataFrame, int | None]:
+    contract = load_contract(contract_file)
+    if source is None:
+        return windows.prediction_log_window(log, offset)
+    return windows.batch_window(source, contract, model), None
+
+
+@flow(name="monitoring")
+def monitoring_flow(
+    source: Path | None = None, retrain: bool = True, service_url: str | None = None
+) -> steps.MonitoringOutcome:
+    """Judge what the service scored since the last run (or the batch `source`) against the
+    champion's training data; retrain when drift crosses step 1's threshold (unless `retrain`
+    is False), then ask the service at `service_url` (default: settings) to reload."""
+    settings = get_settings()
+    requirements = load_requirements(settings.requirements_file)
+    contract = load_contract(settings.contract_file)
+    thresholds = requirements.drift
+    logger = get_run_logger()
+
+    registry.configure_tracking(settings)
+    champion = registry.version_by_alias(settings.registered_model_name, registry.CHAMPION)
+    if champion is None:
+        raise NoChampionError("no champion to monitor yet: train one (the `train` command)")
+    model = registry.load_model(champion)
+
+    timed = Stopwatch()
+    offset = steps.last_offset(settings.monitoring_log)
+    current, end = timed(
+        "load_current",
+        load_current,
+        source,
+        offset,
+        settings.prediction_log,
+        settings.contract_file,
+        model,
+    )
+    window = str(source) if source is not None else steps.PREDICTION_LOG
+    if len(current) < thresholds.min_window_rows:
+        summary = drift.DriftSummary(
+            reference_rows=0,
+            current_rows=len(current),
+            compared_rows=(0, len(current)),
+            p_values={},
+            drifted_features=[],
+            drift_share=0.0,
+            prediction_drift=None,
+            target_drift=None,
+        )
+        outcome = steps.MonitoringOutcome(
+            window=window,
+            champion=champion.version,
+            action="too_few_rows",
+            summary=summary,
+            report="none: the window has fewer rows than step 1's min_window_rows "
+            f"({thresholds.min_window_rows})",
+            snapshot_id="",
+            log_offset=end,
+            seconds=timed.seconds,
+        )
+        steps.record(outcome, settings)
+        logger.info(outcome.headline())
+        return outcome
+
+    reference = timed(
+        "load_reference",
+        load_reference,
+        settings.validated_dir,
+        contract,
+        champion,
+        model,
+        settings.monitoring_sample_rows,
+        settings.seed,
+    )
+    snapshot, summary = timed(
+        "compare",
+        compare_windows,
+        reference,
+        current,
+        contract,
+        thresholds,
+        settings.monitoring_sample_rows,
+        settings.seed,
+    )
+    report = timed("save_report", save_report, snapshot, settings, window)
+    snapshot_id = timed(
+        "add_to_dashboard",
+        add_snapshot,
+        settings.evidently_workspace,
+        settings.registered_model_name,
+        contract,
+        snapshot,
+    )
+    action = drift.decide(summary, thresholds)
+    outcome = steps.MonitoringOutcome(
+        window=window,
+        champion=champion.version,
+        action=action,
+        summary=summary,
+        report=str(report),
+        snapshot_id=snapshot_id,
+        log_offset=end,
+        seconds=timed.seconds,
+    )
+    if action in ("alert", "retrain"):
+        steps.send_alert(outcome.headline(), summary, settings)
+    if action == "retrain" and retrain:
+        trained = timed("retrain", training_flow)
+        # The retrain's own work counts as work: fitting and scoring inside the subflow.
+        timed.seconds |= {f"retrain.{k}": v for k, v in trained.seconds.items()}
+        service = None
+        if trained.decision.promote:
+            reload_url = (service_url.rstrip("/") + "/reload") if service_url else None
+            service = reload_service(reload_url or settings.reload_url)
+        outcome = steps.MonitoringOutcome(
+            **{
+                **outcome.__dict__,
+                "retrained": {
+                    "version": trained.registered.version,
+                    "promoted": trained.decision.promote,
+                    "summary": trained.decision.summary(),
+                },
+                "service": service,
+            }
+        )
+    steps.record(outcome, settings)
+    logger.info(outcome.headline())
+    return outcome

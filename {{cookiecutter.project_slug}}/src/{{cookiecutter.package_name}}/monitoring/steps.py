@@ -1,0 +1,109 @@
+"""What the monitoring flow does besides comparing: where the last run stopped, the report
+files, the alert hook, telling the service to reload, and the run's record."""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from evidently.core.report import Snapshot
+
+from ..data.batches import append_jsonl, read_jsonl
+from ..settings import Settings
+from .drift import Action, DriftSummary
+
+logger = logging.getLogger(__name__)
+PREDICTION_LOG = "prediction_log"
+
+
+@dataclass(frozen=True)
+class MonitoringOutcome:
+    window: str
+    champion: str
+    action: Action
+    summary: DriftSummary
+    report: str
+    snapshot_id: str
+    log_offset: int | None
+    retrained: dict[str, Any] | None = None
+    service: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+    finished_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
+
+    def headline(self) -> str:
+        drifted = ", ".join(self.summary.drifted_features) or "none"
+        text = (
+            f"{self.window}: {self.summary.current_rows} rows vs champion v{self.champion}'s "
+            f"training data; drifted features {drifted} "
+            f"(share {self.summary.drift_share:.2f}); action: {self.action}"
+        )
+        if self.retrained is not None:
+            text += f"; retrained: {self.retrained['summary']}"
+        if self.service is not None:
+            text += f"; service: {self.service}"
+        return text + f"\nReport: {self.report}"
+
+    def to_record(self) -> dict[str, Any]:
+        record = asdict(self)
+        record["summary"] = asdict(self.summary)
+        return record
+
+
+def last_offset(monitoring_log: Path) -> int:
+    """Where the last judged prediction-log window ended (0 before the first run)."""
+    offsets = [
+        record["log_offset"]
+        for record in read_jsonl(monitoring_log)
+        if record["window"] == PREDICTION_LOG and record["action"] != "too_few_rows"
+    ]
+    return int(offsets[-1]) if offsets else 0
+
+
+def save_report(snapshot: Snapshot, settings: Settings, window: str) -> Path:
+    name = Path(window).stem if window != PREDICTION_LOG else PREDICTION_LOG
+    path = settings.monitoring_reports_dir / f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{name}.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    snapshot.save_html(str(path))
+    return path
+
+
+def send_alert(outcome_text: str, summary: DriftSummary, settings: Settings) -> None:
+    """The alert hook: a warning in the run's log, and a JSON POST to the webhook when one is
+    set. A webhook that fails is logged, never fatal: monitoring must finish."""
+    logger.warning("drift alert: %s", outcome_text)
+    if not settings.alert_webhook_url:
+        return
+    body = json.dumps({"text": outcome_text, "summary": asdict(summary)}).encode()
+    request = urllib.request.Request(
+        settings.alert_webhook_url,
+        data=body,
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+    except OSError as error:
+        logger.error("alert webhook %s failed: %s", settings.alert_webhook_url, error)
+
+
+def reload_service(reload_url: str) -> str:
+    """Ask the running service to load the new champion now. A service that is not running
+    is not an error: when it starts, or within its check interval, it loads the champion."""
+    request = urllib.request.Request(reload_url, data=b"{}", method="POST")
+    request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            answer = json.loads(response.read())
+    except (OSError, ValueError) as error:
+        return f"not reached at {reload_url} ({error}); it loads the champion when it next checks"
+    return f"serving v{answer.get('version')} (reloaded: {answer.get('changed')})"
+
+
+def record(outcome: MonitoringOutcome, settings: Settings) -> None:
+    append_jsonl([outcome.to_record()], settings.monitoring_log)

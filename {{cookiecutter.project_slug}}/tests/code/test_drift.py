@@ -1,0 +1,126 @@
+"""Drift detection with real Evidently reports on synthetic windows, and step 1's decision rule."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.data.synthetic import generate_impressions
+from {{ cookiecutter.package_name }}.monitoring.drift import (
+    DriftSummary,
+    bounded_sample,
+    compare,
+    data_definition,
+    decide,
+)
+from {{ cookiecutter.package_name }}.requirements.spec import DriftThresholds
+
+THRESHOLDS = DriftThresholds(
+    column_p_value=0.01, alert_drift_share=0.2, retrain_drift_share=0.4, min_window_rows=1_000
+)
+ROWS = 5_000
+
+
+def window(seed: int, drift: str = "none", labelled: bool = True) -> pd.DataFrame:
+    frame = generate_impressions(ROWS, seed=seed, drift=drift)  # type: ignore[arg-type]
+    frame["score"] = np.random.default_rng(seed).beta(1, 9, len(frame))
+    return frame if labelled else frame.drop(columns=["clicked"])
+
+
+@pytest.fixture(scope="module")
+def reference() -> pd.DataFrame:
+    return window(seed=1)
+
+
+def test_same_distribution_shows_no_drift(reference: pd.DataFrame, contract: DataContract) -> None:
+    _, summary = compare(reference, window(seed=2), contract, THRESHOLDS, sample_rows=ROWS)
+    assert summary.drifted_features == []
+    assert summary.drift_share == 0
+    assert set(summary.p_values) >= {column.name for column in contract.features}
+    assert decide(summary, THRESHOLDS) == "none"
+
+
+def test_covariate_shift_is_detected_on_the_shifted_columns(
+    reference: pd.DataFrame, contract: DataContract
+) -> None:
+    _, summary = compare(
+        reference, window(seed=2, drift="covariate"), contract, THRESHOLDS, sample_rows=ROWS
+    )
+    # The generator shifts exactly these columns (and leaves time, position and site alone).
+    assert set(summary.drifted_features) == {
+        "device", "user_age", "user_past_ctr", "ad_relevance", "bid_price"
+    }  # fmt: skip
+    assert summary.drift_share == pytest.approx(5 / 9)
+    assert summary.target_drift is True  # younger, more engaged users click more
+    assert decide(summary, THRESHOLDS) == "retrain"
+
+
+def test_windows_are_cut_to_the_sample_size(
+    reference: pd.DataFrame, contract: DataContract
+) -> None:
+    _, summary = compare(reference, window(seed=2), contract, THRESHOLDS, sample_rows=2_000)
+    assert (summary.reference_rows, summary.current_rows) == (ROWS, ROWS)
+    assert summary.compared_rows == (2_000, 2_000)
+
+
+def test_unlabelled_window_skips_target_drift_and_quality(
+    reference: pd.DataFrame, contract: DataContract
+) -> None:
+    current = window(seed=2, labelled=False)
+    _, summary = compare(reference, current, contract, THRESHOLDS, sample_rows=ROWS)
+    assert summary.target_drift is None
+    assert summary.prediction_drift is False
+    assert summary.metrics == {}
+    definition = data_definition(contract, current.columns)
+    assert not definition.classification
+    assert "clicked" not in (definition.categorical_columns or [])
+
+
+def test_labelled_window_measures_classification_quality(
+    reference: pd.DataFrame, contract: DataContract
+) -> None:
+    _, summary = compare(reference, window(seed=2), contract, THRESHOLDS, sample_rows=ROWS)
+    assert 0.0 <= summary.metrics["RocAuc"] <= 1.0  # random scores: ~0.5
+
+
+def test_bounded_sample_keeps_small_frames_whole() -> None:
+    frame = pd.DataFrame({"x": range(10)})
+    assert bounded_sample(frame, 100, seed=0) is frame
+    assert len(bounded_sample(frame, 4, seed=0)) == 4
+
+
+def summary_with(share: float, rows: int = 5_000) -> DriftSummary:
+    base = DriftSummary(
+        reference_rows=rows,
+        current_rows=rows,
+        compared_rows=(rows, rows),
+        p_values={},
+        drifted_features=[],
+        drift_share=0.0,
+        prediction_drift=None,
+        target_drift=None,
+    )
+    return replace(base, drift_share=share)
+
+
+@pytest.mark.parametrize(
+    ("share", "action"),
+    [
+        (0.0, "none"),
+        (0.19, "none"),
+        (0.2, "alert"),
+        (0.39, "alert"),
+        (0.4, "retrain"),
+        (1, "retrain"),
+    ],
+)
+def test_retrain_fires_only_at_the_threshold(share: float, action: str) -> None:
+    assert decide(summary_with(share), THRESHOLDS) == action
+
+
+def test_a_small_window_is_not_judged() -> None:
+    assert decide(summary_with(1.0, rows=999), THRESHOLDS) == "too_few_rows"

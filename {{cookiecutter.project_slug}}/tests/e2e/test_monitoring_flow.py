@@ -1,0 +1,133 @@
+"""End to end: the monitoring flow on a real registry, real prediction-log windows written by
+the real scorer, real Evidently reports and workspace, and retraining through the real gate."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+from typer.testing import CliRunner
+
+from {{ cookiecutter.package_name }}.cli import app
+from {{ cookiecutter.package_name }}.contract import load_contract
+from {{ cookiecutter.package_name }}.data.batches import read_jsonl
+from {{ cookiecutter.package_name }}.data.flow import ingestion_flow
+from {{ cookiecutter.package_name }}.data.synthetic import DEFAULT_START, generate_impressions
+from {{ cookiecutter.package_name }}.monitoring.flow import monitoring_flow
+from {{ cookiecutter.package_name }}.monitoring.workspace import open_project
+from {{ cookiecutter.package_name }}.serving.local import free_port
+from {{ cookiecutter.package_name }}.serving.schemas import record_model
+from {{ cookiecutter.package_name }}.serving.scorer import Scorer
+from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.training import registry
+from {{ cookiecutter.package_name }}.training.flow import training_flow
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
+NEXT_WEEK = DEFAULT_START + timedelta(days=7)
+
+
+@pytest.fixture
+def champion(settings: Settings) -> registry.ModelVersion:
+    ingestion_flow(rows=20_000, seed=1)
+    outcome = training_flow()
+    assert outcome.decision.promote
+    return outcome.registered
+
+
+def serve_traffic(settings: Settings, rows: int, seed: int, drift: str = "none") -> None:
+    """Score records as the service does (same scorer, same log), without the HTTP hop."""
+    scorer = Scorer.from_settings(settings)
+    assert scorer.refresh()
+    record = record_model(scorer.contract)
+    frame = generate_impressions(rows, seed=seed, drift=drift, start=NEXT_WEEK)  # type: ignore[arg-type]
+    records = [
+        record.model_validate(row) for row in frame.drop(columns="clicked").to_dict("records")
+    ]
+    scorer.score(records)
+
+
+def versions(settings: Settings) -> int:
+    registry.connect(settings)
+    return len(MlflowClient().search_model_versions(f"name='{settings.registered_model_name}'"))
+
+
+def test_traffic_like_the_training_data_needs_no_action(
+    settings: Settings, champion: registry.ModelVersion
+) -> None:
+    serve_traffic(settings, rows=3_000, seed=5)
+    outcome = monitoring_flow()
+
+    assert outcome.action == "none"
+    assert outcome.summary.current_rows == 3_000
+    assert outcome.summary.drifted_features == []
+    assert outcome.summary.prediction_drift is False
+    assert outcome.retrained is None
+    assert versions(settings) == 1
+    report = Path(outcome.report)
+    assert report.is_relative_to(settings.monitoring_reports_dir)
+    assert "<html" in report.read_text(encoding="utf-8")[:1_000].lower()
+    workspace, project = open_project(
+        settings.evidently_workspace,
+        settings.registered_model_name,
+        load_contract(settings.contract_file),
+    )
+    assert len(workspace.list_runs(project.id)) == 1
+    assert len(project.dashboard.model().panels) >= 4
+
+    # The next run starts where this one stopped: nothing new yet, so nothing is judged.
+    again = monitoring_flow()
+    assert again.action == "too_few_rows"
+    assert again.log_offset == outcome.log_offset == settings.prediction_log.stat().st_size
+    log = read_jsonl(settings.monitoring_log)
+    assert [line["action"] for line in log] == ["none", "too_few_rows"]
+
+
+def test_drift_above_the_threshold_retrains_and_promotes(
+    settings: Settings, champion: registry.ModelVersion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No service is listening here: the flow must say so and still finish.
+    monkeypatch.setenv("MLSD_SERVICE_URL", f"http://127.0.0.1:{free_port()}")
+    serve_traffic(settings, rows=3_000, seed=5)
+    assert monitoring_flow().action == "none"
+
+    ingestion_flow(rows=20_000, seed=2, drift="covariate", start=NEXT_WEEK)  # labels arrive
+    serve_traffic(settings, rows=3_000, seed=6, drift="covariate")
+    outcome = monitoring_flow()
+
+    assert outcome.action == "retrain"
+    assert outcome.summary.current_rows == 3_000  # only what arrived since the last run
+    assert {"user_age", "bid_price", "device"} <= set(outcome.summary.drifted_features)
+    assert outcome.retrained is not None and outcome.retrained["version"] == "2"
+    assert outcome.retrained["promoted"]
+    champion_now = registry.version_by_alias(settings.registered_model_name, registry.CHAMPION)
+    assert champion_now is not None and champion_now.version == "2"
+    assert outcome.service is not None and outcome.service.startswith("not reached")
+
+
+def test_retraining_can_be_turned_off(settings: Settings, champion: registry.ModelVersion) -> None:
+    serve_traffic(settings, rows=3_000, seed=6, drift="covariate")
+    outcome = monitoring_flow(retrain=False)
+    assert outcome.action == "retrain"
+    assert outcome.retrained is None
+    assert versions(settings) == 1
+
+
+def test_a_labelled_batch_is_judged_with_classification_quality(
+    settings: Settings, champion: registry.ModelVersion, tmp_path: Path
+) -> None:
+    source = tmp_path / "labelled.parquet"
+    generate_impressions(3_000, seed=8, start=NEXT_WEEK).to_parquet(source)
+    outcome = monitoring_flow(source=source)
+    assert outcome.window == str(source)
+    assert outcome.action == "none"
+    assert outcome.summary.target_drift is False
+    assert outcome.summary.metrics["RocAuc"] > 0.7
+    assert outcome.log_offset is None
+
+
+def test_monitor_cli_without_a_champion_exits_2(settings: Settings) -> None:
+    result = CliRunner().invoke(app, ["monitor"])
+    assert result.exit_code == 2
+    assert "train one" in result.output
