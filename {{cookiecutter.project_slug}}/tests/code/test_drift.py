@@ -94,17 +94,7 @@ def test_bounded_sample_keeps_small_frames_whole() -> None:
 
 
 def summary_with(share: float, rows: int = 5_000) -> DriftSummary:
-    base = DriftSummary(
-        reference_rows=rows,
-        current_rows=rows,
-        compared_rows=(rows, rows),
-        p_values={},
-        drifted_features=[],
-        drift_share=0.0,
-        prediction_drift=None,
-        target_drift=None,
-    )
-    return replace(base, drift_share=share)
+    return replace(DriftSummary.not_compared(rows), drift_share=share)
 
 
 @pytest.mark.parametrize(

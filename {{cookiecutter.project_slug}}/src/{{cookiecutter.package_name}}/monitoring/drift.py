@@ -45,6 +45,20 @@ class DriftSummary:
     target_drift: bool | None
     metrics: dict[str, float] = field(default_factory=dict)
 
+    @classmethod
+    def not_compared(cls, current_rows: int) -> DriftSummary:
+        """A window too small to judge: nothing was compared."""
+        return cls(
+            reference_rows=0,
+            current_rows=current_rows,
+            compared_rows=(0, 0),
+            p_values={},
+            drifted_features=[],
+            drift_share=0.0,
+            prediction_drift=None,
+            target_drift=None,
+        )
+
 
 def bounded_sample(frame: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
     """At most `max_rows` rows, drawn uniformly without replacement (all rows if fewer)."""

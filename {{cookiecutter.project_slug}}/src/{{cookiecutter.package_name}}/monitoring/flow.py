@@ -4,6 +4,7 @@ or retraining through the same gate, after which the service is told to reload."
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -69,21 +70,11 @@ def monitoring_flow(
     )
     window = str(source) if source is not None else steps.PREDICTION_LOG
     if len(current) < thresholds.min_window_rows:
-        summary = drift.DriftSummary(
-            reference_rows=0,
-            current_rows=len(current),
-            compared_rows=(0, len(current)),
-            p_values={},
-            drifted_features=[],
-            drift_share=0.0,
-            prediction_drift=None,
-            target_drift=None,
-        )
         outcome = steps.MonitoringOutcome(
             window=window,
             champion=champion.version,
             action="too_few_rows",
-            summary=summary,
+            summary=drift.DriftSummary.not_compared(len(current)),
             report="none: the window has fewer rows than step 1's min_window_rows "
             f"({thresholds.min_window_rows})",
             snapshot_id="",
@@ -144,17 +135,12 @@ def monitoring_flow(
         if trained.decision.promote:
             reload_url = (service_url.rstrip("/") + "/reload") if service_url else None
             service = reload_service(reload_url or settings.reload_url)
-        outcome = steps.MonitoringOutcome(
-            **{
-                **outcome.__dict__,
-                "retrained": {
-                    "version": trained.registered.version,
-                    "promoted": trained.decision.promote,
-                    "summary": trained.decision.summary(),
-                },
-                "service": service,
-            }
-        )
+        retrained = {
+            "version": trained.registered.version,
+            "promoted": trained.decision.promote,
+            "summary": trained.decision.summary(),
+        }
+        outcome = replace(outcome, retrained=retrained, service=service)
     steps.record(outcome, settings)
     logger.info(outcome.headline())
     return outcome
