@@ -44,7 +44,6 @@ REQUEST_ROWS = 100
 class LoopReport:
     steps: list[tuple[str, str, float, float]] = field(default_factory=list)
     artifacts: dict[str, str] = field(default_factory=dict)
-    served_version: str | None = None
     started: float = field(default_factory=time.perf_counter)
 
     def timed(
@@ -100,7 +99,6 @@ def latest_event_time(validated_dir: Path, contract: DataContract) -> datetime |
 
 def send_traffic(url: str, frame: pd.DataFrame, contract: DataContract) -> int:
     """POST the batch's features to /predict, `REQUEST_ROWS` records per request."""
-
     records = request_records(frame, contract)
     for start in range(0, len(records), REQUEST_ROWS):
         status, body = http_json(
@@ -227,10 +225,8 @@ def run_closed_loop(settings: Settings, traffic_rows: int = 2_000) -> LoopReport
         )
         if status != 200:
             raise RuntimeError(f"the service answered {status}: {predictions}")
-        report.served_version = str(predictions[0]["model_version"])
-        report.steps.append(
-            ("check", f"the service now answers with v{report.served_version}", 0.0, 0.0)
-        )
+        served = predictions[0]["model_version"]
+        report.steps.append(("check", f"the service now answers with v{served}", 0.0, 0.0))
     finally:
         server.stop()
 

@@ -86,20 +86,20 @@ def data_definition(contract: DataContract, columns: pd.Index) -> DataDefinition
 
 
 def build_report(contract: DataContract, columns: pd.Index, p_value: float) -> Report:
-    tests: dict[str, Any] = {"threshold": p_value}
     metrics: list[Any] = [
         DataDriftPreset(
             columns=[column.name for column in contract.features],
             num_method=NUMERIC_TEST,
             cat_method=CATEGORICAL_TEST,
-            **tests,
+            threshold=p_value,
         ),
         DataSummaryPreset(),
     ]
     if SCORE_COLUMN in columns:
-        metrics.append(ValueDrift(column=SCORE_COLUMN, method=NUMERIC_TEST, **tests))
+        metrics.append(ValueDrift(column=SCORE_COLUMN, method=NUMERIC_TEST, threshold=p_value))
     if contract.target.name in columns:
-        metrics.append(ValueDrift(column=contract.target.name, method=CATEGORICAL_TEST, **tests))
+        target = contract.target.name
+        metrics.append(ValueDrift(column=target, method=CATEGORICAL_TEST, threshold=p_value))
         if SCORE_COLUMN in columns:
             metrics.append(ClassificationPreset())
     return Report(metrics, include_tests=False)

@@ -12,9 +12,9 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from sklearn.pipeline import Pipeline
 
-from ..contract import load_contract
+from ..contract import DataContract, load_contract
 from ..requirements import load_requirements
-from ..serving.scorer import NoChampionError
+from ..serving import batch
 from ..settings import get_settings
 from ..stopwatch import Stopwatch
 from ..training import registry
@@ -30,9 +30,8 @@ reload_service = task(name="reload-service", cache_policy=NO_CACHE)(steps.reload
 
 @task(name="load-current-window", cache_policy=NO_CACHE)
 def load_current(
-    source: Path | None, offset: int, log: Path, contract_file: Path, model: Pipeline
+    source: Path | None, offset: int, log: Path, contract: DataContract, model: Pipeline
 ) -> tuple[pd.DataFrame, int | None]:
-    contract = load_contract(contract_file)
     if source is None:
         return windows.prediction_log_window(log, offset)
     return windows.batch_window(source, contract, model), None
@@ -46,15 +45,15 @@ def monitoring_flow(
     champion's training data; retrain when drift crosses step 1's threshold (unless `retrain`
     is False), then ask the service at `service_url` (default: settings) to reload."""
     settings = get_settings()
+    if service_url:
+        settings = settings.model_copy(update={"service_url": service_url})
     requirements = load_requirements(settings.requirements_file)
     contract = load_contract(settings.contract_file)
     thresholds = requirements.drift
     logger = get_run_logger()
 
     registry.configure_tracking(settings)
-    champion = registry.version_by_alias(settings.registered_model_name, registry.CHAMPION)
-    if champion is None:
-        raise NoChampionError("no champion to monitor yet: train one (the `train` command)")
+    champion = batch.champion(settings.registered_model_name)
     model = registry.load_model(champion)
 
     timed = Stopwatch()
@@ -65,7 +64,7 @@ def monitoring_flow(
         source,
         offset,
         settings.prediction_log,
-        settings.contract_file,
+        contract,
         model,
     )
     window = str(source) if source is not None else steps.PREDICTION_LOG
@@ -133,8 +132,7 @@ def monitoring_flow(
         timed.seconds |= {f"retrain.{k}": v for k, v in trained.seconds.items()}
         service = None
         if trained.decision.promote:
-            reload_url = (service_url.rstrip("/") + "/reload") if service_url else None
-            service = reload_service(reload_url or settings.reload_url)
+            service = reload_service(settings.reload_url)
         retrained = {
             "version": trained.registered.version,
             "promoted": trained.decision.promote,

@@ -3,9 +3,7 @@ files, the alert hook, telling the service to reload, and the run's record."""
 
 from __future__ import annotations
 
-import json
 import logging
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,6 +12,7 @@ from typing import Any
 from evidently.core.report import Snapshot
 
 from ..data.batches import append_jsonl, read_jsonl
+from ..serving.local import http_json
 from ..settings import Settings
 from .drift import Action, DriftSummary
 
@@ -49,9 +48,7 @@ class MonitoringOutcome:
         return text + f"\nReport: {self.report}"
 
     def to_record(self) -> dict[str, Any]:
-        record = asdict(self)
-        record["summary"] = asdict(self.summary)
-        return record
+        return asdict(self)  # recursive: the summary becomes a dict too
 
 
 def last_offset(monitoring_log: Path) -> int:
@@ -65,8 +62,8 @@ def last_offset(monitoring_log: Path) -> int:
 
 
 def save_report(snapshot: Snapshot, settings: Settings, window: str) -> Path:
-    name = Path(window).stem if window != PREDICTION_LOG else PREDICTION_LOG
-    path = settings.monitoring_reports_dir / f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{name}.html"
+    stem = Path(window).stem  # the batch file's name, or "prediction_log"
+    path = settings.monitoring_reports_dir / f"{datetime.now(UTC):%Y%m%dT%H%M%S%fZ}-{stem}.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     snapshot.save_html(str(path))
     return path
@@ -78,30 +75,24 @@ def send_alert(outcome_text: str, summary: DriftSummary, settings: Settings) -> 
     logger.warning("drift alert: %s", outcome_text)
     if not settings.alert_webhook_url:
         return
-    body = json.dumps({"text": outcome_text, "summary": asdict(summary)}).encode()
-    request = urllib.request.Request(
-        settings.alert_webhook_url,
-        data=body,
-        headers={"Content-Type": "application/json"},
-        method="POST",
-    )
+    body = {"text": outcome_text, "summary": asdict(summary)}
     try:
-        with urllib.request.urlopen(request, timeout=10):
-            pass
+        status, answer = http_json(settings.alert_webhook_url, body, timeout=10)
     except OSError as error:
-        logger.error("alert webhook %s failed: %s", settings.alert_webhook_url, error)
+        status, answer = 0, error
+    if not 200 <= status < 300:
+        logger.error("alert webhook %s failed: %s", settings.alert_webhook_url, answer)
 
 
 def reload_service(reload_url: str) -> str:
     """Ask the running service to load the new champion now. A service that is not running
     is not an error: when it starts, or within its check interval, it loads the champion."""
-    request = urllib.request.Request(reload_url, data=b"{}", method="POST")
-    request.add_header("Content-Type", "application/json")
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            answer = json.loads(response.read())
-    except (OSError, ValueError) as error:
-        return f"not reached at {reload_url} ({error}); it loads the champion when it next checks"
+        status, answer = http_json(reload_url, {}, timeout=60)
+    except OSError as error:
+        status, answer = 0, error
+    if status != 200 or not isinstance(answer, dict):
+        return f"not reached at {reload_url} ({answer}); it loads the champion when it next checks"
     return f"serving v{answer.get('version')} (reloaded: {answer.get('changed')})"
 
 
