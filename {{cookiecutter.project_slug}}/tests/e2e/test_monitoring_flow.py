@@ -131,3 +131,14 @@ def test_monitor_cli_without_a_champion_exits_2(settings: Settings) -> None:
     result = CliRunner().invoke(app, ["monitor"])
     assert result.exit_code == 2
     assert "train one" in result.output
+
+
+def test_monitor_cli_names_a_missing_feature_column(
+    settings: Settings, champion: registry.ModelVersion, tmp_path: Path
+) -> None:
+    source = tmp_path / "partial.parquet"
+    generate_impressions(2_000, seed=8).drop(columns=["bid_price"]).to_parquet(source)
+    result = CliRunner().invoke(app, ["monitor", "--source", str(source)])
+    assert result.exit_code == 2
+    assert "missing feature column(s) bid_price" in result.output
+    assert not settings.monitoring_log.exists()  # nothing judged, nothing recorded
