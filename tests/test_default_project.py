@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import subprocess
@@ -128,6 +129,16 @@ def test_dashboard_serves_the_monitoring_runs(
         process.wait(timeout=30)
 
 
+def path_without(*commands: str) -> str:
+    """This process's PATH less every directory that holds one of `commands`."""
+    kept = [
+        folder
+        for folder in os.environ.get("PATH", "").split(os.pathsep)
+        if folder and not any((Path(folder) / command).exists() for command in commands)
+    ]
+    return os.pathsep.join(kept)
+
+
 def get_json(url: str, process: subprocess.Popen[bytes] | None = None) -> Any:
     deadline = time.monotonic() + 60
     while True:
@@ -154,10 +165,12 @@ def test_bad_batch_through_the_cli_is_quarantined(project: Path, tmp_path: Path)
 def test_bento_builds_offline_from_the_locked_serving_dependencies(
     project: Path, uv: str, tmp_path: Path
 ) -> None:
+    """As a user runs it: an empty HOME, and the only uv the one `make` is given (none on PATH,
+    where BentoML would otherwise find one and hide that it needs one)."""
     home = tmp_path / "home"
     home.mkdir()
     cache = run([uv, "cache", "dir"], cwd=project).stdout.strip()
-    env = clean_env(HOME=str(home), UV_CACHE_DIR=cache)
+    env = clean_env(HOME=str(home), UV_CACHE_DIR=cache, PATH=path_without("uv"))
     output = run(["make", "bento", f"UV={uv}"], cwd=project, env=env).stdout
     (tag,) = re.findall(r"__tag__:(\S+)", output)
     name, version = tag.split(":")
