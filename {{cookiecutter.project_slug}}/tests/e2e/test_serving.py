@@ -6,12 +6,19 @@ up a new champion without a restart; a server with no champion yet.
 
 from __future__ import annotations
 
+import http.client
+import json
+import os
+import subprocess
+import sys
+import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import bentoml
+import jsonschema
 import pytest
 from mlflow import MlflowClient
 
@@ -25,7 +32,6 @@ from {{ cookiecutter.package_name }}.training import registry
 from {{ cookiecutter.package_name }}.training.flow import training_flow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
-http = http_json
 
 
 @dataclass(frozen=True)
@@ -42,7 +48,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         patch.setenv(f"{ENV_PREFIX}PROJECT_DIR", str(project_dir))
         ingestion_flow(rows=10_000, seed=1)
         assert training_flow().decision.promote
-    running = start_service(project_dir)
+    running = start_service(project_dir, log=project_dir / "service.log")
     yield Server(url=running.url, settings=Settings(project_dir=project_dir))
     running.stop()
 
@@ -53,9 +59,9 @@ def records(rows: int, seed: int = 5) -> list[dict[str, Any]]:
 
 
 def test_ready_with_the_champion_loaded(server: Server) -> None:
-    status, _ = http(f"{server.url}/readyz")
+    status, _ = http_json(f"{server.url}/readyz")
     assert status == 200
-    status, model = http(f"{server.url}/model", body={})
+    status, model = http_json(f"{server.url}/model", body={})
     assert status == 200
     assert model["loaded"] and model["version"] == "1"
 
@@ -75,7 +81,7 @@ def test_bentoml_client_scores_one_and_many(server: Server) -> None:
 def test_every_prediction_is_logged(server: Server) -> None:
     log = server.settings.prediction_log
     before = len(read_jsonl(log))
-    status, body = http(f"{server.url}/predict", {"records": records(3, seed=7)})
+    status, body = http_json(f"{server.url}/predict", {"records": records(3, seed=7)})
     assert status == 200, body
     lines = read_jsonl(log)[before:]
     assert len(lines) == 3
@@ -90,6 +96,23 @@ def valid() -> dict[str, Any]:
     return records(1)[0]
 
 
+def post(url: str, body: bytes, content_type: str | None) -> tuple[int, Any]:
+    """POST raw bytes with exactly this Content-Type (none when None)."""
+    split = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(split.netloc, timeout=30)
+    headers = {"Content-Type": content_type} if content_type else {}
+    try:
+        connection.request("POST", split.path, body=body, headers=headers)
+        response = connection.getresponse()
+        payload = response.read()
+    finally:
+        connection.close()
+    try:
+        return response.status, json.loads(payload)
+    except ValueError:
+        return response.status, payload.decode(errors="replace")
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
@@ -100,6 +123,15 @@ def valid() -> dict[str, Any]:
         ({"user_past_ctr": -0.1}, "user_past_ctr"),  # out of range
         ({"device": "laptop"}, "device"),  # unknown category
         ({"devise": "mobile"}, "devise"),  # unknown field (a typo)
+        ({"user_past_ctr": "0.5"}, "user_past_ctr"),  # a number in a string
+        ({"ad_relevance": True}, "ad_relevance"),  # a boolean for a float
+        ({"user_age": True}, "user_age"),  # a boolean for an int
+        ({"event_time": 0}, "event_time"),  # seconds since the epoch
+        ({"event_time": "1700000000"}, "event_time"),  # the same, as a string
+        ({"event_time": "2026-01-05T13:45:00"}, "event_time"),  # no UTC offset
+        ({"event_time": "2026-01-05"}, "event_time"),  # a date
+        ({"event_time": "0001-01-01T00:00:00+01:00"}, "event_time"),  # before year 1 in UTC
+        ({"impression_id": "x" * 65}, "impression_id"),  # longer than the contract allows
     ],
 )
 def test_a_bad_record_gets_400_naming_the_field(
@@ -108,7 +140,7 @@ def test_a_bad_record_gets_400_naming_the_field(
     record = valid() | change
     if change.get(field, "") is None:
         del record[field]
-    status, body = http(f"{server.url}/predict", {"records": [valid(), record]})
+    status, body = http_json(f"{server.url}/predict", {"records": [valid(), record]})
     assert status == 400, body
     locations = [error["loc"] for error in body["detail"]]
     assert ["records", 1, field] in locations
@@ -116,13 +148,13 @@ def test_a_bad_record_gets_400_naming_the_field(
 
 @pytest.mark.parametrize("rows", [0, 1_001])
 def test_an_empty_or_oversized_batch_gets_400(server: Server, rows: int) -> None:
-    status, body = http(f"{server.url}/predict", {"records": [valid()] * rows})
+    status, body = http_json(f"{server.url}/predict", {"records": [valid()] * rows})
     assert status == 400
     assert body["detail"][0]["loc"] == ["records"]
 
 
 def test_malformed_json_gets_400(server: Server) -> None:
-    status, _ = http(f"{server.url}/predict", raw=b'{"records": [')
+    status, _ = http_json(f"{server.url}/predict", raw=b'{"records": [')
     assert status == 400
 
 
@@ -137,10 +169,10 @@ def test_a_new_champion_is_served_after_reload(
     registry.connect(server.settings)
     MlflowClient().set_registered_model_alias(newer.name, registry.CHAMPION, newer.version)
 
-    status, body = http(f"{server.url}/reload", body={})
+    status, body = http_json(f"{server.url}/reload", body={})
     assert status == 200
     assert body["changed"] and body["version"] == "2"
-    status, predictions = http(f"{server.url}/predict", {"records": records(2)})
+    status, predictions = http_json(f"{server.url}/predict", {"records": records(2)})
     assert status == 200
     assert {p["model_version"] for p in predictions} == {"2"}
 
@@ -148,10 +180,154 @@ def test_a_new_champion_is_served_after_reload(
 def test_without_a_champion_the_service_is_up_but_not_ready(tmp_path: Path) -> None:
     empty: LocalServer = start_service(tmp_path)
     try:
-        assert http(f"{empty.url}/livez")[0] == 200
-        assert http(f"{empty.url}/readyz")[0] == 503
-        status, _ = http(f"{empty.url}/predict", {"records": records(1)})
+        assert http_json(f"{empty.url}/livez")[0] == 200
+        assert http_json(f"{empty.url}/readyz")[0] == 503
+        status, _ = http_json(f"{empty.url}/predict", {"records": records(1)})
         assert status == 503
-        assert http(f"{empty.url}/model", body={}) == (200, {"loaded": False})
+        assert http_json(f"{empty.url}/model", body={}) == (200, {"loaded": False})
     finally:
         empty.stop()
+
+
+def test_a_time_with_an_offset_is_logged_in_naive_utc(server: Server) -> None:
+    record = valid() | {"event_time": "2026-01-05T15:45:00+02:00"}
+    status, body = http_json(f"{server.url}/predict", {"records": [record]})
+    assert status == 200, body
+    assert read_jsonl(server.settings.prediction_log)[-1]["event_time"] == "2026-01-05T13:45:00"
+
+
+@pytest.mark.parametrize("path", ["/predict", "/reload", "/model"])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "multipart/form-data",
+        "multipart/form-data; boundary=xyz",
+        "text/plain",
+        "application/xml",
+        "application/octet-stream",
+        None,
+    ],
+)
+def test_a_body_that_is_not_json_gets_415(
+    server: Server, path: str, content_type: str | None
+) -> None:
+    body = b"--xyz--" if content_type and "boundary" in content_type else b'{"records": []}'
+    status, answer = post(server.url + path, body, content_type)
+    assert status == 415, answer
+    assert "application/json" in answer["error"]
+
+
+def test_a_body_over_the_limit_gets_413_whether_declared_or_streamed(server: Server) -> None:
+    split = urllib.parse.urlsplit(server.url)
+    connection = http.client.HTTPConnection(split.netloc, timeout=30)
+    try:  # declared: answered before the body is sent
+        connection.putrequest("POST", "/predict")
+        connection.putheader("Content-Type", "application/json")
+        connection.putheader("Content-Length", str(50 * 1024 * 1024))
+        connection.endheaders()
+        response = connection.getresponse()
+        assert response.status == 413
+        assert "limit" in json.loads(response.read())["error"]
+    finally:
+        connection.close()
+    streamed = b'{"records": [' + b'{"impression_id": "x"},' * 400_000 + b"{}]}"  # ~9 MB
+    connection = http.client.HTTPConnection(split.netloc, timeout=30)
+    try:  # chunked, no Content-Length: counted as it arrives
+        chunks = (streamed[i : i + 65536] for i in range(0, len(streamed), 65536))
+        connection.request(
+            "POST",
+            "/predict",
+            body=chunks,
+            headers={"Content-Type": "application/json"},
+            encode_chunked=True,
+        )
+        assert connection.getresponse().status == 413
+    except (BrokenPipeError, ConnectionResetError):
+        pass  # the server answered and closed before the client finished sending
+    finally:
+        connection.close()
+    assert http_json(f"{server.url}/predict", {"records": records(1)})[0] == 200
+
+
+def test_the_published_api_describes_the_answers_it_gives(server: Server) -> None:
+    status, document = http_json(f"{server.url}/docs.json")
+    assert status == 200
+    predict = document["paths"]["/predict"]["post"]
+    assert predict["requestBody"]["required"] is True
+    resolver = jsonschema.RefResolver.from_schema(document)
+    for code, request in (
+        ("400", (b'{"records": [{"user_age": "x"}]}', "application/json")),
+        ("415", (b"x", "text/plain")),
+    ):
+        schema = predict["responses"][code]["content"]["application/json"]["schema"]
+        answered, body = post(f"{server.url}/predict", *request)
+        assert answered == int(code)
+        jsonschema.validate(body, schema, resolver=resolver)
+    time_field = next(
+        schema["properties"]["event_time"]
+        for schema in document["components"]["schemas"].values()
+        if "event_time" in schema.get("properties", {})
+    )
+    formats = [option.get("format") for option in time_field.get("anyOf", [time_field])]
+    assert "date-time" in formats, time_field
+
+
+def test_bad_requests_are_one_warning_line_each(server: Server) -> None:
+    log = server.settings.project_dir / "service.log"
+    before = log.read_text(errors="replace")
+    for change in ({"user_age": "x"}, {"device": "laptop"}):
+        assert http_json(f"{server.url}/predict", {"records": [valid() | change]})[0] == 400
+    assert post(f"{server.url}/predict", b"x", "text/plain")[0] == 415
+    new = log.read_text(errors="replace")[len(before) :]
+    assert "Traceback" not in new and "[ERROR]" not in new, new
+    warnings = [line for line in new.splitlines() if "[WARNING]" in line]
+    assert len(warnings) == 3, new
+    assert "records.0.user_age" in warnings[0] and "records.0.device" in warnings[1]
+
+
+def test_the_api_passes_a_schemathesis_fuzz_run(server: Server) -> None:
+    """Every check of schemathesis, positive and negative data, from the service's own OpenAPI
+    document; bounded in examples and time."""
+    command = [
+        str(Path(sys.executable).with_name("st")), "run", f"{server.url}/docs.json",
+        "--checks", "all", "--mode", "all", "--max-examples", "40", "--seed", "7",
+        "--max-time", "60", "--warnings", "off", "--report-dir", str(server.settings.project_dir),
+    ]  # fmt: skip
+    env = os.environ | {"HOME": str(server.settings.project_dir), "SCHEMATHESIS_TELEMETRY": "false"}
+    result = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=server.settings.project_dir,
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert "No issues found" in result.stdout
+
+
+@pytest.fixture(scope="module")
+def broken_champion(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    """A service whose registry has a champion whose model file was truncated."""
+    project_dir = tmp_path_factory.mktemp("broken")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(f"{ENV_PREFIX}PROJECT_DIR", str(project_dir))
+        ingestion_flow(rows=5_000, seed=3)
+        assert training_flow().decision.promote
+    (model_file,) = (project_dir / "mlartifacts").rglob("model.skops")
+    model_file.write_bytes(model_file.read_bytes()[:100])
+    running = start_service(project_dir, log=project_dir / "service.log")
+    yield running.url, project_dir
+    running.stop()
+
+
+def test_a_champion_that_cannot_load_is_named_in_the_503_and_the_log(
+    broken_champion: tuple[str, Path],
+) -> None:
+    url, project_dir = broken_champion
+    assert http_json(f"{url}/readyz")[0] == 503
+    status, body = http_json(f"{url}/predict", {"records": records(1)})
+    assert status == 503
+    assert "v1 cannot be loaded from file://" in body["error"], body
+    log = (project_dir / "service.log").read_text()
+    assert "v1 cannot be loaded" in log and "no champion in the registry yet" not in log

@@ -12,6 +12,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ..errors import ExpectedError
+
 ColumnRole = Literal["id", "timestamp", "feature", "target"]
 ColumnType = Literal["int", "float", "category", "string", "datetime"]
 
@@ -24,6 +26,11 @@ PANDAS_DTYPES: dict[ColumnType, tuple[str, ...]] = {
     "string": ("str", "object", "string"),
     "datetime": ("datetime64[ns]", "datetime64[us]", "datetime64[ms]", "datetime64[s]"),
 }
+# A string column without its own `max_length` gets this one: enough for any id scheme (a UUID
+# is 36), small enough that one request cannot put megabytes into the prediction log.
+DEFAULT_MAX_STRING_LENGTH = 256
+# The longest JSON a number or timestamp needs, with room for exponents and offsets.
+JSON_NUMBER_BYTES = 40
 
 
 class Column(BaseModel):
@@ -38,6 +45,7 @@ class Column(BaseModel):
     values: tuple[str | int, ...] | None = None
     nullable: bool = False
     unique: bool = False
+    max_length: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _consistent(self) -> Column:
@@ -50,7 +58,18 @@ class Column(BaseModel):
             raise ValueError(f"column {self.name}: a category column lists its allowed `values`")
         if self.values is not None and self.type not in ("category", "int"):
             raise ValueError(f"column {self.name}: `values` apply to category and int columns")
+        if self.max_length is not None and self.type != "string":
+            raise ValueError(f"column {self.name}: `max_length` applies to string columns only")
         return self
+
+    @property
+    def longest(self) -> int | None:
+        """The most characters a value may have: strings have a limit even when unstated."""
+        if self.type == "string":
+            return self.max_length or DEFAULT_MAX_STRING_LENGTH
+        if self.type == "category":
+            return max(len(str(value)) for value in self.values or ("",))
+        return None
 
     @property
     def dtypes(self) -> tuple[str, ...]:
@@ -112,6 +131,18 @@ class DataContract(BaseModel):
     def timestamp_column(self) -> str | None:
         return next((c.name for c in self.columns if c.role == "timestamp"), None)
 
+    def max_record_json_bytes(self) -> int:
+        """The most bytes one record of the request columns can take as compact JSON."""
+        names = [column.name for column in self.features]
+        names += [name for name in (self.id_column, self.timestamp_column) if name]
+        total = 2
+        for name in names:
+            column = self.column(name)
+            longest = column.longest
+            value = 6 * longest + 2 if longest is not None else JSON_NUMBER_BYTES
+            total += 6 * len(name) + 4 + value
+        return total
+
     def column(self, name: str) -> Column:
         for column in self.columns:
             if column.name == name:
@@ -119,7 +150,7 @@ class DataContract(BaseModel):
         raise KeyError(f"{name!r} is not a column of contract {self.name!r}")
 
 
-class ContractError(ValueError):
+class ContractError(ExpectedError, ValueError):
     """The contract file is missing or does not describe a valid table."""
 
 

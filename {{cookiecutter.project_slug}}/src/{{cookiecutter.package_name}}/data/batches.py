@@ -13,11 +13,12 @@ from typing import Any
 import pandas as pd
 
 from ..contract import DataContract
+from ..errors import ExpectedError
 
 READABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
-class BatchReadError(ValueError):
+class BatchReadError(ExpectedError, ValueError):
     """The source cannot be read as a table."""
 
 

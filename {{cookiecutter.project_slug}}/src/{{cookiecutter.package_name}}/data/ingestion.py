@@ -15,6 +15,7 @@ from typing import Any, Literal
 import pandas as pd
 
 from ..contract import DataContract
+from ..errors import DATA_REJECTED, ExpectedError
 from ..settings import DriftKind, Settings
 from .batches import (
     append_jsonl,
@@ -50,8 +51,10 @@ class IngestionRecord:
         return record
 
 
-class BatchRejectedError(RuntimeError):
+class BatchRejectedError(ExpectedError):
     """The batch broke the data contract; it was quarantined, nothing was promoted."""
+
+    exit_code = DATA_REJECTED
 
     def __init__(self, record: IngestionRecord, report: ValidationReport) -> None:
         self.record = record

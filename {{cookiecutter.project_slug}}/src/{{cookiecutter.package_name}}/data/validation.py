@@ -88,6 +88,10 @@ def build_expectations(contract: DataContract) -> list[gxe.Expectation]:
             expectations.append(
                 gxe.ExpectColumnValuesToBeInSet(column=name, value_set=list(column.values))
             )
+        elif column.type == "string":
+            expectations.append(
+                gxe.ExpectColumnValueLengthsToBeBetween(column=name, max_value=column.longest)
+            )
     return expectations
 
 
@@ -192,5 +196,6 @@ def _rule(kind: str, kwargs: Mapping[str, Any]) -> str:
         "expect_column_values_to_be_in_set": f"not in {kwargs.get('value_set')}",
         "expect_column_values_to_be_in_type_list": f"not of type {kwargs.get('type_list')}",
         "expect_table_row_count_to_be_between": f"at least {kwargs.get('min_value')} rows",
+        "expect_column_value_lengths_to_be_between": f"longer than {high} characters",
     }
     return rules.get(kind, kind.removeprefix("expect_").replace("_", " "))

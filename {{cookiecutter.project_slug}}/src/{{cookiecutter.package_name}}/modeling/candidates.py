@@ -17,11 +17,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from ..contract import DataContract
+from ..errors import ExpectedError
 
 ModelBuilder = Callable[[DataContract, int], Pipeline]
 
 
-class UnknownModelError(ValueError):
+class UnknownModelError(ExpectedError, ValueError):
     """The settings name a model that is not in `MODELS`."""
 
 

@@ -17,13 +17,14 @@ import pyarrow.parquet as pq
 from sklearn.pipeline import Pipeline
 
 from ..contract import DataContract
+from ..errors import ExpectedError
 from ..modeling import predict_scores
 from ..serving.batch import read_features, require_features
 from ..training import registry
 from .drift import SCORE_COLUMN, bounded_sample
 
 
-class WindowError(RuntimeError):
+class WindowError(ExpectedError):
     """A window cannot be built: say what is missing."""
 
 

@@ -15,6 +15,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from ..errors import ExpectedError
+
 MetricName = Literal[
     "precision",
     "recall",
@@ -110,7 +112,7 @@ class SystemRequirements(_Strict):
     drift: DriftThresholds
 
 
-class RequirementsError(ValueError):
+class RequirementsError(ExpectedError, ValueError):
     """The requirements file is missing or does not describe a valid system."""
 
 

@@ -130,10 +130,16 @@ def start_service(
 
 
 def request_records(frame: pd.DataFrame, contract: DataContract) -> list[dict[str, Any]]:
-    """Rows of a batch as /predict records: the features, id and timestamp, in JSON form."""
+    """Rows of a batch as /predict records: the features, id and timestamp, in JSON form
+    (timestamps, naive UTC in a batch, as RFC 3339 with their offset: the API's format)."""
     columns = [column.name for column in contract.features]
     columns += [name for name in (contract.id_column, contract.timestamp_column) if name]
     records: list[dict[str, Any]] = json.loads(
         frame[columns].to_json(orient="records", date_format="iso", date_unit="s")
     )
+    zoned = [c.name for c in contract.columns if c.type == "datetime" and c.name in columns]
+    for record in records:
+        for name in zoned:
+            if isinstance(record[name], str):
+                record[name] += "Z"
     return records

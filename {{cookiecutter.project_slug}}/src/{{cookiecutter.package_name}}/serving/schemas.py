@@ -1,24 +1,37 @@
 """Request and response models, generated from the data contract.
 
-A field's type, range and allowed categories come from `contract.yaml`, so a request the model
-cannot score is refused with a 400 that names the field before it reaches the model.
+A field's type, range, allowed categories and length come from `contract.yaml`, so a request
+the model cannot score is refused with a 400 that names the field before it reaches the model.
+The models are exactly as strict as the OpenAPI document they publish: numbers are JSON numbers
+(never strings or booleans), integers are whole, and a timestamp is an RFC 3339 date-time with
+its UTC offset, converted to naive UTC as the contract stores it.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    create_model,
+)
+from pydantic_core import PydanticCustomError
 
 from ..contract import Column, DataContract
 
-PYTHON_TYPES: dict[str, Any] = {
-    "int": int,
-    "float": float,
-    "string": str,
-    "datetime": datetime,
-}
+# RFC 3339's date-time, the JSON Schema `date-time` format: pydantic alone would also take
+# "1700000000" (seconds since the epoch) for a datetime.
+RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
+)
+DATETIME_EXAMPLE = "2026-01-05T13:45:00Z"
 
 
 class Record(BaseModel):
@@ -34,30 +47,93 @@ class Prediction(BaseModel):
     record_id: str | None = Field(default=None, description="The record's id, when it had one")
 
 
+class ErrorItem(BaseModel):
+    """One thing wrong with a request: where (`loc`, e.g. ["records", 0, "user_age"]) and what."""
+
+    type: str
+    loc: list[str | int]
+    msg: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer the service gives (4xx and 503)."""
+
+    error: str = Field(description="What went wrong, in one sentence")
+    detail: list[ErrorItem] = Field(
+        default_factory=list, description="Each field at fault (validation errors)"
+    )
+
+
+def _rfc3339(value: Any) -> Any:
+    if not isinstance(value, str) or not RFC3339.fullmatch(value):
+        raise PydanticCustomError(
+            "datetime_format",
+            "Input should be an RFC 3339 date-time with a UTC offset, e.g. {example}",
+            {"example": DATETIME_EXAMPLE},
+        )
+    return value
+
+
+def _to_naive_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
+        raise PydanticCustomError(
+            "datetime_range", "Input is out of range once converted to UTC"
+        ) from None
+
+
+def _one_of(values: tuple[str | int, ...]) -> Any:
+    def check(value: int) -> int:
+        if value not in values:
+            raise PydanticCustomError(
+                "enum", "Input should be one of {values}", {"values": list(values)}
+            )
+        return value
+
+    return AfterValidator(check)
+
+
 def field_type(column: Column) -> Any:
-    """The annotated Python type of one contract column."""
-    if column.type == "category" or column.values is not None:
-        base: Any = Literal[tuple(column.values or ())]
-    else:
-        base = PYTHON_TYPES[column.type]
-    constraints: dict[str, Any] = {"description": column.description or None}
-    if column.min is not None:
-        constraints["ge"] = column.min
-    if column.max is not None:
-        constraints["le"] = column.max
-    if column.type in ("int", "float"):
-        # Refuse "5" for 5 and 1.5 for an int: a client sending strings has a bug to find.
-        constraints["strict"] = column.type == "int"
-    annotated = Annotated[base, Field(**constraints)]
-    return annotated | None if column.nullable else annotated
+    """The annotated Python type of one contract column, strict as its JSON Schema says."""
+    description = column.description or None
+    if column.type == "datetime":
+        return Annotated[
+            AwareDatetime,
+            BeforeValidator(_rfc3339),
+            AfterValidator(_to_naive_utc),
+            Field(description=description),
+        ]
+    if column.type in ("category", "string") and column.values is not None:
+        return Annotated[Literal[tuple(column.values)], Field(description=description)]
+    if column.type == "string":
+        return Annotated[
+            str, Field(strict=True, max_length=column.longest, description=description)
+        ]
+    if column.type == "float":
+        return Annotated[
+            float,
+            Field(strict=True, allow_inf_nan=False, ge=column.min, le=column.max),
+            Field(description=description),
+        ]
+    if column.values is not None:  # an int column with listed values
+        enum: dict[str, Any] = {"enum": list(column.values)}
+        return Annotated[
+            int,
+            Field(strict=True, json_schema_extra=enum, description=description),
+            _one_of(column.values),
+        ]
+    return Annotated[int, Field(strict=True, ge=column.min, le=column.max, description=description)]
 
 
 def record_model(contract: DataContract) -> type[Record]:
-    """One record to score: the contract's features (required) plus its id and timestamp
-    (optional, echoed into the prediction log so predictions can be joined to labels)."""
+    """One record to score: the contract's features (required; null only where the contract
+    allows it) plus its id and timestamp (optional, echoed into the prediction log so
+    predictions can be joined to labels)."""
     fields: dict[str, Any] = {}
     for column in contract.features:
-        fields[column.name] = (field_type(column), ...)
+        annotation = field_type(column)
+        fields[column.name] = (annotation | None if column.nullable else annotation, ...)
     for name in (contract.id_column, contract.timestamp_column):
         if name is not None:
             fields[name] = (field_type(contract.column(name)) | None, None)

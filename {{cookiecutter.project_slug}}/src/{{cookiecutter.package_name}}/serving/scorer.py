@@ -21,6 +21,7 @@ from sklearn.pipeline import Pipeline
 
 from ..contract import DataContract, load_contract
 from ..data.batches import append_jsonl
+from ..errors import ExpectedError
 from ..modeling import predict_scores
 from ..settings import Settings
 from ..training import registry
@@ -29,8 +30,11 @@ from .schemas import Prediction, Record
 logger = logging.getLogger(__name__)
 
 
-class NoChampionError(RuntimeError):
+class NoChampionError(ExpectedError):
     """The registry has no champion yet: nothing can be scored."""
+
+
+NO_CHAMPION = "no champion model in the registry yet: train one (the `train` command)"
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,8 @@ class Scorer:
         self._loaded: LoadedModel | None = None
         self._reload_lock = threading.Lock()
         self._checked_at = 0.0
+        # Why nothing can be scored, while no model is loaded: said in the 503 and the log.
+        self.unavailable: str = NO_CHAMPION
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Scorer:
@@ -81,7 +87,13 @@ class Scorer:
             )
             if champion is None or (self._loaded and self._loaded.version == champion):
                 return False
-            model = registry.load_model(champion)
+            try:
+                model = registry.load_model(champion)
+            except registry.ModelLoadError as error:
+                self.unavailable = str(error)
+                if self._loaded is not None:  # keep serving the model in memory
+                    self.unavailable = f"{error}; still serving v{self._loaded.version.version}"
+                raise
             self._loaded = LoadedModel(
                 version=champion,
                 model=model,
@@ -101,9 +113,7 @@ class Scorer:
     def score(self, records: Sequence[Record]) -> list[Prediction]:
         loaded = self._loaded
         if loaded is None:
-            raise NoChampionError(
-                "no champion model in the registry yet: train one (the `train` command)"
-            )
+            raise NoChampionError(self.unavailable)
         started = time.perf_counter()
         # Dumped once, in JSON form: the frame for the model and the lines for the log.
         rows = [record.model_dump(mode="json") for record in records]

@@ -19,6 +19,8 @@ from pydantic import Field
 
 from ..requirements import load_requirements
 from ..settings import get_settings
+from ..training.registry import ModelLoadError
+from .guard import RequestGuard, amend_openapi, quiet_client_errors
 from .schemas import Prediction, record_model
 from .scorer import NoChampionError, Scorer
 
@@ -29,6 +31,11 @@ SCORER = Scorer.from_settings(SETTINGS)
 ImpressionRecord: Any = record_model(SCORER.contract)
 MAX_ROWS = REQUIREMENTS.serving.max_batch_rows
 Records = Annotated[list[ImpressionRecord], Field(min_length=1, max_length=MAX_ROWS)]
+# The largest body a full request can need, pretty-printed: each field's longest JSON value
+# (strings may be \u-escaped, 6 bytes a character) and name, doubled for whitespace.
+MAX_BODY_BYTES = 64 * 1024 + 2 * MAX_ROWS * SCORER.contract.max_record_json_bytes()
+API_PATHS = ("/predict", "/reload", "/model")
+SCORING_PATHS = ("/predict",)
 
 # Each request leaves ~30 tracked objects alive until BentoML's 30 s timeout timer fires, so at
 # a few hundred requests/s the heap holds ~300k of them, and with Python's default thresholds a
@@ -60,10 +67,12 @@ class ClickService:
         self.scorer = SCORER
         try:
             self.scorer.refresh()
-        except Exception:  # start anyway: /readyz says not ready, and /reload retries
+        except ModelLoadError:  # start anyway: /readyz says not ready, and /reload retries
+            pass  # the reason is logged below and answered by /predict's 503
+        except Exception:
             logger.exception("no model loaded at start-up")
         if self.scorer.loaded is None:
-            logger.warning("no champion in the registry yet: train one, then POST /reload")
+            logger.warning("not ready: %s; then POST /reload", self.scorer.unavailable)
         settle_heap()
 
     def __is_ready__(self) -> bool:
@@ -86,7 +95,11 @@ class ClickService:
     @bentoml.api
     def reload(self) -> dict[str, Any]:
         """Load the current champion if it changed; the retraining flow calls this."""
-        changed = self.scorer.refresh()
+        try:
+            changed = self.scorer.refresh()
+        except ModelLoadError as error:
+            logger.error("reload failed: %s", error)
+            return {"changed": False, "error": str(error)} | self.model_info()
         if changed:
             settle_heap()
         return {"changed": changed} | self.model_info()
@@ -109,3 +122,26 @@ class ClickService:
             "run_id": loaded.version.run_id,
             "loaded_at": loaded.loaded_at,
         }
+
+
+def unavailable() -> str | None:
+    return None if SCORER.loaded is not None else SCORER.unavailable
+
+
+# @bentoml.service made the class a bentoml.Service; mypy still sees the class.
+SERVICE: Any = ClickService
+
+
+def openapi_document() -> dict[str, Any]:
+    return amend_openapi(SERVICE.openapi_spec.asdict(), API_PATHS, SCORING_PATHS)
+
+
+SERVICE.add_asgi_middleware(
+    RequestGuard,
+    api_paths=API_PATHS,
+    max_body_bytes=MAX_BODY_BYTES,
+    unavailable=unavailable,
+    guarded_paths=SCORING_PATHS,
+    openapi=openapi_document,
+)
+quiet_client_errors()

@@ -9,9 +9,10 @@ from pathlib import Path
 import pandas as pd
 
 from ..contract import DataContract
+from ..errors import ExpectedError
 
 
-class NoTrainingDataError(RuntimeError):
+class NoTrainingDataError(ExpectedError):
     """There is nothing validated to train on yet."""
 
 

@@ -23,6 +23,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from sklearn.pipeline import Pipeline
 
+from ..errors import ExpectedError
 from ..settings import Settings
 
 CHAMPION = "champion"
@@ -114,9 +115,24 @@ def version_by_alias(name: str, alias: str) -> ModelVersion | None:
     return ModelVersion(name=name, version=str(found.version), run_id=str(found.run_id))
 
 
+class ModelLoadError(ExpectedError):
+    """A registered version's model cannot be loaded (its files are missing or corrupt)."""
+
+
 def load_model(version: ModelVersion) -> Pipeline:
-    """The scikit-learn flavour: it keeps `predict_proba`, which the pyfunc flavour hides."""
-    model: Pipeline = mlflow.sklearn.load_model(version.uri)
+    """The scikit-learn flavour: it keeps `predict_proba`, which the pyfunc flavour hides.
+    Any failure names the version and where its files are."""
+    try:
+        model: Pipeline = mlflow.sklearn.load_model(version.uri)
+    except Exception as error:  # missing file, truncated zip, unreachable store, ...
+        try:
+            where = MlflowClient().get_model_version_download_uri(version.name, version.version)
+        except Exception:  # the registry itself is unreadable: the version's URI must do
+            where = version.uri
+        raise ModelLoadError(
+            f"model {version.name} v{version.version} cannot be loaded from {where}: "
+            f"{type(error).__name__}: {error}"
+        ) from error
     return model
 
 
