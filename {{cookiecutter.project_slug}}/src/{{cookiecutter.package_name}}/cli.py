@@ -1,23 +1,109 @@
 """The project's command line: one subcommand per thing a person runs.
 
 Heavy imports (Prefect, GX) happen inside the commands, so `--help` and `status` stay fast.
+Every command checks what it will read and write before the expensive work, and ends with one
+of the exit codes in `errors.EXIT_CODES`: a problem the user can fix is one message, no
+traceback (`ReportingGroup`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import traceback
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
-from .settings import DriftKind, get_settings
+from . import preflight
+from .errors import (
+    EXIT_CODES,
+    UNEXPECTED_FAILURE,
+    ExpectedError,
+    expected_error_names,
+)
+from .settings import DriftKind, Settings, get_settings
+
+
+class ReportingGroup(TyperGroup):
+    """Runs a command and turns what it raises into an exit code: an `ExpectedError` is its
+    one message; anything else is a failure of the system, printed with its traceback."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer.Context; typer vendors click's own
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, typer.TyperException):  # the CLI's own: usage, --help
+            raise
+        except ExpectedError as error:
+            typer.secho(str(error), fg="red", err=True)
+            raise typer.Exit(code=error.exit_code) from None
+        except Exception:
+            traceback.print_exc()
+            typer.secho(
+                f"Unexpected failure (exit {UNEXPECTED_FAILURE}): the traceback above says where.",
+                fg="red",
+                err=True,
+            )
+            raise typer.Exit(code=UNEXPECTED_FAILURE) from None
+
 
 app = typer.Typer(
-    help="An ML system in 7 steps: ingest and validate data, train, evaluate and promote models.",
+    cls=ReportingGroup,
+    help="An ML system in 7 steps: ingest and validate data, train, evaluate and promote models. "
+    "Exit codes: " + "; ".join(f"{code} {meaning}" for code, meaning in EXIT_CODES.items()) + ".",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_enable=False,
 )
+
+
+class ExpectedErrorsOnce(logging.Filter):
+    """Prefect logs a failed task's or flow's exception with its traceback, up to four times;
+    for an expected error the command prints the one message instead. (The run's state in
+    Prefect's API still says why it failed.)"""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], ExpectedError):
+            return False
+        if record.levelno < logging.INFO:
+            return True
+        message = record.getMessage()
+        # Names looked up now: the flow modules that define most of them load after the filter.
+        names = expected_error_names()
+        return not any(f"{name}(" in message or f"{name}:" in message for name in names)
+
+
+def quiet_expected_errors() -> None:
+    """Filter Prefect's console output (call after Prefect is imported and has set up logging)."""
+    quiet = ExpectedErrorsOnce()
+    for name in ("", "prefect", "prefect.flow_runs", "prefect.task_runs"):  # "": the console
+        for handler in logging.getLogger(name).handlers:
+            if type(handler).__name__ != "APILogHandler":
+                handler.addFilter(quiet)
+
+
+def start_pipeline(settings: Settings) -> None:
+    """Before a flow command imports Prefect: a Prefect server of its own (unless a standing
+    one is configured), which dies with the command."""
+    from .serving.local import start_prefect_server
+
+    server = start_prefect_server(settings)
+    from prefect.logging.configuration import setup_logging
+
+    setup_logging()  # now rather than at the first flow run, so the filter has handlers
+    quiet_expected_errors()
+    if server is not None:
+        server.wait_until_up()
+
+
+@app.callback()
+def check_settings(ctx: typer.Context) -> None:
+    # `status` reports bad settings itself (as JSON with --json).
+    if ctx.invoked_subcommand != "status":
+        get_settings()
+
 
 DriftOption = Annotated[
     DriftKind | None,
@@ -35,18 +121,12 @@ def ingest(
     drift: DriftOption = None,
 ) -> None:
     """Ingest one batch: validate it against the data contract, then store or quarantine it."""
-    from .data.batches import BatchReadError
+    settings = get_settings()
+    preflight.for_ingestion(settings)
+    start_pipeline(settings)
     from .data.flow import ingestion_flow
-    from .data.ingestion import BatchRejectedError
 
-    try:
-        record = ingestion_flow(source=source, rows=rows, seed=seed, drift=drift)
-    except BatchRejectedError as rejected:
-        typer.secho(str(rejected), fg="red", err=True)
-        raise typer.Exit(code=1) from None
-    except BatchReadError as error:
-        typer.secho(f"Cannot ingest: {error}", fg="red", err=True)
-        raise typer.Exit(code=2) from None
+    record = ingestion_flow(source=source, rows=rows, seed=seed, drift=drift)
     typer.echo(
         f"{record.status}: batch {record.batch_id} ({record.rows} rows) -> {record.path}\n"
         f"Data Docs: {record.data_docs}"
@@ -57,14 +137,12 @@ def ingest(
 def train() -> None:
     """Train the configured model on all validated data, register it in MLflow, and promote it
     to champion if it passes the gate. A failed gate is reported, not an error."""
-    from .training.dataset import NoTrainingDataError
+    settings = get_settings()
+    preflight.for_training(settings)
+    start_pipeline(settings)
     from .training.flow import training_flow
 
-    try:
-        outcome = training_flow()
-    except NoTrainingDataError as error:
-        typer.secho(f"Cannot train: {error}", fg="red", err=True)
-        raise typer.Exit(code=2) from None
+    outcome = training_flow()
     colour = "green" if outcome.decision.promote else "yellow"
     typer.secho(outcome.summary(), fg=colour)
     typer.echo(f"MLflow: {get_settings().tracking_uri}")
@@ -75,15 +153,12 @@ def score(
     source: Annotated[Path, typer.Argument(help="CSV or Parquet file of records to score.")],
 ) -> None:
     """Score a batch with the champion; writes Parquet with `score` and `model_version`."""
-    from .data.batches import BatchReadError
+    settings = get_settings()
+    preflight.for_scoring(settings)
+    start_pipeline(settings)
     from .serving.flow import scoring_flow
-    from .serving.scorer import NoChampionError
 
-    try:
-        output = scoring_flow(source)
-    except (BatchReadError, NoChampionError) as error:
-        typer.secho(f"Cannot score: {error}", fg="red", err=True)
-        raise typer.Exit(code=2) from None
+    output = scoring_flow(source)
     typer.echo(f"scores written to {output}")
 
 
@@ -99,6 +174,7 @@ def serve(
     import sys
 
     settings = get_settings()
+    preflight.documents(settings)
     service = f"{__package__}.serving.service:ClickService"
     command = [
         sys.executable, "-m", "bentoml", "serve", service,
@@ -121,16 +197,12 @@ def monitor(
 ) -> None:
     """Compare what the service scored since the last run (or a batch) with the champion's
     training data; alert or retrain as step 1's drift thresholds say."""
-    from .data.batches import BatchReadError
+    settings = get_settings()
+    preflight.for_monitoring(settings, retrain)
+    start_pipeline(settings)
     from .monitoring.flow import monitoring_flow
-    from .monitoring.windows import WindowError
-    from .serving.scorer import NoChampionError
 
-    try:
-        outcome = monitoring_flow(source=source, retrain=retrain)
-    except (BatchReadError, NoChampionError, WindowError) as error:
-        typer.secho(f"Cannot monitor: {error}", fg="red", err=True)
-        raise typer.Exit(code=2) from None
+    outcome = monitoring_flow(source=source, retrain=retrain)
     colour = {"none": "green", "too_few_rows": "yellow"}.get(outcome.action, "red")
     typer.secho(outcome.headline(), fg=colour)
 
@@ -162,7 +234,10 @@ def loop() -> None:
     detect it, retrain, promote, and check the service serves the new version."""
     from .loop import run_closed_loop
 
-    report = run_closed_loop(get_settings())
+    settings = get_settings()
+    preflight.for_monitoring(settings, retrain=True)
+    preflight.for_ingestion(settings)
+    report = run_closed_loop(settings)
     typer.echo(report.render())
 
 
@@ -214,7 +289,13 @@ def status(
     """Show settings, paths, and what has run."""
     from .status import collect_status
 
-    report = collect_status(get_settings())
+    try:
+        report = collect_status(get_settings())
+    except ExpectedError as error:
+        if not as_json:
+            raise
+        typer.echo(json.dumps({"error": str(error), "exit_code": error.exit_code}, indent=2))
+        raise typer.Exit(code=error.exit_code) from None
     if as_json:
         typer.echo(json.dumps(report, indent=2, default=str))
         return

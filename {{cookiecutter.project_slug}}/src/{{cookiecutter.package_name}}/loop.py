@@ -8,12 +8,9 @@ the service reloads -> it serves the new version.
 
 from __future__ import annotations
 
-import atexit
-import os
-import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -23,11 +20,9 @@ import pandas as pd
 from .contract import DataContract, load_contract
 from .data.synthetic import DEFAULT_START, generate_impressions
 from .serving.local import (
-    LocalServer,
-    free_port,
     http_json,
     request_records,
-    start_process,
+    start_prefect_server,
     start_service,
 )
 from .settings import Settings
@@ -119,31 +114,10 @@ def describe_monitoring(outcome: MonitoringOutcome) -> str:
     return text + (f"; service {outcome.service}" if outcome.service else "")
 
 
-def start_prefect_server(settings: Settings) -> LocalServer | None:
-    """A Prefect server for this run, started before Prefect is imported, so its start-up
-    overlaps the imports instead of following them (the temporary server Prefect would start
-    on the first flow call costs ~10 s). None when a standing server is configured."""
-    if settings.prefect_api_url:
-        return None
-    port = free_port()
-    command = [
-        sys.executable, "-m", "prefect", "server", "start",
-        "--host", "127.0.0.1", "--port", str(port),
-    ]  # fmt: skip
-    log = settings.prefect_home / "server.log"
-    server = LocalServer(f"http://127.0.0.1:{port}", start_process(command, os.environ, log))
-    os.environ["PREFECT_API_URL"] = f"{server.url}/api"  # read when Prefect is imported
-    return replace(server, health_path="/api/health")
-
-
 def run_closed_loop(settings: Settings, traffic_rows: int = 2_000) -> LoopReport:
     report = LoopReport()
     contract = load_contract(settings.contract_file)
     prefect_server = start_prefect_server(settings)
-    if prefect_server is not None:
-        # At exit, and registered before Prefect is imported: exit handlers run last-in
-        # first-out, so Prefect's own (which send its last logs to this server) run first.
-        atexit.register(prefect_server.stop)
     # The service starts now too, with no champion yet: its start-up overlaps the imports,
     # ingestion and training, and POST /reload loads the champion once there is one.
     server = start_service(settings.project_dir, log=settings.data_dir / "service.log", wait=False)

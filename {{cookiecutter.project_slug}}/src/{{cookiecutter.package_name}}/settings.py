@@ -11,8 +11,10 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .errors import ExpectedError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 ENV_PREFIX = "MLSD_"
@@ -85,7 +87,10 @@ class Settings(BaseSettings):
     prefect_api_url: str | None = None
 
     @model_validator(mode="after")
-    def _resolve_paths(self) -> Settings:
+    def _resolve_paths_after_validation(self) -> Settings:
+        return self.resolve_paths()
+
+    def resolve_paths(self) -> Settings:
         self.project_dir = self.project_dir.expanduser().resolve()
         for name in (
             "data_dir",
@@ -166,7 +171,28 @@ class Settings(BaseSettings):
         return self.mlflow_tracking_uri is None
 
 
+class SettingsError(ExpectedError):
+    """An ``MLSD_*`` value (from the environment or ``.env``) is not one the setting accepts."""
+
+
 def get_settings() -> Settings:
-    """Read settings now (cheap), so a changed environment is always seen."""
+    """Read settings now (cheap), so a changed environment is always seen. A bad value raises
+    `SettingsError` naming the variable, where it was set, and what it accepts."""
     project_dir = find_project_dir()
-    return Settings(_env_file=project_dir / ".env", project_dir=project_dir)  # type: ignore[call-arg]
+    env_file = project_dir / ".env"
+    try:
+        return Settings(_env_file=env_file, project_dir=project_dir)  # type: ignore[call-arg]
+    except ValidationError as error:
+        problems = []
+        for item in error.errors(include_url=False):
+            variable = ENV_PREFIX + "_".join(str(part) for part in item["loc"]).upper()
+            where = "the environment" if variable in os.environ else str(env_file)
+            problems.append(f"  - {variable}={item.get('input')!r} (from {where}): {item['msg']}")
+        raise SettingsError("bad settings:\n" + "\n".join(problems)) from None
+
+
+def default_settings() -> Settings:
+    """The defaults for this project directory, ignoring every MLSD_* value: where the tools'
+    homes go when the configured settings are bad (the command then reports them)."""
+    settings = Settings.model_construct(project_dir=find_project_dir())
+    return settings.resolve_paths()

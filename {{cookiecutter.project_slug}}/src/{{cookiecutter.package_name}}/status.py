@@ -13,8 +13,10 @@ from .settings import Settings
 
 
 def collect_status(settings: Settings) -> dict[str, Any]:
+    from .preflight import tracking_store
     from .training.registry import registry_summary  # imports MLflow (about 1.5 s)
 
+    tracking_store(settings, write=False)
     requirements = load_requirements(settings.requirements_file)
     contract = load_contract(settings.contract_file)
     log = read_jsonl(settings.ingestion_log)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from {{ cookiecutter.package_name }}.requirements import OfflineMetrics, load_requirements
 from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.training.evaluation import PairedBootstrap, paired_bootstrap
 from {{ cookiecutter.package_name }}.training.gate import decide_promotion
 
 
@@ -45,7 +47,7 @@ def test_a_worse_challenger_does_not_replace_the_champion(offline: OfflineMetric
     champion = passing(offline, roc_auc=0.80)
     decision = decide_promotion(passing(offline, roc_auc=0.79), champion, offline)
     assert not decision.promote
-    assert "does not beat" in decision.summary()
+    assert "does not clear the margin" in decision.summary()
     # A tie keeps the champion: retraining on the same data must not churn versions.
     assert not decide_promotion(champion, champion, offline).promote
 
@@ -55,7 +57,7 @@ def test_a_better_challenger_replaces_the_champion(offline: OfflineMetrics) -> N
         passing(offline, roc_auc=0.81), passing(offline, roc_auc=0.80), offline
     )
     assert decision.promote
-    assert "beats" in decision.summary()
+    assert "clears the margin" in decision.summary() and "does not" not in decision.summary()
 
 
 def test_better_than_the_champion_is_not_enough_below_a_threshold(
@@ -90,3 +92,44 @@ def test_an_unmeasured_primary_metric_is_never_promoted(offline: OfflineMetrics)
     decision = decide_promotion(passing(offline), None, no_threshold)
     assert not decision.promote
     assert "brier_score could not be measured" in decision.summary()
+
+
+def test_floating_point_noise_is_not_an_improvement(offline: OfflineMetrics) -> None:
+    """The retrain that was promoted on 0.9936284372904092 vs 0.9936284372904091."""
+    champion = passing(offline, roc_auc=0.9936284372904091)
+    decision = decide_promotion(passing(offline, roc_auc=0.9936284372904092), champion, offline)
+    assert offline.min_improvement > 0
+    assert not decision.promote
+    assert "0.993628 vs the champion's 0.993628" in decision.summary()
+
+
+def interval(low: float, high: float) -> PairedBootstrap:
+    return PairedBootstrap("roc_auc", (low + high) / 2, low, high, 0.95, 500, 42)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "promote"),
+    [(0.002, 0.010, True), (-0.001, 0.010, False), (0.00005, 0.010, False)],
+)
+def test_the_cautious_end_of_the_interval_must_clear_the_margin(
+    offline: OfflineMetrics, low: float, high: float, promote: bool
+) -> None:
+    champion = passing(offline, roc_auc=0.80)
+    challenger = passing(offline, roc_auc=0.806)
+    decision = decide_promotion(challenger, champion, offline, interval(low, high))
+    assert decision.promote is promote
+    assert f"[{low:+.6f}, {high:+.6f}] over 500 resamples" in decision.summary()
+
+
+def test_paired_bootstrap_finds_a_real_difference_and_not_a_copy() -> None:
+    random = np.random.default_rng(0)
+    labels = (random.random(4_000) < 0.2).astype(int)
+    good = np.clip(0.3 * labels + random.normal(0.3, 0.15, 4_000), 0.001, 0.999)
+    noisy = np.clip(good + random.normal(0, 0.2, 4_000), 0.001, 0.999)
+    better = paired_bootstrap(labels, good, noisy, "roc_auc", 0.5, 300, 0.95, seed=1)
+    assert better.low > 0 and better.difference > 0
+    same = paired_bootstrap(labels, good, good, "roc_auc", 0.5, 300, 0.95, seed=1)
+    assert same.low == same.high == same.difference == 0
+    # The fast ROC-AUC path and the generic one agree (log loss takes the generic path).
+    generic = paired_bootstrap(labels, good, noisy, "log_loss", 0.5, 100, 0.95, seed=1)
+    assert generic.difference < 0  # lower log loss for the better model

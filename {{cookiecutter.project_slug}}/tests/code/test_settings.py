@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from {{ cookiecutter.package_name }}.runtime import isolate_tools, tool_environment
-from {{ cookiecutter.package_name }}.settings import Settings, get_settings
+from {{ cookiecutter.package_name }}.settings import Settings, SettingsError, get_settings
 
 
 def test_defaults_stay_inside_the_project(settings: Settings, tmp_path: Path) -> None:
@@ -30,7 +29,16 @@ def test_environment_and_dotenv_override(tmp_path: Path, monkeypatch: pytest.Mon
 def test_invalid_setting_names_the_field(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("MLSD_PROJECT_DIR", str(tmp_path))
     monkeypatch.setenv("MLSD_DRIFT", "sideways")
-    with pytest.raises(ValidationError, match="drift"):
+    with pytest.raises(SettingsError, match=r"MLSD_DRIFT='sideways' \(from the environment\)"):
+        get_settings()
+
+
+def test_a_bad_value_in_the_env_file_names_the_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("MLSD_PROJECT_DIR", str(tmp_path))
+    (tmp_path / ".env").write_text("MLSD_SERVE_PORT=99999\n")
+    with pytest.raises(SettingsError, match=rf"MLSD_SERVE_PORT='99999' \(from {tmp_path}/.env\)"):
         get_settings()
 
 

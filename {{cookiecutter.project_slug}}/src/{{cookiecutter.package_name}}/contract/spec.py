@@ -12,7 +12,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..errors import ExpectedError
+from ..errors import ExpectedError, describe_validation_error
 
 ColumnRole = Literal["id", "timestamp", "feature", "target"]
 ColumnType = Literal["int", "float", "category", "string", "datetime"]
@@ -162,4 +162,6 @@ def load_contract(path: Path) -> DataContract:
     try:
         return DataContract.model_validate(raw)
     except ValidationError as error:
-        raise ContractError(f"data contract {path} is invalid:\n{error}") from error
+        raise ContractError(
+            f"data contract {path} is invalid:\n{describe_validation_error(error)}"
+        ) from None

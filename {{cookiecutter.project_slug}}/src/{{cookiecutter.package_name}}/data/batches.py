@@ -3,9 +3,13 @@ atomically, under a name that carries the content hash, and never overwritten.""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
-from collections.abc import Iterable
+import os
+import uuid
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +33,8 @@ def read_batch(path: Path, contract: DataContract) -> pd.DataFrame:
     UTC; values that do not parse become nulls, which the contract's not-null checks then report.
     """
     suffix = path.suffix.lower()
+    if path.is_dir():
+        raise BatchReadError(f"{path}: is a directory; give one CSV or Parquet file")
     if suffix not in READABLE_SUFFIXES:
         raise BatchReadError(f"{path}: unsupported file type {suffix!r}; use CSV or Parquet")
     if not path.is_file():
@@ -76,20 +82,39 @@ def store_once(
 ) -> tuple[Path, bool]:
     """The stored copy of this content in `directory`: the one already there, else a new
     ``<name>.parquet``. The flag says whether it was written now."""
-    existing = find_stored(directory, data_hash)
-    if existing is not None:
-        return existing, False
-    return write_parquet_once(frame, directory / f"{name}.parquet"), True
+    # Concurrent ingests of one content store it once (the lock sits beside the folder).
+    with exclusive(directory.parent / f".{directory.name}.lock"):
+        existing = find_stored(directory, data_hash)
+        if existing is not None:
+            return existing, False
+        return write_parquet_once(frame, directory / f"{name}.parquet"), True
+
+
+@contextmanager
+def exclusive(lock_file: Path) -> Iterator[None]:
+    """Hold an exclusive lock on `lock_file` (created if needed) across processes."""
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def write_parquet_once(frame: pd.DataFrame, path: Path) -> Path:
-    """Write atomically (temp file, then rename) and refuse to replace an existing file."""
+    """Write atomically and refuse to replace an existing file, also against a concurrent
+    writer: each writer has its own temporary file, and a hard link (which fails if the name
+    exists, unlike a rename) publishes it."""
     if path.exists():
         raise FileExistsError(f"{path} exists; stored batches are never overwritten")
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    frame.to_parquet(partial, index=False)
-    partial.replace(path)
+    partial = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial")
+    try:
+        frame.to_parquet(partial, index=False)
+        os.link(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     return path
 
 

@@ -14,6 +14,7 @@ from ..contract import DataContract, load_contract
 from ..settings import DriftKind, Settings, get_settings
 from ..stopwatch import Stopwatch
 from . import ingestion, validation
+from .batches import BatchReadError
 
 
 # NO_CACHE: Prefect would otherwise hash every DataFrame argument to build a cache key.
@@ -55,16 +56,22 @@ def ingestion_flow(
     settings = get_settings()
     contract = load_contract(settings.contract_file)
     timed = Stopwatch()
-    frame, origin = timed(
-        "load_batch",
-        load_batch,
-        contract,
-        source if source is not None else settings.source_path,
-        rows if rows is not None else settings.batch_rows,
-        seed if seed is not None else settings.seed,
-        drift if drift is not None else settings.drift,
-        start,
-    )
+    source = source if source is not None else settings.source_path
+    try:
+        frame, origin = timed(
+            "load_batch",
+            load_batch,
+            contract,
+            source,
+            rows if rows is not None else settings.batch_rows,
+            seed if seed is not None else settings.seed,
+            drift if drift is not None else settings.drift,
+            start,
+        )
+    except BatchReadError as error:
+        if source is not None:
+            ingestion.record_unreadable(source, error, settings)
+        raise
     report = timed("validate", validate_batch, frame, contract, settings)
     record = timed("store", record_outcome, frame, report, origin, settings)
     return replace(record, seconds=timed.seconds)

@@ -28,7 +28,7 @@ from .batches import (
 from .synthetic import DEFAULT_START, generate_impressions
 from .validation import ValidationReport
 
-IngestionStatus = Literal["validated", "duplicate", "rejected"]
+IngestionStatus = Literal["validated", "duplicate", "rejected", "unreadable"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,22 @@ def load_batch(
     frame = generate_impressions(rows=rows, seed=seed, drift=drift, start=start or DEFAULT_START)
     origin = f"synthetic(rows={rows}, seed={seed}, drift={drift}"
     return frame, origin + (f", start={start.isoformat()})" if start else ")")
+
+
+def record_unreadable(source: Path, error: Exception, settings: Settings) -> IngestionRecord:
+    """Log a source that could not be read as a table: every outcome is in the ingestion log."""
+    record = IngestionRecord(
+        batch_id="",
+        status="unreadable",
+        rows=0,
+        data_hash="",
+        source=str(source),
+        path="",
+        data_docs=None,
+        failures=[str(error)],
+    )
+    append_jsonl([record.to_dict()], settings.ingestion_log)
+    return record
 
 
 def record_outcome(

@@ -16,6 +16,7 @@ import great_expectations.expectations as gxe
 import pandas as pd
 
 from ..contract import DataContract
+from .batches import exclusive
 
 DATASOURCE = "ingestion"
 BATCH_DEFINITION = "whole_batch"
@@ -117,7 +118,15 @@ def open_context(gx_dir: Path, data_docs_dir: Path) -> Any:
 def validate_batch(
     frame: pd.DataFrame, contract: DataContract, gx_dir: Path, data_docs_dir: Path
 ) -> ValidationReport:
-    """Run the contract's suite on `frame` and render Data Docs; never raises on bad data."""
+    """Run the contract's suite on `frame` and render Data Docs; never raises on bad data.
+    The GX project is shared state (suites, definitions, results, docs): one run at a time."""
+    with exclusive(gx_dir / ".lock"):
+        return _validate(frame, contract, gx_dir, data_docs_dir)
+
+
+def _validate(
+    frame: pd.DataFrame, contract: DataContract, gx_dir: Path, data_docs_dir: Path
+) -> ValidationReport:
     context = open_context(gx_dir, data_docs_dir)
     datasource = context.data_sources.add_or_update_pandas(DATASOURCE)
     asset = datasource.add_dataframe_asset(contract.name)
@@ -183,7 +192,7 @@ def _describe(kind: str, kwargs: Mapping[str, Any], result: Mapping[str, Any], o
     if "observed_value" in result:
         return f"observed {result['observed_value']!r}, expected {_rule(kind, kwargs)}"
     if outcome.exception_info:
-        return "could not be evaluated (is the column missing?)"
+        return f"could not be evaluated: {_exception_message(outcome.exception_info)}"
     return _rule(kind, kwargs)
 
 
@@ -199,3 +208,15 @@ def _rule(kind: str, kwargs: Mapping[str, Any]) -> str:
         "expect_column_value_lengths_to_be_between": f"longer than {high} characters",
     }
     return rules.get(kind, kind.removeprefix("expect_").replace("_", " "))
+
+
+def _exception_message(info: Any) -> str:
+    """The first exception message in GX's `exception_info` (flat, or keyed by metric)."""
+    entries = (
+        info.values() if isinstance(info, Mapping) and "exception_message" not in info else [info]
+    )
+    for entry in entries:
+        message = entry.get("exception_message") if isinstance(entry, Mapping) else None
+        if message:
+            return str(message).splitlines()[0]
+    return "the column's values do not fit the check (wrong type?)"

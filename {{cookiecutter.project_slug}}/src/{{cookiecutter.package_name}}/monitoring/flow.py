@@ -31,10 +31,10 @@ reload_service = task(name="reload-service", cache_policy=NO_CACHE)(steps.reload
 @task(name="load-current-window", cache_policy=NO_CACHE)
 def load_current(
     source: Path | None, offset: int, log: Path, contract: DataContract, model: Pipeline
-) -> tuple[pd.DataFrame, int | None]:
+) -> tuple[pd.DataFrame, int | None, list[str]]:
     if source is None:
         return windows.prediction_log_window(log, offset)
-    return windows.batch_window(source, contract, model), None
+    return windows.batch_window(source, contract, model), None, []
 
 
 @flow(name="monitoring")
@@ -58,7 +58,7 @@ def monitoring_flow(
 
     timed = Stopwatch()
     offset = steps.last_offset(settings.monitoring_log)
-    current, end = timed(
+    current, end, skipped = timed(
         "load_current",
         load_current,
         source,
@@ -68,6 +68,13 @@ def monitoring_flow(
         model,
     )
     window = str(source) if source is not None else steps.PREDICTION_LOG
+    if skipped:
+        shown = ", ".join(skipped[:5]) + (
+            f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        )
+        logger.warning(
+            "skipped %d prediction-log lines that are not JSON records: %s", len(skipped), shown
+        )
     if len(current) < thresholds.min_window_rows:
         outcome = steps.MonitoringOutcome(
             window=window,
@@ -78,6 +85,7 @@ def monitoring_flow(
             f"({thresholds.min_window_rows})",
             snapshot_id="",
             log_offset=end,
+            skipped_lines=len(skipped),
             seconds=timed.seconds,
         )
         steps.record(outcome, settings)
@@ -122,6 +130,7 @@ def monitoring_flow(
         report=str(report),
         snapshot_id=snapshot_id,
         log_offset=end,
+        skipped_lines=len(skipped),
         seconds=timed.seconds,
     )
     if action in ("alert", "retrain"):

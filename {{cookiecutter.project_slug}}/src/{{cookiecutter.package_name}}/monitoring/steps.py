@@ -29,6 +29,7 @@ class MonitoringOutcome:
     report: str
     snapshot_id: str
     log_offset: int | None
+    skipped_lines: int = 0  # prediction-log lines that were not JSON records
     retrained: dict[str, Any] | None = None
     service: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)

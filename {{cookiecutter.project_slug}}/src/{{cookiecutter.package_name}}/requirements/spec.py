@@ -15,7 +15,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..errors import ExpectedError
+from ..errors import ExpectedError, describe_validation_error
 
 MetricName = Literal[
     "precision",
@@ -63,6 +63,11 @@ class OfflineMetrics(_Strict):
     # The score at which a row counts as predicted positive, for precision, recall and F1.
     decision_threshold: float = Field(default=0.5, gt=0, lt=1)
     thresholds: dict[MetricName, MetricThreshold]
+    # Replacing a champion needs an improvement the holdout can show: the lower end of a paired
+    # bootstrap interval of the primary metric's improvement must clear `min_improvement`.
+    min_improvement: float = Field(default=0.0, ge=0)
+    bootstrap_rounds: int = Field(default=500, ge=50)
+    bootstrap_confidence: float = Field(default=0.95, gt=0.5, lt=1)
 
     def failures(self, metrics: Mapping[str, float]) -> list[str]:
         """Every threshold the metrics miss; an empty list means the model may be promoted."""
@@ -124,4 +129,6 @@ def load_requirements(path: Path) -> SystemRequirements:
     try:
         return SystemRequirements.model_validate(raw)
     except ValidationError as error:
-        raise RequirementsError(f"requirements file {path} is invalid:\n{error}") from error
+        raise RequirementsError(
+            f"requirements file {path} is invalid:\n{describe_validation_error(error)}"
+        ) from None

@@ -6,8 +6,11 @@ server on a free 127.0.0.1 port, wait until it answers, send records, and stop i
 
 from __future__ import annotations
 
+import atexit
+import ctypes
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -22,10 +25,11 @@ from typing import Any
 import pandas as pd
 
 from ..contract import DataContract
-from ..settings import ENV_PREFIX
+from ..settings import ENV_PREFIX, Settings
 
 SERVICE = f"{__package__}.service:ClickService"
 STARTUP_SECONDS = 90.0
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 
 @dataclass(frozen=True)
@@ -95,17 +99,31 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float) ->
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
 
 
+def die_with_parent() -> None:
+    """In a child, before exec: the kernel sends it SIGTERM when its parent dies, however the
+    parent died (`kill -9` included), so no server outlives the command that started it."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def start_process(
     command: Sequence[str], env: Mapping[str, str], log: Path | None = None
 ) -> subprocess.Popen[bytes]:
-    """Start a server process, its output appended to `log` (or dropped)."""
+    """Start a server process, its output appended to `log` (or dropped); it dies with us."""
     if log is None:
         return subprocess.Popen(
-            list(command), env=dict(env), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            list(command),
+            env=dict(env),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,
         )
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as output:
-        return subprocess.Popen(list(command), env=dict(env), stdout=output, stderr=output)
+        return subprocess.Popen(
+            list(command), env=dict(env), stdout=output, stderr=output, preexec_fn=die_with_parent
+        )
 
 
 def start_service(
@@ -115,7 +133,6 @@ def start_service(
     Returns once it is live (at once with `wait=False`: call `wait_until_up` later);
     `/readyz` says whether a champion is loaded."""
     from ..runtime import tool_environment
-    from ..settings import Settings
 
     port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
@@ -127,6 +144,28 @@ def start_service(
     ]  # fmt: skip
     server = LocalServer(url=f"http://127.0.0.1:{port}", process=start_process(command, env, log))
     return server.wait_until_up() if wait else server
+
+
+def start_prefect_server(settings: Settings) -> LocalServer | None:
+    """A Prefect server for this command, started before Prefect is imported, so its start-up
+    overlaps the imports instead of following them (the temporary server Prefect would start
+    on the first flow call costs ~10 s), and stopped at exit; it dies with this process even
+    on `kill -9`. None when a standing server is configured."""
+    if settings.prefect_api_url:
+        return None
+    port = free_port()
+    command = [
+        sys.executable, "-m", "prefect", "server", "start",
+        "--host", "127.0.0.1", "--port", str(port),
+    ]  # fmt: skip
+    log = settings.prefect_home / "server.log"
+    process = start_process(command, os.environ, log)
+    server = LocalServer(f"http://127.0.0.1:{port}", process, health_path="/api/health")
+    os.environ["PREFECT_API_URL"] = f"{server.url}/api"  # read when Prefect is imported
+    # At exit, and registered before Prefect is imported: exit handlers run last-in first-out,
+    # so Prefect's own (which send its last logs to this server) run first.
+    atexit.register(server.stop)
+    return server
 
 
 def request_records(frame: pd.DataFrame, contract: DataContract) -> list[dict[str, Any]]:

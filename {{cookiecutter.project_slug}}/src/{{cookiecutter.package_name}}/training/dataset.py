@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..contract import DataContract
-from ..errors import ExpectedError
+from ..errors import ExpectedError, reading_store
 
 
 class NoTrainingDataError(ExpectedError):
@@ -45,10 +45,15 @@ def load_validated(validated_dir: Path, contract: DataContract) -> TrainingData:
             f"no validated batches in {validated_dir}: ingest data first (the `ingest` command)"
         )
     columns = contract.column_names
-    frame = pd.concat((pd.read_parquet(path, columns=columns) for path in files), ignore_index=True)
+    frame = pd.concat((read_stored(path, columns) for path in files), ignore_index=True)
     return TrainingData(
         frame=frame, batches=[path.stem for path in files], data_version=data_version(files)
     )
+
+
+def read_stored(path: Path, columns: list[str]) -> pd.DataFrame:
+    with reading_store(path, "the validated batch"):
+        return pd.read_parquet(path, columns=columns)
 
 
 def split_by_time(

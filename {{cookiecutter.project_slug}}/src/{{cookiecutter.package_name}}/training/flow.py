@@ -17,7 +17,7 @@ from ..requirements import load_requirements
 from ..settings import get_settings
 from ..stopwatch import Stopwatch
 from . import dataset, registry, steps
-from .evaluation import Evaluation, evaluate
+from .evaluation import Evaluation, evaluate, paired_bootstrap
 from .gate import decide_promotion
 
 # NO_CACHE everywhere: these tasks take DataFrames and models, which Prefect would hash.
@@ -27,6 +27,7 @@ fit = task(name="fit", cache_policy=NO_CACHE)(fit_model)
 score_champion = task(name="score-champion", cache_policy=NO_CACHE)(steps.score_champion)
 record_run = task(name="log-and-register", cache_policy=NO_CACHE)(steps.record_run)
 move_aliases = task(name="move-aliases", cache_policy=NO_CACHE)(registry.move_aliases)
+compare_with_champion = task(name="paired-bootstrap", cache_policy=NO_CACHE)(paired_bootstrap)
 
 
 @task(name="evaluate", cache_policy=NO_CACHE)
@@ -59,8 +60,23 @@ def training_flow() -> steps.TrainingOutcome:
         "evaluate", evaluate_model, model, split.holdout, contract, threshold
     )
     champion = timed("score_champion", score_champion, split.holdout, contract, settings, threshold)
+    offline = requirements.offline_metrics
+    comparison = None
+    if champion is not None and champion.scores is not None:
+        comparison = timed(
+            "compare",
+            compare_with_champion,
+            split.holdout[contract.target.name],
+            scores,
+            champion.scores,
+            offline.primary,
+            threshold,
+            offline.bootstrap_rounds,
+            offline.bootstrap_confidence,
+            settings.seed,
+        )
     decision = decide_promotion(
-        evaluation.metrics, champion.metrics if champion else None, requirements.offline_metrics
+        evaluation.metrics, champion.metrics if champion else None, offline, comparison
     )
     version, report_dir = timed(
         "record",
@@ -75,6 +91,7 @@ def training_flow() -> steps.TrainingOutcome:
         scores=scores,
         champion=champion,
         decision=decision,
+        comparison=comparison,
     )
     timed("aliases", move_aliases, version, decision.promote)
     outcome = steps.TrainingOutcome(

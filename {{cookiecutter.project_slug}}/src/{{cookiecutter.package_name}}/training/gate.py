@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..requirements import OfflineMetrics
+from .evaluation import PairedBootstrap
 
 
 @dataclass(frozen=True)
@@ -28,9 +29,11 @@ def decide_promotion(
     challenger: Mapping[str, float],
     champion: Mapping[str, float] | None,
     requirements: OfflineMetrics,
+    comparison: PairedBootstrap | None = None,
 ) -> PromotionDecision:
-    """Judge `challenger` against the thresholds and, if there is one, the champion's metrics
-    measured on the same holdout."""
+    """Judge `challenger` against the thresholds and, if there is one, the champion measured on
+    the same holdout: the primary metric must improve by more than `min_improvement`, judged
+    at the cautious end of `comparison` (the paired bootstrap interval) when there is one."""
     primary = requirements.primary
     new = float(challenger.get(primary, math.nan))
     reasons = requirements.failures(challenger)
@@ -45,14 +48,29 @@ def decide_promotion(
         return PromotionDecision(promote=passed_thresholds, reasons=reasons)
 
     old = float(champion.get(primary, math.nan))
-    better = new > old if requirements.higher_is_better else new < old
+    margin = requirements.min_improvement
     if math.isnan(old):
         # A champion that cannot be measured on this holdout (say, the contract changed since
         # it was trained) cannot defend its title: the thresholds decide alone.
         better = True
         reasons.append(f"the champion's {primary} could not be measured on this holdout")
-    elif better:
-        reasons.append(f"{primary} {new:.4f} beats the champion's {old:.4f}")
     else:
-        reasons.append(f"{primary} {new:.4f} does not beat the champion's {old:.4f}")
+        sign = 1.0 if requirements.higher_is_better else -1.0
+        if comparison is None:
+            cautious = sign * (new - old)
+            evidence = f"improvement {cautious:+.6f}"
+        else:
+            low, high = sorted((sign * comparison.low, sign * comparison.high))
+            cautious = low
+            evidence = (
+                f"improvement {sign * comparison.difference:+.6f}, "
+                f"{comparison.confidence:.0%} paired bootstrap interval [{low:+.6f}, {high:+.6f}] "
+                f"over {comparison.rounds} resamples"
+            )
+        better = cautious > margin
+        verdict = "clears" if better else "does not clear"
+        reasons.append(
+            f"{primary} {new:.6f} vs the champion's {old:.6f}: {evidence}; "
+            f"{verdict} the margin {margin:g}"
+        )
     return PromotionDecision(promote=passed_thresholds and better, reasons=reasons)

@@ -106,7 +106,8 @@ def render_model_card(
         "categories the contract does not list are encoded as unknown, not learned.",
         "- Judged on the latest rows by time of the data it was given; drift after that is "
         "step 7's to detect.",
-        "- Metrics are on one holdout, without confidence intervals; small slices are noisy.",
+        "- Metrics are on one holdout; only the decision's primary-metric comparison has an "
+        "interval (paired bootstrap, above). Small slices are noisy.",
         "",
         "Plots (confusion matrix, ROC, precision-recall, calibration) and `metrics.json` are in "
         "the run's `evaluation/` artifacts.",

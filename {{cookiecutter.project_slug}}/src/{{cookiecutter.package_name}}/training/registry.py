@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import os
+import socket
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +31,7 @@ from ..settings import Settings
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 MODEL_ARTIFACT = "model"
+OWNER_HOST, OWNER_PID = "mlsd.host", "mlsd.pid"
 # What loading the model needs, pinned to what trained it. Passing the list also spares
 # MLflow from inferring it in a subprocess (4-5 s per logged model).
 MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy", "pandas", "scipy")
@@ -68,7 +71,37 @@ def configure_tracking(settings: Settings) -> str:
             settings.experiment_name, artifact_location=artifact_location
         )
     mlflow.set_experiment(experiment_id=experiment_id)
+    fail_abandoned_runs(experiment_id)
     return experiment_id
+
+
+def process_tags() -> dict[str, str]:
+    """Which process owns a run: how a later run tells an abandoned run from a live one."""
+    return {OWNER_HOST: socket.gethostname(), OWNER_PID: str(os.getpid())}
+
+
+def fail_abandoned_runs(experiment_id: str) -> list[str]:
+    """Mark FAILED every run still RUNNING whose process (on this host) is gone: a training
+    killed mid-run (`kill -9`, a power cut) cannot end its own run."""
+    client = MlflowClient()
+    host = socket.gethostname()
+    abandoned = []
+    for run in client.search_runs([experiment_id], filter_string="attributes.status = 'RUNNING'"):
+        tags = run.data.tags
+        if tags.get(OWNER_HOST) != host or not tags.get(OWNER_PID, "").isdigit():
+            continue  # another machine's run, or not one of ours: not ours to judge
+        try:
+            os.kill(int(tags[OWNER_PID]), 0)
+        except ProcessLookupError:
+            client.set_terminated(run.info.run_id, status="FAILED")
+            abandoned.append(run.info.run_id)
+        except PermissionError:
+            pass  # the process exists (another user's)
+    for run_id in abandoned:
+        logging.getLogger(__name__).warning(
+            "run %s was left RUNNING by a process that died; marked FAILED", run_id
+        )
+    return abandoned
 
 
 def registry_summary(settings: Settings) -> dict[str, Any]:
@@ -170,7 +203,7 @@ def log_training_run(
         # The hint that integer columns cannot hold missing values: the contract forbids them.
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
         signature = infer_signature(example, model.predict_proba(example))
-    with mlflow.start_run(run_name=run_name) as run:
+    with mlflow.start_run(run_name=run_name, tags=process_tags()) as run:
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
         mlflow.set_tags(tags)

@@ -22,7 +22,13 @@ from ..requirements import MetricName, SystemRequirements
 from ..settings import Settings
 from . import registry
 from .dataset import Split, TrainingData
-from .evaluation import Evaluation, classification_metrics, slices_table, write_plots
+from .evaluation import (
+    Evaluation,
+    PairedBootstrap,
+    classification_metrics,
+    slices_table,
+    write_plots,
+)
 from .gate import PromotionDecision
 from .model_card import CardFacts, render_model_card
 
@@ -34,6 +40,11 @@ class ChampionScore:
     version: registry.ModelVersion
     metrics: dict[str, float]
     error: str | None = None
+    # Its scores on the holdout, for the paired comparison (None when it could not score).
+    scores: pd.Series | None = field(default=None, repr=False, compare=False)
+
+    def facts(self) -> dict[str, object]:
+        return {"version": asdict(self.version), "metrics": self.metrics, "error": self.error}
 
 
 @dataclass(frozen=True)
@@ -68,7 +79,11 @@ def score_champion(
         unmeasured = dict.fromkeys(get_args(MetricName), math.nan)
         return ChampionScore(version=current, metrics=unmeasured, error=str(error))
     labels = holdout[contract.target.name]
-    return ChampionScore(version=current, metrics=classification_metrics(labels, scores, threshold))
+    return ChampionScore(
+        version=current,
+        metrics=classification_metrics(labels, scores, threshold),
+        scores=scores,
+    )
 
 
 def record_run(
@@ -83,6 +98,7 @@ def record_run(
     scores: pd.Series,
     champion: ChampionScore | None,
     decision: PromotionDecision,
+    comparison: PairedBootstrap | None = None,
 ) -> tuple[registry.ModelVersion, Path]:
     """Write the run's report folder, log it and the model to MLflow as a new registered
     version, and attach the model card. Aliases are not touched here."""
@@ -99,8 +115,9 @@ def record_run(
         "split": split.method,
         "metrics": evaluation.metrics,
         "threshold_failures": requirements.offline_metrics.failures(evaluation.metrics),
-        "champion": asdict(champion) if champion else None,
+        "champion": champion.facts() if champion else None,
         "decision": asdict(decision),
+        "comparison": asdict(comparison) if comparison else None,
         "slices": slices_table(evaluation.slices),
     }
     (report_dir / "metrics.json").write_text(json.dumps(summary, indent=2, default=str))
@@ -121,6 +138,12 @@ def record_run(
     metrics = dict(evaluation.metrics)
     if champion is not None:
         metrics |= {f"champion_{name}": value for name, value in champion.metrics.items()}
+    if comparison is not None:
+        metrics |= {
+            "gate_improvement": comparison.difference,
+            "gate_interval_low": comparison.low,
+            "gate_interval_high": comparison.high,
+        }
     tags = {
         "data_version": data.data_version,
         "gate": "passed" if decision.promote else "failed",
