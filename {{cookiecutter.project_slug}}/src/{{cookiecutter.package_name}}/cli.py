@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import traceback
 from pathlib import Path
 from typing import Annotated, Any
@@ -89,7 +90,9 @@ def start_pipeline(settings: Settings) -> None:
     one is configured), which dies with the command."""
     from .serving.local import start_prefect_server
 
-    server = start_prefect_server(settings)
+    # Prefect reads its API URL when imported: once it is (a test, an embedding program),
+    # the server it was configured with is the one it uses.
+    server = None if "prefect" in sys.modules else start_prefect_server(settings)
     from prefect.logging.configuration import setup_logging
 
     setup_logging()  # now rather than at the first flow run, so the filter has handlers

@@ -82,5 +82,6 @@ def test_cli_ingests_rejects_and_reports_status(
     assert status["ingestion"]["validated_batches"] == 1
     assert status["ingestion"]["quarantined_batches"] == 1
     assert status["ingestion"]["validated_rows"] == 1500
-    assert status["ingestion"]["last_run"]["status"] == "rejected"
+    assert status["ingestion"]["runs"] == 3  # the missing file is logged too
+    assert status["ingestion"]["last_run"]["status"] == "unreadable"
     assert status["settings"]["project_dir"] == str(settings.project_dir)

@@ -65,6 +65,9 @@ class ErrorBody(BaseModel):
 
 
 def _rfc3339(value: Any) -> Any:
+    if isinstance(value, datetime):
+        # In-process callers pass stored rows, whose times are naive UTC (JSON never gets here).
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     if not isinstance(value, str) or not RFC3339.fullmatch(value):
         raise PydanticCustomError(
             "datetime_format",
