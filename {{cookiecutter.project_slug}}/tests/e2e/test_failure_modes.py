@@ -245,7 +245,7 @@ def test_garbage_in_the_prediction_log_is_skipped_and_counted(
 def test_concurrent_ingestion_loses_nothing(settings: Settings, tmp_path: Path) -> None:
     """Four ingests at once (two of the same batch) share the GX project and the stores; they
     also start their own Prefect servers, the way four people would."""
-    sources = []
+    sources: list[Path] = []
     for seed in (21, 22, 23, 21):
         source = tmp_path / f"batch-{len(sources)}.csv"
         generate_impressions(rows=2_000, seed=seed).to_csv(source, index=False)
