@@ -47,16 +47,14 @@ def reading_store(path: Path, what: str) -> Iterator[None]:
         raise StoreError(f"{what} {path} cannot be read: {type(error).__name__}: {error}") from None
 
 
-def describe_validation_error(error: Any, prefix: str = "") -> str:
+def describe_validation_error(error: Any) -> str:
     """A pydantic ValidationError as one line per problem: where, what, and the value given."""
     lines = []
     for item in error.errors(include_url=False):
         where = ".".join(str(part) for part in item["loc"])
         given = item.get("input")
         shown = "" if isinstance(given, dict | list) or given is None else f" (got {given!r})"
-        lines.append(
-            f"  - {prefix}{where}: {item['msg']}{shown}" if where else f"  - {item['msg']}"
-        )
+        lines.append(f"  - {where}: {item['msg']}{shown}" if where else f"  - {item['msg']}")
     return "\n".join(lines)
 
 

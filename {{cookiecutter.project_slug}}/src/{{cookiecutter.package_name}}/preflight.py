@@ -57,13 +57,15 @@ def tracking_store(settings: Settings, write: bool) -> None:
 
 
 def model_name(settings: Settings) -> None:
-    from .modeling import MODELS  # imports scikit-learn: only commands that train ask
+    """The configured candidate exists in step 4 (the lookup training itself makes)."""
+    from .modeling import UnknownModelError, model_builder
 
-    if settings.model_name not in MODELS:
+    try:
+        model_builder(settings.model_name)
+    except UnknownModelError as error:
         raise SettingsError(
-            f"bad settings:\n  - {ENV_PREFIX}MODEL_NAME={settings.model_name!r}: not a candidate "
-            f"of step 4; one of {', '.join(sorted(MODELS))}"
-        )
+            f"bad settings:\n  - {ENV_PREFIX}MODEL_NAME={settings.model_name!r}: {error}"
+        ) from None
 
 
 def for_ingestion(settings: Settings) -> None:
@@ -91,10 +93,10 @@ def for_scoring(settings: Settings) -> None:
 
 
 def for_monitoring(settings: Settings, retrain: bool) -> None:
-    documents(settings)
+    if retrain:
+        for_training(settings)  # the documents too
+    else:
+        documents(settings)
+        tracking_store(settings, write=False)
     writable(settings.data_dir, "the monitoring log")
     writable(settings.monitoring_reports_dir, "drift reports")
-    if retrain:
-        for_training(settings)
-    else:
-        tracking_store(settings, write=False)

@@ -45,6 +45,15 @@ def api_url(prefect_server: None) -> str:
     return str(url)
 
 
+def command_env(project: Path, api_url: str | None = None) -> dict[str, str]:
+    """This process's environment less its own settings, for a command run on `project`."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("MLSD_", "PREFECT_"))}
+    environment[f"{ENV_PREFIX}PROJECT_DIR"] = str(project)
+    if api_url:
+        environment[f"{ENV_PREFIX}PREFECT_API_URL"] = api_url
+    return environment
+
+
 def cli(
     project: Path,
     *args: str,
@@ -52,14 +61,9 @@ def cli(
     env: dict[str, str] | None = None,
     prefix: list[str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("MLSD_", "PREFECT_"))}
-    environment[f"{ENV_PREFIX}PROJECT_DIR"] = str(project)
-    if api_url:
-        environment[f"{ENV_PREFIX}PREFECT_API_URL"] = api_url
-    environment |= env or {}
     return subprocess.run(
         [*(prefix or []), CLI, *args],
-        env=environment,
+        env=command_env(project, api_url) | (env or {}),
         capture_output=True,
         text=True,
         timeout=300,
@@ -250,12 +254,10 @@ def test_concurrent_ingestion_loses_nothing(settings: Settings, tmp_path: Path) 
         source = tmp_path / f"batch-{len(sources)}.csv"
         generate_impressions(rows=2_000, seed=seed).to_csv(source, index=False)
         sources.append(source)
-    environment = {k: v for k, v in os.environ.items() if not k.startswith(("MLSD_", "PREFECT_"))}
-    environment[f"{ENV_PREFIX}PROJECT_DIR"] = str(settings.project_dir)
     running = [
         subprocess.Popen(
             [CLI, "ingest", "--source", str(source)],
-            env=environment,
+            env=command_env(settings.project_dir),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -275,8 +277,7 @@ def test_kill_9_leaves_no_prefect_server_behind(settings: Settings) -> None:
     ingestion_flow(rows=2_000, seed=5)
     process = subprocess.Popen(
         [CLI, "train"],
-        env={k: v for k, v in os.environ.items() if not k.startswith(("MLSD_", "PREFECT_"))}
-        | {f"{ENV_PREFIX}PROJECT_DIR": str(settings.project_dir)},
+        env=command_env(settings.project_dir),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

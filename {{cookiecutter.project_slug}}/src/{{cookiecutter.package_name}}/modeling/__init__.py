@@ -6,6 +6,7 @@ from .candidates import (
     build_model,
     feature_frame,
     fit_model,
+    model_builder,
     predict_scores,
     preprocessor,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "build_model",
     "feature_frame",
     "fit_model",
+    "model_builder",
     "predict_scores",
     "preprocessor",
 ]

@@ -3,23 +3,26 @@
 Preprocessing lives inside the pipeline (scaling numeric columns, one-hot encoding the
 contract's categories), so training and serving apply exactly the same transformations.
 Adding a candidate is one function and one line in `MODELS`.
+
+scikit-learn is imported inside the builders: commands check `MODELS` for the configured name
+before they start anything, and that check must not cost scikit-learn's import (~1 s).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from ..contract import DataContract
 from ..errors import ExpectedError
 
-ModelBuilder = Callable[[DataContract, int], Pipeline]
+if TYPE_CHECKING:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+ModelBuilder = Callable[[DataContract, int], "Pipeline"]
 
 
 class UnknownModelError(ExpectedError, ValueError):
@@ -27,6 +30,9 @@ class UnknownModelError(ExpectedError, ValueError):
 
 
 def preprocessor(contract: DataContract) -> ColumnTransformer:
+    from sklearn.compose import ColumnTransformer
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
     categorical = [contract.column(name) for name in contract.categorical_features]
     return ColumnTransformer(
         [
@@ -49,6 +55,9 @@ def preprocessor(contract: DataContract) -> ColumnTransformer:
 
 def logistic_regression(contract: DataContract, seed: int) -> Pipeline:
     """The baseline: linear in the features, fast, calibrated by construction."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
     return Pipeline(
         [
             ("features", preprocessor(contract)),
@@ -59,6 +68,9 @@ def logistic_regression(contract: DataContract, seed: int) -> Pipeline:
 
 def gradient_boosting(contract: DataContract, seed: int) -> Pipeline:
     """The stronger candidate: captures interactions and non-linear effects."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import Pipeline
+
     return Pipeline(
         [
             ("features", preprocessor(contract)),
@@ -86,13 +98,17 @@ MODELS: dict[str, ModelBuilder] = {
 }
 
 
-def build_model(name: str, contract: DataContract, seed: int = 42) -> Pipeline:
+def model_builder(name: str) -> ModelBuilder:
+    """The candidate called `name`, or `UnknownModelError` listing the choices."""
     try:
-        builder = MODELS[name]
+        return MODELS[name]
     except KeyError:
         choices = ", ".join(sorted(MODELS))
         raise UnknownModelError(f"unknown model {name!r}: choose one of {choices}") from None
-    return builder(contract, seed)
+
+
+def build_model(name: str, contract: DataContract, seed: int = 42) -> Pipeline:
+    return model_builder(name)(contract, seed)
 
 
 def feature_frame(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:

@@ -77,9 +77,8 @@ def prediction_log_window(log: Path, offset: int) -> tuple[pd.DataFrame, int, li
     end = data.rfind(b"\n") + 1  # a line still being written is left for the next run
     if end == 0:
         return pd.DataFrame(), offset, []
-    first_line = 1 + _count_lines(log, offset)
     records, skipped = [], []
-    for number, line in enumerate(data[:end].splitlines(), start=first_line):
+    for index, line in enumerate(data[:end].splitlines()):
         try:
             record = json.loads(line)
         except ValueError:
@@ -87,8 +86,15 @@ def prediction_log_window(log: Path, offset: int) -> tuple[pd.DataFrame, int, li
         if isinstance(record, dict):
             records.append(record)
         elif line.strip():
-            skipped.append(f"{log}:{number}")
-    return pd.DataFrame.from_records(records), offset + end, skipped
+            skipped.append(index)
+    if skipped:  # number them in the file: only now is the part before `offset` read
+        first = 1 + _count_lines(log, offset)
+        return (
+            pd.DataFrame.from_records(records),
+            offset + end,
+            [f"{log}:{first + index}" for index in skipped],
+        )
+    return pd.DataFrame.from_records(records), offset + end, []
 
 
 def _count_lines(path: Path, offset: int) -> int:

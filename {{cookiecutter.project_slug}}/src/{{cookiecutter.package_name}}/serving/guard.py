@@ -32,18 +32,17 @@ SHOWN_FIELDS = 3
 logger = logging.getLogger(__name__)
 
 
-def media_type(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+def header(headers: Iterable[tuple[bytes, bytes]], wanted: bytes) -> str | None:
+    """The value of header `wanted` (lowercase) among ASGI's raw headers, stripped."""
     for name, value in headers:
-        if name.lower() == b"content-type":
-            return value.decode("latin-1").split(";")[0].strip().lower()
-    return None
-
-
-def content_length(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
-    for name, value in headers:
-        if name.lower() == b"content-length":
+        if name.lower() == wanted:
             return value.decode("latin-1").strip()
     return None
+
+
+def media_type(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
+    value = header(headers, b"content-type")
+    return None if value is None else value.split(";")[0].strip().lower()
 
 
 async def send_json(send: Send, status: int, payload: Any) -> None:
@@ -104,7 +103,7 @@ class RequestGuard:
             await send_json(send, status, ErrorBody(error=error).model_dump())
 
         headers = scope.get("headers", [])
-        declared = content_length(headers)
+        declared = header(headers, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
             await refuse(413, self.too_large(declared))
             return

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import ctypes
+import fcntl
 import json
 import os
 import signal
@@ -17,7 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,16 @@ class LocalServer:
     url: str
     process: subprocess.Popen[bytes]
     health_path: str = "/livez"
+    # Called once the server answers (or failed to): e.g. to release a start-up lock.
+    when_up: Callable[[], None] | None = None
 
     def wait_until_up(self, timeout: float = STARTUP_SECONDS) -> LocalServer:
         """Return once the health path answers (any status: readiness is for the caller)."""
-        wait_until_up(self.url + self.health_path, self.process, timeout)
+        try:
+            wait_until_up(self.url + self.health_path, self.process, timeout)
+        finally:
+            if self.when_up is not None:
+                self.when_up()
         return self
 
     def stop(self) -> None:
@@ -158,9 +165,17 @@ def start_prefect_server(settings: Settings) -> LocalServer | None:
         sys.executable, "-m", "prefect", "server", "start",
         "--host", "127.0.0.1", "--port", str(port),
     ]  # fmt: skip
+    # Servers that start together on one new database both migrate it, and one crashes
+    # ("duplicate column name"): concurrent commands start theirs in turn, each holding this
+    # lock until its server answers (the kernel drops it if the command dies first).
+    settings.prefect_home.mkdir(parents=True, exist_ok=True)
+    start_lock = (settings.prefect_home / ".server-start.lock").open("a")
+    fcntl.flock(start_lock, fcntl.LOCK_EX)
     log = settings.prefect_home / "server.log"
     process = start_process(command, os.environ, log)
-    server = LocalServer(f"http://127.0.0.1:{port}", process, health_path="/api/health")
+    server = LocalServer(
+        f"http://127.0.0.1:{port}", process, health_path="/api/health", when_up=start_lock.close
+    )
     os.environ["PREFECT_API_URL"] = f"{server.url}/api"  # read when Prefect is imported
     # At exit, and registered before Prefect is imported: exit handlers run last-in first-out,
     # so Prefect's own (which send its last logs to this server) run first.

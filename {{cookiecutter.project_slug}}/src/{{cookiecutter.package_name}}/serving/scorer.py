@@ -64,8 +64,8 @@ class Scorer:
         self._loaded: LoadedModel | None = None
         self._reload_lock = threading.Lock()
         self._checked_at = 0.0
-        # Why nothing can be scored, while no model is loaded: said in the 503 and the log.
-        self.unavailable: str = NO_CHAMPION
+        # Why nothing is loaded, while nothing is: said in the 503 and the log.
+        self._problem = NO_CHAMPION
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Scorer:
@@ -74,6 +74,10 @@ class Scorer:
     @property
     def loaded(self) -> LoadedModel | None:
         return self._loaded
+
+    def unavailable(self) -> str | None:
+        """Why nothing can be scored, or None once a model is loaded."""
+        return None if self._loaded is not None else self._problem
 
     def refresh(self) -> bool:
         """Load the registry's current champion if it is not the one in memory. Returns whether
@@ -85,14 +89,15 @@ class Scorer:
             champion = registry.version_by_alias(
                 self.settings.registered_model_name, registry.CHAMPION
             )
-            if champion is None or (self._loaded and self._loaded.version == champion):
+            if champion is None:
+                self._problem = NO_CHAMPION
+                return False
+            if self._loaded and self._loaded.version == champion:
                 return False
             try:
                 model = registry.load_model(champion)
-            except registry.ModelLoadError as error:
-                self.unavailable = str(error)
-                if self._loaded is not None:  # keep serving the model in memory
-                    self.unavailable = f"{error}; still serving v{self._loaded.version.version}"
+            except registry.ModelLoadError as error:  # a model in memory keeps serving
+                self._problem = str(error)
                 raise
             self._loaded = LoadedModel(
                 version=champion,
@@ -113,7 +118,7 @@ class Scorer:
     def score(self, records: Sequence[Record]) -> list[Prediction]:
         loaded = self._loaded
         if loaded is None:
-            raise NoChampionError(self.unavailable)
+            raise NoChampionError(self._problem)
         started = time.perf_counter()
         # Dumped once, in JSON form: the frame for the model and the lines for the log.
         rows = [record.model_dump(mode="json") for record in records]

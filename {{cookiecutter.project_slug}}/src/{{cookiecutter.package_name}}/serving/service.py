@@ -71,8 +71,8 @@ class ClickService:
             pass  # the reason is logged below and answered by /predict's 503
         except Exception:
             logger.exception("no model loaded at start-up")
-        if self.scorer.loaded is None:
-            logger.warning("not ready: %s; then POST /reload", self.scorer.unavailable)
+        if reason := self.scorer.unavailable():
+            logger.warning("not ready: %s; then POST /reload", reason)
         settle_heap()
 
     def __is_ready__(self) -> bool:
@@ -124,10 +124,6 @@ class ClickService:
         }
 
 
-def unavailable() -> str | None:
-    return None if SCORER.loaded is not None else SCORER.unavailable
-
-
 # @bentoml.service made the class a bentoml.Service; mypy still sees the class.
 SERVICE: Any = ClickService
 
@@ -140,7 +136,7 @@ SERVICE.add_asgi_middleware(
     RequestGuard,
     api_paths=API_PATHS,
     max_body_bytes=MAX_BODY_BYTES,
-    unavailable=unavailable,
+    unavailable=SCORER.unavailable,
     guarded_paths=SCORING_PATHS,
     openapi=openapi_document,
 )
