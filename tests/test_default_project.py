@@ -196,6 +196,6 @@ def test_serving_dependencies_alone_import_the_service(
     run([uv, "sync", "--locked", "--no-default-groups", "--no-editable"], cwd=project, env=env)
     installed = run([uv, "pip", "list", "--python", str(venv / "bin" / "python")], cwd=project)
     assert "prefect" not in installed.stdout and "great-expectations" not in installed.stdout
-    probe = f"import {DEFAULT_PACKAGE}.serving.service as s; print(s.ClickService.name)"
+    probe = f"import {DEFAULT_PACKAGE}.serving.service as s; print(s.PredictionService.name)"
     result = run([str(venv / "bin" / "python"), "-c", probe], cwd=tmp_path, env=clean_env())
-    assert result.stdout.strip().endswith("click_service")
+    assert result.stdout.strip().endswith("prediction_service")

@@ -178,7 +178,7 @@ def serve(
 
     settings = get_settings()
     preflight.documents(settings)
-    service = f"{__package__}.serving.service:ClickService"
+    service = f"{__package__}.serving.service:PredictionService"
     command = [
         sys.executable, "-m", "bentoml", "serve", service,
         "--host", host or settings.serve_host,
@@ -232,7 +232,14 @@ def dashboard(
 
 
 @app.command()
-def loop() -> None:
+def loop(
+    source: Annotated[
+        Path | None,
+        typer.Option(
+            help="Your CSV or Parquet table to run the loop on, instead of synthetic data."
+        ),
+    ] = None,
+) -> None:
     """Run the whole system once, for real: ingest, train, serve, send traffic, inject drift,
     detect it, retrain, promote, and check the service serves the new version."""
     from .loop import run_closed_loop
@@ -240,8 +247,80 @@ def loop() -> None:
     settings = get_settings()
     preflight.for_monitoring(settings, retrain=True)
     preflight.for_ingestion(settings)
-    report = run_closed_loop(settings)
+    report = run_closed_loop(settings, source=source)
     typer.echo(report.render())
+
+
+contract_app = typer.Typer(
+    cls=ReportingGroup, help="Step 2: the data contract.", no_args_is_help=True
+)
+app.add_typer(contract_app, name="contract")
+
+
+@contract_app.command("infer")
+def contract_infer(
+    source: Annotated[Path, typer.Argument(help="CSV or Parquet file of your data.")],
+    target: Annotated[str, typer.Option(help="The column to predict (two classes).")],
+    id_column: Annotated[
+        str | None, typer.Option("--id", help="A column naming each row (unique).")
+    ] = None,
+    timestamp: Annotated[
+        str | None, typer.Option(help="A column of date-times: splits and windows go by it.")
+    ] = None,
+    positive: Annotated[
+        str | None,
+        typer.Option(help="The target's positive class (default: 1, true, or the rarer)."),
+    ] = None,
+    output: Annotated[Path, typer.Option(help="Where to write the contract.")] = Path(
+        "contract.yaml"
+    ),
+    requirements: Annotated[
+        Path | None,
+        typer.Option(help="Where to write a starting requirements file (default: beside it)."),
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Replace files that exist.")] = False,
+) -> None:
+    """Infer a data contract (and starting requirements) from a table, for you to review."""
+    from .contract.inference import (
+        InferenceError,
+        contract_name,
+        infer_contract,
+        read_table,
+        requirements_yaml,
+    )
+
+    requirements = requirements or output.with_name("requirements.yaml")
+    if output.exists() and not force:
+        raise InferenceError(f"{output} exists: pass --force to replace it, or choose --output")
+    frame = read_table(source)
+    inferred = infer_contract(frame, target, contract_name(source), id_column, timestamp, positive)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(inferred.to_yaml(source.name), encoding="utf-8")
+    for column in inferred.contract.columns:
+        typer.echo(f"  {column.name}: {inferred.notes.get(column.name, '')}")
+    typer.echo(f"wrote {output} ({len(inferred.contract.columns)} columns, {len(frame)} rows)")
+    wrote_requirements = force or not requirements.exists()
+    if wrote_requirements:
+        requirements.write_text(requirements_yaml(inferred.contract, frame), encoding="utf-8")
+        typer.echo(f"wrote {requirements} (step 1: rewrite the goals, check the thresholds)")
+    else:
+        typer.echo(f"kept {requirements}, which exists")
+    if inferred.review:
+        typer.secho("Review:", fg="yellow")
+        for item in inferred.review:
+            typer.secho(f"  - {item}", fg="yellow")
+    project = get_settings().project_dir
+    typer.echo(
+        "Then use them: put these lines in "
+        f"{project / '.env'}\n  MLSD_CONTRACT_FILE={_shown(output, project)}\n"
+        f"  MLSD_REQUIREMENTS_FILE={_shown(requirements, project)}"
+    )
+
+
+def _shown(path: Path, project: Path) -> str:
+    """`path` as settings read it: relative to the project directory when inside it."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(project)) if resolved.is_relative_to(project) else str(resolved)
 
 
 @app.command()

@@ -4,6 +4,10 @@ for real, in one process so Prefect's temporary server starts once.
 ingest -> validate -> train -> promote -> serve -> traffic -> monitor (no drift) -> a drifted
 batch arrives -> its traffic -> monitor (drift) -> retrain through the gate -> promote ->
 the service reloads -> it serves the new version.
+
+The data is the synthetic worked example, or your own table (`loop --source`): then the
+table's first rows are ingested and trained on, the next are replayed as traffic, and the last
+arrive with drift injected (`data/replay.py`); no synthetic data is involved.
 """
 
 from __future__ import annotations
@@ -18,7 +22,10 @@ from typing import TYPE_CHECKING, TypeVar
 import pandas as pd
 
 from .contract import DataContract, load_contract
+from .data.batches import read_batch
+from .data.replay import split_for_replay, write_parts
 from .data.synthetic import DEFAULT_START, generate_impressions
+from .requirements import load_requirements
 from .serving.local import (
     http_json,
     request_records,
@@ -29,6 +36,7 @@ from .settings import Settings
 from .stopwatch import work_seconds
 
 if TYPE_CHECKING:
+    from .data.ingestion import IngestionRecord
     from .monitoring.steps import MonitoringOutcome
 
 T = TypeVar("T")
@@ -114,7 +122,58 @@ def describe_monitoring(outcome: MonitoringOutcome) -> str:
     return text + (f"; service {outcome.service}" if outcome.service else "")
 
 
-def run_closed_loop(settings: Settings, traffic_rows: int = 2_000) -> LoopReport:
+@dataclass(frozen=True)
+class Arrivals:
+    """What the loop ingests and replays, in order; each is called when its turn comes."""
+
+    first_batch: Callable[[], IngestionRecord]
+    traffic: Callable[[], pd.DataFrame]  # after training: like the training data
+    drifted_batch: Callable[[], IngestionRecord]  # labelled, shifted
+    drifted_traffic: Callable[[], pd.DataFrame]
+    what: str  # how the report names the data
+
+
+def synthetic_arrivals(settings: Settings, contract: DataContract, rows: int) -> Arrivals:
+    from .data.flow import ingestion_flow
+
+    def week_after() -> datetime:
+        # What arrives next happens after everything trained on: the week after the latest row.
+        return latest_event_time(settings.validated_dir, contract) or DEFAULT_START
+
+    return Arrivals(
+        first_batch=ingestion_flow,
+        traffic=lambda: generate_impressions(rows, seed=settings.seed + 1, start=week_after()),
+        drifted_batch=lambda: ingestion_flow(
+            drift="covariate", seed=settings.seed + 2, start=week_after()
+        ),
+        drifted_traffic=lambda: generate_impressions(
+            rows, seed=settings.seed + 3, drift="covariate", start=week_after()
+        ),
+        what="synthetic ad impressions (the worked example)",
+    )
+
+
+def replayed_arrivals(settings: Settings, contract: DataContract, source: Path) -> Arrivals:
+    """Your table, cut into reference, replayed and drifted windows (`data/replay.py`)."""
+    from .data.flow import ingestion_flow
+
+    requirements = load_requirements(settings.requirements_file)
+    frame = read_batch(source, contract)
+    parts = split_for_replay(frame, contract, requirements.drift.min_window_rows, settings.seed)
+    paths = write_parts(parts, settings.data_dir / "replay", source.stem)
+    return Arrivals(
+        first_batch=lambda: ingestion_flow(source=paths["reference"]),
+        traffic=lambda: parts.live,
+        drifted_batch=lambda: ingestion_flow(source=paths["drifted"]),
+        drifted_traffic=lambda: parts.drifted,
+        what=f"{source.name}: {len(parts.reference)} rows to train on, {len(parts.live)} "
+        f"replayed, {len(parts.drifted)} drifted",
+    )
+
+
+def run_closed_loop(
+    settings: Settings, traffic_rows: int = 2_000, source: Path | None = None
+) -> LoopReport:
     report = LoopReport()
     contract = load_contract(settings.contract_file)
     prefect_server = start_prefect_server(settings)
@@ -123,13 +182,17 @@ def run_closed_loop(settings: Settings, traffic_rows: int = 2_000) -> LoopReport
     server = start_service(settings.project_dir, log=settings.data_dir / "service.log", wait=False)
     try:
         started = time.perf_counter()
-        from .data.flow import ingestion_flow
         from .monitoring.flow import monitoring_flow
         from .training.flow import training_flow
 
         report.steps.append(
             ("imports", "Prefect, GX, MLflow, Evidently", time.perf_counter() - started, 0.0)
         )
+        if source is None:
+            arrivals = synthetic_arrivals(settings, contract, traffic_rows)
+        else:
+            arrivals = replayed_arrivals(settings, contract, source)
+        report.steps.append(("data", arrivals.what, 0.0, 0.0))
         if prefect_server is not None:
             report.timed(
                 "prefect",
@@ -138,7 +201,7 @@ def run_closed_loop(settings: Settings, traffic_rows: int = 2_000) -> LoopReport
             )
         baseline = report.timed(
             "ingest",
-            ingestion_flow,
+            arrivals.first_batch,
             lambda r: f"{r.status}: {r.rows} rows, batch {r.batch_id}",
             lambda r, _: work_seconds(r.seconds),
         )
@@ -161,9 +224,6 @@ def run_closed_loop(settings: Settings, traffic_rows: int = 2_000) -> LoopReport
         status, body = http_json(f"{server.url}/readyz")
         if status != 200:
             raise RuntimeError(f"the service is not ready: {status} {body}")
-        # What arrives next happens after everything trained on: the week after the latest row.
-        start = latest_event_time(settings.validated_dir, contract) or DEFAULT_START
-        live = generate_impressions(traffic_rows, seed=settings.seed + 1, start=start)
 
         def traffic(frame: pd.DataFrame, what: str) -> int:
             return report.timed(
@@ -181,17 +241,15 @@ def run_closed_loop(settings: Settings, traffic_rows: int = 2_000) -> LoopReport
                 lambda o, _: work_seconds(o.seconds),
             )
 
-        traffic(live, "records like the training data")
+        traffic(arrivals.traffic(), "records like the training data")
         quiet = monitor()
         drifted = report.timed(
             "drift arrives",
-            lambda: ingestion_flow(drift="covariate", seed=settings.seed + 2, start=start),
-            lambda r: f"{r.status}: {r.rows} rows of shifted users, with labels",
+            arrivals.drifted_batch,
+            lambda r: f"{r.status}: {r.rows} shifted rows, with labels",
             lambda r, _: work_seconds(r.seconds),
         )
-        shifted = generate_impressions(
-            traffic_rows, seed=settings.seed + 3, drift="covariate", start=start
-        )
+        shifted = arrivals.drifted_traffic()
         traffic(shifted, "shifted records")
         alarmed = monitor()
         status, predictions = http_json(

@@ -44,7 +44,8 @@ class Settings(BaseSettings):
     gx_dir: Path = Path("gx")
     prefect_home: Path = Path(".prefect")
 
-    # Step 1 and step 2 documents; swap these to adapt the system to another problem.
+    # Step 1 and step 2 documents; swap these to adapt the system to your own data (`contract
+    # infer` writes both). A relative path is taken from the project directory.
     requirements_file: Path = PACKAGE_DIR / "requirements" / "requirements.yaml"
     contract_file: Path = PACKAGE_DIR / "contract" / "contract.yaml"
 
@@ -54,8 +55,10 @@ class Settings(BaseSettings):
     seed: int = 42
     drift: DriftKind = "none"
 
-    # Step 4: which candidate in `modeling.MODELS` training fits.
+    # Step 4: which candidate in `modeling.MODELS` training fits. A retrain that monitoring
+    # triggers fits the champion's candidate, unless `retrain_model_name` names another.
     model_name: str = "gradient_boosting"
+    retrain_model_name: str | None = None
 
     # Step 5: the latest `holdout_fraction` of rows (by event time) judges every model.
     holdout_fraction: float = Field(default=0.2, gt=0, lt=1)
@@ -99,6 +102,8 @@ class Settings(BaseSettings):
             "prefect_home",
             "source_path",
             "mlflow_artifacts_dir",
+            "requirements_file",
+            "contract_file",
         ):
             value = getattr(self, name)
             if value is not None and not value.is_absolute():

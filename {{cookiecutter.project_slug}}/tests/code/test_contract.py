@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -50,8 +51,35 @@ def _columns(**extra: object) -> list[dict[str, object]]:
             "exactly one",
         ),
         ([*_columns(), {"name": "x", "type": "int"}], "duplicate column names: x"),
-        ([{"name": "bad name", "type": "int"}, *_columns()[1:]], "pattern"),
+        ([{"name": "score", "type": "int"}, *_columns()[1:]], "reserved"),
+        ([{"name": "tab\there", "type": "int"}, *_columns()[1:]], "control character"),
+        ([{"name": "note", "type": "string"}, *_columns()[1:]], "cannot be a feature"),
         (_columns(colour="red"), "colour"),
+        (
+            [_columns()[0], {"name": "y", "type": "category", "role": "target", "values": ["a"]}],
+            "needs exactly two",
+        ),
+        (
+            [
+                _columns()[0],
+                {"name": "y", "type": "category", "role": "target", "values": ["a", "b"]},
+            ],
+            "name the positive class",
+        ),
+        (
+            [
+                _columns()[0],
+                {
+                    "name": "y",
+                    "type": "category",
+                    "role": "target",
+                    "values": ["a", "b"],
+                    "positive": "c",
+                },
+            ],
+            "'c' is not one of its values",
+        ),
+        ([*_columns(), {"name": "z", "type": "int", "positive": 1}], "only the target"),
     ],
 )
 def test_invalid_contracts_are_rejected(
@@ -66,3 +94,32 @@ def test_invalid_contracts_are_rejected(
 def test_packaged_contract_is_the_settings_default() -> None:
     assert Settings().contract_file.name == "contract.yaml"
     assert Settings().contract_file.is_file()
+
+
+@pytest.mark.parametrize(
+    ("target", "data", "encoded"),
+    [
+        ({"type": "int", "values": [0, 1]}, [1, 0, 1], [1, 0, 1]),
+        ({"type": "bool"}, [True, False, False], [1, 0, 0]),
+        (
+            {"type": "category", "values": ["benign", "malignant"], "positive": "malignant"},
+            ["malignant", "benign", "benign"],
+            [1, 0, 0],
+        ),
+        ({"type": "int", "values": [1, 2], "positive": 1}, [2, 1, 2], [0, 1, 0]),
+    ],
+)
+def test_targets_as_users_have_them(
+    target: dict[str, object], data: list[object], encoded: list[int]
+) -> None:
+    contract = DataContract.model_validate(
+        {
+            "name": "t",
+            "version": 1,
+            "columns": [
+                {"name": "Größe (cm) 3.x", "type": "float"},
+                {"name": "the label", "role": "target", **target},
+            ],
+        }
+    )
+    assert contract.encode_target(pd.Series(data)).tolist() == encoded

@@ -6,22 +6,29 @@ the serving request/response models (step 6) and the Evidently column mapping (s
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ExpectedError, describe_validation_error
 
-ColumnRole = Literal["id", "timestamp", "feature", "target"]
-ColumnType = Literal["int", "float", "category", "string", "datetime"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+# `ignored`: in the data and validated, never given to the model (free text, a second id...).
+ColumnRole = Literal["id", "timestamp", "feature", "target", "ignored"]
+ColumnType = Literal["int", "float", "bool", "category", "string", "datetime"]
+Label = str | int | bool
 
 # pandas dtypes each contract type accepts. Timestamps are naive UTC: GX's type check cannot
 # match tz-aware dtypes, so the reader converts them to UTC and drops the zone.
 PANDAS_DTYPES: dict[ColumnType, tuple[str, ...]] = {
     "int": ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"),
     "float": ("float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32"),
+    "bool": ("bool", "boolean"),
     "category": ("str", "object", "category", "string"),
     "string": ("str", "object", "string"),
     "datetime": ("datetime64[ns]", "datetime64[us]", "datetime64[ms]", "datetime64[s]"),
@@ -31,21 +38,40 @@ PANDAS_DTYPES: dict[ColumnType, tuple[str, ...]] = {
 DEFAULT_MAX_STRING_LENGTH = 256
 # The longest JSON a number or timestamp needs, with room for exponents and offsets.
 JSON_NUMBER_BYTES = 40
+# Names the system writes next to a record (the prediction log, scored files, drift windows):
+# a data column of the same name would be overwritten.
+RESERVED_NAMES = frozenset({"score", "model_version", "latency_ms", "batch_rows", "logged_at"})
 
 
 class Column(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    # Any name a CSV header can hold (spaces, dots, accents, a leading digit): the request
+    # models and the pipeline use the names as they are; only control characters are refused.
+    name: str = Field(min_length=1, max_length=256)
     type: ColumnType
     role: ColumnRole = "feature"
     description: str = ""
     min: float | None = None
     max: float | None = None
-    values: tuple[str | int, ...] | None = None
+    values: tuple[Label, ...] | None = None
     nullable: bool = False
     unique: bool = False
     max_length: int | None = Field(default=None, ge=1)
+    # The target only: which of its two values is the positive class (scores are P(positive)).
+    positive: Label | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _printable(cls, name: str) -> str:
+        if any(unicodedata.category(char).startswith("C") for char in name):
+            raise ValueError(f"column name {name!r} holds a control character")
+        if name in RESERVED_NAMES:
+            raise ValueError(
+                f"column name {name!r} is reserved for what the system writes next to a record "
+                f"({', '.join(sorted(RESERVED_NAMES))}): rename the column in your data"
+            )
+        return name
 
     @model_validator(mode="after")
     def _consistent(self) -> Column:
@@ -60,7 +86,19 @@ class Column(BaseModel):
             raise ValueError(f"column {self.name}: `values` apply to category and int columns")
         if self.max_length is not None and self.type != "string":
             raise ValueError(f"column {self.name}: `max_length` applies to string columns only")
+        if self.role == "feature" and self.type in ("string", "datetime"):
+            raise ValueError(
+                f"column {self.name}: a {self.type} column cannot be a feature (the model needs "
+                "numbers or listed categories); make it a category with `values`, or role ignored"
+            )
+        if self.positive is not None and self.role != "target":
+            raise ValueError(f"column {self.name}: only the target has a `positive` class")
         return self
+
+    @property
+    def labels(self) -> tuple[Label, ...]:
+        """The values a column may take, booleans included (they need no list)."""
+        return (False, True) if self.type == "bool" else tuple(self.values or ())
 
     @property
     def longest(self) -> int | None:
@@ -69,6 +107,8 @@ class Column(BaseModel):
             return self.max_length or DEFAULT_MAX_STRING_LENGTH
         if self.type == "category":
             return max(len(str(value)) for value in self.values or ("",))
+        if self.type == "bool":
+            return len("false")
         return None
 
     @property
@@ -99,9 +139,49 @@ class DataContract(BaseModel):
         if not self.features:
             raise ValueError("the contract needs at least one feature column")
         target = self.target
-        if target.type not in ("int", "category") or not target.values:
-            raise ValueError("the target is an int or category column that lists its `values`")
+        if target.type not in ("int", "category", "bool"):
+            raise ValueError(
+                f"the target {target.name} is a {target.type} column: binary classification "
+                "needs an int, bool or category target"
+            )
+        if len(set(target.labels)) != 2:
+            raise ValueError(
+                f"the target {target.name} lists {len(set(target.labels))} `values`: binary "
+                "classification needs exactly two"
+            )
+        if target.nullable:
+            raise ValueError(f"the target {target.name} cannot be nullable: every row needs one")
+        _ = self.positive_label  # raises when the positive class is ambiguous
         return self
+
+    @property
+    def positive_label(self) -> Label:
+        """The target's positive class: `positive` when given, else 1 of 0/1 or true of a bool."""
+        target = self.target
+        labels = target.labels
+        if target.positive is not None:
+            matches = [label for label in labels if _same_label(label, target.positive)]
+            if not matches:
+                raise ValueError(
+                    f"the target's positive class {target.positive!r} is not one of its values "
+                    f"{list(labels)}"
+                )
+            return matches[0]
+        if target.type == "bool":
+            return True
+        if sorted(str(label) for label in labels) == ["0", "1"] and target.type == "int":
+            return 1
+        raise ValueError(
+            f"the target {target.name} has values {list(labels)}: name the positive class with "
+            "`positive:` (scores are the probability of that class)"
+        )
+
+    def encode_target(self, values: pd.Series) -> pd.Series:
+        """The target as 1 (positive class) and 0: what models are fitted and judged on."""
+        positive = self.positive_label
+        if isinstance(positive, bool) or self.target.type != "category":
+            return (values == positive).astype("int64")
+        return (values.astype(str) == str(positive)).astype("int64")
 
     @property
     def column_names(self) -> list[str]:
@@ -117,11 +197,16 @@ class DataContract(BaseModel):
 
     @property
     def numeric_features(self) -> list[str]:
-        return [c.name for c in self.features if c.type in ("int", "float")]
+        """Int, float and bool features (a bool is a 0/1 number to the model)."""
+        return [c.name for c in self.features if c.type in ("int", "float", "bool")]
+
+    @property
+    def bool_features(self) -> list[str]:
+        return [c.name for c in self.features if c.type == "bool"]
 
     @property
     def categorical_features(self) -> list[str]:
-        return [c.name for c in self.features if c.type in ("category", "string")]
+        return [c.name for c in self.features if c.type == "category"]
 
     @property
     def id_column(self) -> str | None:
@@ -148,6 +233,13 @@ class DataContract(BaseModel):
             if column.name == name:
                 return column
         raise KeyError(f"{name!r} is not a column of contract {self.name!r}")
+
+
+def _same_label(label: Label, given: Label) -> bool:
+    """Whether a `positive:` names this label; YAML may have typed "1" or "true" differently."""
+    if isinstance(label, bool) or isinstance(given, bool):
+        return str(label).lower() == str(given).lower()
+    return str(label) == str(given)
 
 
 class ContractError(ExpectedError, ValueError):

@@ -20,6 +20,8 @@ from ..contract import DataContract
 from ..errors import ExpectedError
 
 READABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+# How a bool column may be written in a file (case and surrounding spaces ignored).
+BOOL_TEXT = {"true": True, "false": False, "1": True, "0": False}
 
 
 class BatchReadError(ExpectedError, ValueError):
@@ -39,12 +41,14 @@ def read_batch(path: Path, contract: DataContract) -> pd.DataFrame:
         raise BatchReadError(f"{path}: unsupported file type {suffix!r}; use CSV or Parquet")
     if not path.is_file():
         raise BatchReadError(f"{path}: no such file")
-    text_columns = {c.name: "str" for c in contract.columns if c.type in ("category", "string")}
+    text_columns = {
+        c.name: "str" for c in contract.columns if c.type in ("category", "string", "bool")
+    }
     try:
         frame = pd.read_csv(path, dtype=text_columns) if suffix == ".csv" else pd.read_parquet(path)
     except (OSError, ValueError, pd.errors.ParserError) as error:
         raise BatchReadError(f"{path}: cannot be read as a table: {error}") from error
-    return normalise_timestamps(frame, contract)
+    return normalise_booleans(normalise_timestamps(frame, contract), contract)
 
 
 def normalise_timestamps(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
@@ -57,6 +61,23 @@ def normalise_timestamps(frame: pd.DataFrame, contract: DataContract) -> pd.Data
         ):
             parsed = pd.to_datetime(values, errors="coerce", utc=True)
             frame[column.name] = parsed.dt.tz_localize(None)
+    return frame
+
+
+def normalise_booleans(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
+    """Bool columns written as text (true/false, 1/0) become bools (nullable when a value is
+    missing). A column with any other value is left as it is, for validation to report."""
+    for column in contract.columns:
+        if column.type != "bool" or column.name not in frame.columns:
+            continue
+        values = frame[column.name]
+        if pd.api.types.is_bool_dtype(values):
+            continue
+        text = values.astype("string").str.strip().str.lower()
+        mapped = text.map(BOOL_TEXT)
+        if mapped[text.notna()].isna().any():
+            continue
+        frame[column.name] = mapped.astype("boolean" if mapped.isna().any() else "bool")
     return frame
 
 

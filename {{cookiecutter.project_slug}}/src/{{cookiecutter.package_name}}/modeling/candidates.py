@@ -31,12 +31,24 @@ class UnknownModelError(ExpectedError, ValueError):
 
 def preprocessor(contract: DataContract) -> ColumnTransformer:
     from sklearn.compose import ColumnTransformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     categorical = [contract.column(name) for name in contract.categorical_features]
+    numeric = [contract.column(name) for name in contract.numeric_features]
+    # Only columns the contract lets be null pay for an imputer (one more step per request).
+    nullable = [column.name for column in numeric if column.nullable]
     return ColumnTransformer(
         [
-            ("numeric", StandardScaler(), contract.numeric_features),
+            ("numeric", StandardScaler(), [c.name for c in numeric if not c.nullable]),
+            (
+                "numeric_nullable",
+                make_pipeline(
+                    SimpleImputer(strategy="median", add_indicator=True), StandardScaler()
+                ),
+                nullable,
+            ),
             (
                 "categorical",
                 # Categories come from the contract, not from whichever batch is seen first;
@@ -112,14 +124,24 @@ def build_model(name: str, contract: DataContract, seed: int = 42) -> Pipeline:
 
 
 def feature_frame(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
-    """The contract's feature columns, in contract order: what every model is given."""
-    return frame[[column.name for column in contract.features]]
+    """The contract's feature columns, in contract order: what every model is given (bools
+    as 0/1 floats, a missing one as NaN)."""
+    features = frame[[column.name for column in contract.features]]
+    if contract.bool_features:
+        features = features.astype(dict.fromkeys(contract.bool_features, "float64"))
+    return features
+
+
+def labels(frame: pd.DataFrame, contract: DataContract) -> pd.Series:
+    """The target as 1 for the positive class and 0 otherwise: what models learn and are
+    judged on, whatever the data calls its classes."""
+    return contract.encode_target(frame[contract.target.name])
 
 
 def fit_model(name: str, train: pd.DataFrame, contract: DataContract, seed: int = 42) -> Pipeline:
     """A fresh candidate `name`, fitted on the contract's features and target of `train`."""
     model = build_model(name, contract, seed)
-    return model.fit(feature_frame(train, contract), train[contract.target.name])
+    return model.fit(feature_frame(train, contract), labels(train, contract))
 
 
 def predict_scores(model: Pipeline, frame: pd.DataFrame, contract: DataContract) -> pd.Series:

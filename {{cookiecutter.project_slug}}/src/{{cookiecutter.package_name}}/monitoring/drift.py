@@ -77,12 +77,26 @@ def data_definition(contract: DataContract, columns: pd.Index) -> DataDefinition
         if has_score and has_target
         else None
     )
+    # Bools are two categories here (Evidently's numeric summaries cannot subtract them).
+    flags = contract.bool_features
+    numeric = [name for name in contract.numeric_features if name not in flags]
     return DataDefinition(
         id_column=contract.id_column if contract.id_column in columns else None,
-        numerical_columns=contract.numeric_features + ([SCORE_COLUMN] if has_score else []),
-        categorical_columns=contract.categorical_features + ([target] if has_target else []),
+        numerical_columns=numeric + ([SCORE_COLUMN] if has_score else []),
+        categorical_columns=contract.categorical_features
+        + flags
+        + ([target] if has_target else []),
         classification=classification,
     )
+
+
+def as_categories(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
+    """Bool features as the text "True"/"False" (missing stays missing): categories to
+    Evidently, which tests them with chi-squared like any other category."""
+    flags = [name for name in contract.bool_features if name in frame.columns]
+    if not flags:
+        return frame
+    return frame.assign(**{name: frame[name].map({True: "True", False: "False"}) for name in flags})
 
 
 def build_report(contract: DataContract, columns: pd.Index, p_value: float) -> Report:
@@ -117,8 +131,8 @@ def compare(
     (labels that have not arrived, say) are left out of both."""
     shared = [column for column in reference.columns if column in current.columns]
     # Sample first, then select: selecting columns of a 1M-row frame would copy all of it.
-    reference_sample = bounded_sample(reference, sample_rows, seed)[shared]
-    current_sample = bounded_sample(current, sample_rows, seed + 1)[shared]
+    reference_sample = as_categories(bounded_sample(reference, sample_rows, seed)[shared], contract)
+    current_sample = as_categories(bounded_sample(current, sample_rows, seed + 1)[shared], contract)
     definition = data_definition(contract, pd.Index(shared))
     report = build_report(contract, pd.Index(shared), thresholds.column_p_value)
     snapshot = report.run(

@@ -1,6 +1,10 @@
 """The monitoring flow (Prefect): compare the current window with the champion's training data,
 write the report and the dashboard snapshot, and act on step 1's thresholds: nothing, an alert,
-or retraining through the same gate, after which the service is told to reload."""
+or retraining through the same gate, after which the service is told to reload.
+
+A retrain fits the champion's candidate (or settings' `retrain_model_name`) on every validated
+batch. When the judged window is a labelled batch file, that batch is ingested first (validated
+and stored, or quarantined, which stops the run before any retrain), so the retrain sees it."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from prefect.cache_policies import NO_CACHE
 from sklearn.pipeline import Pipeline
 
 from ..contract import DataContract, load_contract
+from ..data.flow import ingestion_flow
 from ..requirements import load_requirements
 from ..serving import batch
 from ..settings import get_settings
@@ -136,7 +141,17 @@ def monitoring_flow(
     if action in ("alert", "retrain"):
         steps.send_alert(outcome.headline(), summary, settings)
     if action == "retrain" and retrain:
-        trained = timed("retrain", training_flow)
+        ingested = None
+        if source is not None and contract.target.name in current.columns:
+            try:
+                record = timed("ingest", ingestion_flow, source=source)
+            except Exception:
+                failed = {"summary": "not retrained: the labelled batch could not be ingested"}
+                steps.record(replace(outcome, retrained=failed), settings)
+                raise
+            ingested = f"{record.status} as {record.batch_id}"
+        candidate = settings.retrain_model_name or registry.candidate_of(champion)
+        trained = timed("retrain", training_flow, model_name=candidate)
         # The retrain's own work counts as work: fitting and scoring inside the subflow.
         timed.seconds |= {f"retrain.{k}": v for k, v in trained.seconds.items()}
         service = None
@@ -144,8 +159,10 @@ def monitoring_flow(
             service = reload_service(settings.reload_url)
         retrained = {
             "version": trained.registered.version,
+            "model_name": candidate,
             "promoted": trained.decision.promote,
             "summary": trained.decision.summary(),
+            "batch": ingested,
         }
         outcome = replace(outcome, retrained=retrained, service=service)
     steps.record(outcome, settings)

@@ -43,6 +43,8 @@ class MonitoringOutcome:
             f"(share {self.summary.drift_share:.2f}); action: {self.action}"
         )
         if self.retrained is not None:
+            if self.retrained.get("batch"):
+                text += f"; the judged batch was {self.retrained['batch']}"
             text += f"; retrained: {self.retrained['summary']}"
         if self.service is not None:
             text += f"; service: {self.service}"

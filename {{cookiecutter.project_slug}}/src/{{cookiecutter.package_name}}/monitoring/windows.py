@@ -18,7 +18,7 @@ from sklearn.pipeline import Pipeline
 
 from ..contract import DataContract
 from ..errors import ExpectedError, reading_store
-from ..modeling import predict_scores
+from ..modeling import labels, predict_scores
 from ..serving.batch import read_features, require_features
 from ..training import registry
 from .drift import SCORE_COLUMN, bounded_sample
@@ -60,7 +60,7 @@ def reference_window(
     if missing:
         raise WindowError(f"the champion's training batches are not in {validated_dir}: {missing}")
     frame = pd.concat([read_compact(path, columns) for path in paths], ignore_index=True)
-    sample = bounded_sample(frame, max_rows, seed).reset_index(drop=True)
+    sample = with_labels(bounded_sample(frame, max_rows, seed).reset_index(drop=True), contract)
     sample[SCORE_COLUMN] = predict_scores(model, sample, contract)
     return sample
 
@@ -118,4 +118,15 @@ def batch_window(source: Path, contract: DataContract, model: Pipeline) -> pd.Da
         frame = read_features(source, contract)  # CSV, or the error for a missing file
     if SCORE_COLUMN not in frame.columns:
         frame[SCORE_COLUMN] = predict_scores(model, frame, contract)
-    return frame
+    return with_labels(frame, contract)
+
+
+def with_labels(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
+    """The target as 1/0 for the positive class, as models are judged; a window whose labels
+    have not all arrived is compared without them."""
+    target = contract.target.name
+    if target not in frame.columns:
+        return frame
+    if frame[target].isna().any():
+        return frame.drop(columns=target)
+    return frame.assign(**{target: labels(frame, contract)})

@@ -28,7 +28,7 @@ import pandas as pd
 from ..contract import DataContract
 from ..settings import ENV_PREFIX, Settings
 
-SERVICE = f"{__package__}.service:ClickService"
+SERVICE = f"{__package__}.service:PredictionService"
 STARTUP_SECONDS = 90.0
 PR_SET_PDEATHSIG = 1  # prctl(2)
 

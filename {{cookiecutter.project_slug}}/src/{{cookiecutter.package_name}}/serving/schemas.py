@@ -36,9 +36,12 @@ DATETIME_EXAMPLE = "2026-01-05T13:45:00Z"
 
 class Record(BaseModel):
     """Base of the generated request record: unknown fields are refused, not ignored, so a
-    misspelt feature name is an error instead of a silently missing value."""
+    misspelt feature name is an error instead of a silently missing value.
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    JSON keys are the data's column names, whatever they hold (spaces, dots, accents): each is
+    the alias of a field with a code-safe name, an internal detail nobody sees."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, serialize_by_alias=True)
 
 
 class Prediction(BaseModel):
@@ -107,6 +110,8 @@ def field_type(column: Column) -> Any:
             AfterValidator(_to_naive_utc),
             Field(description=description),
         ]
+    if column.type == "bool":
+        return Annotated[bool, Field(strict=True, description=description)]
     if column.type in ("category", "string") and column.values is not None:
         return Annotated[Literal[tuple(column.values)], Field(description=description)]
     if column.type == "string":
@@ -136,9 +141,16 @@ def record_model(contract: DataContract) -> type[Record]:
     fields: dict[str, Any] = {}
     for column in contract.features:
         annotation = field_type(column)
-        fields[column.name] = (annotation | None if column.nullable else annotation, ...)
+        annotation = annotation | None if column.nullable else annotation
+        fields[f"field_{len(fields)}"] = (annotation, Field(alias=column.name))
     for name in (contract.id_column, contract.timestamp_column):
         if name is not None:
-            fields[name] = (field_type(contract.column(name)) | None, None)
-    model_name = "".join(part.title() for part in contract.name.split("_")) + "Record"
-    return create_model(model_name, __base__=Record, **fields)
+            annotation = field_type(contract.column(name)) | None
+            fields[f"field_{len(fields)}"] = (annotation, Field(default=None, alias=name))
+    return create_model(schema_name(contract.name, "Record"), __base__=Record, **fields)
+
+
+def schema_name(contract_name: str, suffix: str) -> str:
+    """A component name for the OpenAPI document: the contract's name in CamelCase."""
+    words = re.findall(r"[A-Za-z0-9]+", contract_name)
+    return "".join(word[:1].upper() + word[1:] for word in words) + suffix

@@ -56,6 +56,11 @@ class PredictionLog:
             append_jsonl(rows, self.path)
 
 
+def _text_or_none(value: Any) -> str | None:
+    """An id as the response gives it: text (a contract's id may be an int)."""
+    return None if value is None else str(value)
+
+
 class Scorer:
     def __init__(self, settings: Settings, contract: DataContract) -> None:
         self.settings = settings
@@ -131,7 +136,7 @@ class Scorer:
             Prediction(
                 score=float(score),
                 model_version=version,
-                record_id=None if id_column is None else row[id_column],
+                record_id=_text_or_none(row.get(id_column) if id_column else None),
             )
             for row, score in zip(rows, scores, strict=True)
         ]

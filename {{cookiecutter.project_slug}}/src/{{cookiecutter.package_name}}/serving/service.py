@@ -1,6 +1,6 @@
 """The prediction service (BentoML): the registry's champion behind an HTTP API.
 
-    bentoml serve <package>.serving.service:ClickService --host 127.0.0.1 --port 3000
+    bentoml serve <package>.serving.service:PredictionService --host 127.0.0.1 --port 3000
 
 Endpoints: POST /predict (1 to `max_batch_rows` records; adaptive batching merges concurrent
 requests into one model call), POST /reload (pick up a newly promoted champion now), GET /model,
@@ -28,9 +28,9 @@ SETTINGS = get_settings()
 REQUIREMENTS = load_requirements(SETTINGS.requirements_file)
 SCORER = Scorer.from_settings(SETTINGS)
 # Generated from the data contract at import: BentoML reads the API's types from annotations.
-ImpressionRecord: Any = record_model(SCORER.contract)
+RequestRecord: Any = record_model(SCORER.contract)
 MAX_ROWS = REQUIREMENTS.serving.max_batch_rows
-Records = Annotated[list[ImpressionRecord], Field(min_length=1, max_length=MAX_ROWS)]
+Records = Annotated[list[RequestRecord], Field(min_length=1, max_length=MAX_ROWS)]
 # The largest body a full request can need, pretty-printed: each field's longest JSON value
 # (strings may be \u-escaped, 6 bytes a character) and name, doubled for whitespace.
 MAX_BODY_BYTES = 64 * 1024 + 2 * MAX_ROWS * SCORER.contract.max_record_json_bytes()
@@ -57,12 +57,12 @@ def settle_heap() -> None:
 # No access log: every prediction is already in the prediction log, and formatting a log line
 # per request cost ~10% of throughput under load (bench/serving.py).
 @bentoml.service(
-    name="click_service",
+    name="prediction_service",
     workers=1,
     traffic={"timeout": 30},
     logging={"access": {"enabled": False}},
 )
-class ClickService:
+class PredictionService:
     def __init__(self) -> None:
         self.scorer = SCORER
         try:
@@ -125,7 +125,7 @@ class ClickService:
 
 
 # @bentoml.service made the class a bentoml.Service; mypy still sees the class.
-SERVICE: Any = ClickService
+SERVICE: Any = PredictionService
 
 
 def openapi_document() -> dict[str, Any]:

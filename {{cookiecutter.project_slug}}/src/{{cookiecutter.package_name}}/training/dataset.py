@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from ..contract import DataContract
 from ..errors import ExpectedError, reading_store
+
+logger = logging.getLogger(__name__)
 
 
 class NoTrainingDataError(ExpectedError):
@@ -19,8 +23,9 @@ class NoTrainingDataError(ExpectedError):
 @dataclass(frozen=True)
 class TrainingData:
     frame: pd.DataFrame
-    batches: list[str]
+    batches: list[str]  # in the order they were ingested (names start with the time)
     data_version: str
+    batch_rows: list[int] | None = None  # rows of each batch, in `frame` order
 
 
 @dataclass(frozen=True)
@@ -39,16 +44,33 @@ def data_version(batch_files: list[Path]) -> str:
 
 def load_validated(validated_dir: Path, contract: DataContract) -> TrainingData:
     """All validated batches, in one frame with the contract's columns."""
-    files = sorted(validated_dir.glob("*.parquet"))
-    if not files:
-        raise NoTrainingDataError(
-            f"no validated batches in {validated_dir}: ingest data first (the `ingest` command)"
-        )
+    stored = sorted(validated_dir.glob("*.parquet"))
     columns = contract.column_names
-    frame = pd.concat((read_stored(path, columns) for path in files), ignore_index=True)
+    # Batches validated under another contract (the worked example, before you swapped in your
+    # own) have other columns: they stay stored, and out of this training set.
+    files = [path for path in stored if stored_columns(path) == set(columns)]
+    if not files:
+        other = f" ({len(stored)} have another contract's columns)" if stored else ""
+        raise NoTrainingDataError(
+            f"no validated batches of contract {contract.name} in {validated_dir}{other}: "
+            "ingest data first (the `ingest` command)"
+        )
+    if len(files) < len(stored):
+        logger.warning(
+            "left out %d validated batches of another contract", len(stored) - len(files)
+        )
+    parts = [read_stored(path, columns) for path in files]
     return TrainingData(
-        frame=frame, batches=[path.stem for path in files], data_version=data_version(files)
+        frame=pd.concat(parts, ignore_index=True),
+        batches=[path.stem for path in files],
+        data_version=data_version(files),
+        batch_rows=[len(part) for part in parts],
     )
+
+
+def stored_columns(path: Path) -> set[str]:
+    with reading_store(path, "the validated batch"):
+        return set(pq.read_schema(path).names)
 
 
 def read_stored(path: Path, columns: list[str]) -> pd.DataFrame:
@@ -57,19 +79,36 @@ def read_stored(path: Path, columns: list[str]) -> pd.DataFrame:
 
 
 def split_by_time(
-    frame: pd.DataFrame, contract: DataContract, holdout_fraction: float, seed: int
+    frame: pd.DataFrame,
+    contract: DataContract,
+    holdout_fraction: float,
+    seed: int,
+    batch_rows: list[int] | None = None,
 ) -> Split:
     """Hold out the latest `holdout_fraction` of rows by event time: the model is judged on
-    data from after what it learned from, as it will be in production. Without a timestamp
-    column, a seeded random split stratified by the target."""
+    data from after what it learned from, as it will be in production.
+
+    Without a timestamp column, "latest" is the newest batches (`batch_rows`, in ingestion
+    order): the holdout is a seeded random sample, stratified by the target, of the rows of
+    the newest batches that hold enough rows. So after new data arrives, the new model and the
+    champion are both judged on rows the champion never trained on."""
     target = contract.target.name
     timestamp = contract.timestamp_column
     if timestamp is None:
-        holdout = frame.groupby(target, group_keys=False).sample(
-            frac=holdout_fraction, random_state=seed
+        wanted = round(len(frame) * holdout_fraction)
+        pool_start, newest = len(frame), 0
+        for rows in reversed(batch_rows or [len(frame)]):
+            if pool_start - rows < 0 or pool_start <= len(frame) - wanted:
+                break
+            pool_start -= rows
+            newest += 1
+        pool = frame.iloc[pool_start:]
+        holdout = pool.groupby(target, group_keys=False).sample(
+            frac=min(1.0, wanted / max(len(pool), 1)), random_state=seed
         )
         train = frame.drop(holdout.index)
-        method = f"random, stratified by {target}, seed {seed}"
+        where = "all rows" if pool_start == 0 else f"the newest {newest} batch(es)"
+        method = f"random from {where}, stratified by {target}, seed {seed}"
     else:
         cutoff = frame[timestamp].quantile(1 - holdout_fraction)
         is_holdout = frame[timestamp] >= cutoff

@@ -30,8 +30,8 @@ CALIBRATION_BINS = 10
 def expected_calibration_error(
     labels: np.ndarray, scores: np.ndarray, bins: int = CALIBRATION_BINS
 ) -> float:
-    """Mean gap between predicted and observed click rate over equal-count score bins,
-    weighted by bin size. Equal-count bins, because scores of a rare event crowd near zero."""
+    """Mean gap between predicted and observed positive rate over equal-count score bins,
+    weighted by bin size. Equal-count bins, because scores of a rare class crowd near zero."""
     order = np.argsort(scores, kind="stable")
     gaps = [
         abs(float(scores[part].mean()) - float(labels[part].mean())) * len(part)

@@ -12,7 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from sklearn.pipeline import Pipeline
 
 from ..contract import DataContract, load_contract
-from ..modeling import fit_model, predict_scores
+from ..modeling import fit_model, labels, predict_scores
 from ..requirements import load_requirements
 from ..settings import get_settings
 from ..stopwatch import Stopwatch
@@ -35,15 +35,18 @@ def evaluate_model(
     model: Pipeline, holdout: pd.DataFrame, contract: DataContract, threshold: float
 ) -> tuple[Evaluation, pd.Series]:
     scores = predict_scores(model, holdout, contract)
-    labels = holdout[contract.target.name]
-    return evaluate(holdout, labels, scores, contract.categorical_features, threshold), scores
+    truth = labels(holdout, contract)
+    return evaluate(holdout, truth, scores, contract.categorical_features, threshold), scores
 
 
 @flow(name="training")
-def training_flow() -> steps.TrainingOutcome:
-    """Train the configured candidate on every validated batch and register it; promote it to
-    champion only if it passes the gate. A failed gate completes the flow normally."""
+def training_flow(model_name: str | None = None) -> steps.TrainingOutcome:
+    """Train candidate `model_name` (default: settings) on every validated batch and register
+    it; promote it to champion only if it passes the gate. A failed gate completes the flow
+    normally."""
     settings = get_settings()
+    if model_name is not None:
+        settings = settings.model_copy(update={"model_name": model_name})
     requirements = load_requirements(settings.requirements_file)
     contract = load_contract(settings.contract_file)
     threshold = requirements.offline_metrics.decision_threshold
@@ -53,7 +56,13 @@ def training_flow() -> steps.TrainingOutcome:
     timed("connect_mlflow", registry.configure_tracking, settings)
     data = timed("load", load_training_data, settings.validated_dir, contract)
     split = timed(
-        "split", split_data, data.frame, contract, settings.holdout_fraction, settings.seed
+        "split",
+        split_data,
+        data.frame,
+        contract,
+        settings.holdout_fraction,
+        settings.seed,
+        data.batch_rows,
     )
     model = timed("fit", fit, settings.model_name, split.train, contract, settings.seed)
     evaluation, scores = timed(
@@ -66,7 +75,7 @@ def training_flow() -> steps.TrainingOutcome:
         comparison = timed(
             "compare",
             compare_with_champion,
-            split.holdout[contract.target.name],
+            labels(split.holdout, contract),
             scores,
             champion.scores,
             offline.primary,

@@ -27,6 +27,12 @@ class CardFacts:
     champion_label: str | None
     slices: list[SliceMetrics]
     decision: PromotionDecision
+    time_split: bool = True  # False: a random holdout
+
+
+def _cell(value: object) -> str:
+    """A value as a Markdown table cell (a `|` in a category would split the row)."""
+    return str(value).replace("|", "\\|")
 
 
 def _number(value: float | None) -> str:
@@ -50,8 +56,9 @@ def render_model_card(
         f"contract `{contract.name}` v{contract.version}.",
         f"- {facts.train_rows} training rows, {facts.holdout_rows} holdout rows; split by "
         f"{facts.split}.",
-        f"- Features: {', '.join(column.name for column in contract.features)}. "
-        f"Target: `{contract.target.name}`.",
+        f"- Features: {', '.join(f'`{column.name}`' for column in contract.features)}. "
+        f"Target: `{contract.target.name}`; a score is P({contract.target.name} = "
+        f"{contract.positive_label}).",
         "",
         "## Holdout metrics against step 1's thresholds",
         f"Primary metric: `{offline.primary}`. "
@@ -86,14 +93,30 @@ def render_model_card(
         "## Slices",
         "A model can meet the thresholds on average and still fail one segment.",
         "",
-        "| column | value | rows | click rate | mean score | roc_auc | log_loss |",
-        "|---|---|---|---|---|---|---|",
     ]
-    lines += [
-        f"| {item.column} | {item.value} | {item.rows} | {item.positive_rate:.4f} | "
-        f"{item.mean_score:.4f} | {_number(item.roc_auc)} | {_number(item.log_loss)} |"
-        for item in facts.slices
-    ]
+    if facts.slices:
+        lines += [
+            "| column | value | rows | positive rate | mean score | roc_auc | log_loss |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {_cell(item.column)} | {_cell(item.value)} | {item.rows} | "
+            f"{item.positive_rate:.4f} | {item.mean_score:.4f} | {_number(item.roc_auc)} | "
+            f"{_number(item.log_loss)} |"
+            for item in facts.slices
+        ]
+    else:
+        lines.append(
+            "The contract has no category features, so there are no segments to slice by; "
+            "only the overall metrics above."
+        )
+    judged = (
+        "- Judged on the latest rows by time of the data it was given; drift after that is "
+        "step 7's to detect."
+        if facts.time_split
+        else "- Judged on a random holdout (the contract has no timestamp): the metrics say how "
+        "it does on rows like its training rows, not on later ones; drift is step 7's to detect."
+    )
     lines += [
         "",
         "## Intended use",
@@ -104,8 +127,7 @@ def render_model_card(
         "## Limits",
         f"- Valid only for inputs that satisfy contract `{contract.name}` v{contract.version}; "
         "categories the contract does not list are encoded as unknown, not learned.",
-        "- Judged on the latest rows by time of the data it was given; drift after that is "
-        "step 7's to detect.",
+        judged,
         "- Metrics are on one holdout; only the decision's primary-metric comparison has an "
         "interval (paired bootstrap, above). Small slices are noisy.",
         "",

@@ -148,6 +148,12 @@ def version_by_alias(name: str, alias: str) -> ModelVersion | None:
     return ModelVersion(name=name, version=str(found.version), run_id=str(found.run_id))
 
 
+def candidate_of(version: ModelVersion) -> str | None:
+    """Which step-4 candidate a version is (its run's `model_name` parameter)."""
+    name = MlflowClient().get_run(version.run_id).data.params.get("model_name")
+    return str(name) if name else None
+
+
 class ModelLoadError(ExpectedError):
     """A registered version's model cannot be loaded (its files are missing or corrupt)."""
 
@@ -170,10 +176,13 @@ def load_model(version: ModelVersion) -> Pipeline:
 
 
 def trusted_types(model: Pipeline) -> list[str]:
-    """skops refuses to load types it does not know. Trust scikit-learn's own; anything else in
-    a pipeline (a third-party estimator) must be reviewed and trusted explicitly."""
+    """skops refuses to load types it does not know. Trust scikit-learn's own and numpy's dtype
+    (an imputer keeps the one it was fitted on: data, not code); anything else in a pipeline
+    (a third-party estimator) must be reviewed and trusted explicitly."""
     untrusted: list[str] = skops.io.get_untrusted_types(data=skops.io.dumps(model))
-    foreign = [name for name in untrusted if not name.startswith("sklearn.")]
+    foreign = [
+        name for name in untrusted if not name.startswith("sklearn.") and name != "numpy.dtype"
+    ]
     if foreign:
         raise TypeError(
             f"the model holds types skops does not trust: {foreign}. Review them and add them "

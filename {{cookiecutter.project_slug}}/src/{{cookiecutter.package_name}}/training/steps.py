@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from ..contract import DataContract
-from ..modeling import feature_frame, predict_scores
+from ..modeling import feature_frame, labels, predict_scores
 from ..requirements import MetricName, SystemRequirements
 from ..settings import Settings
 from . import registry
@@ -78,10 +78,9 @@ def score_champion(
         logger.warning("champion v%s cannot score the holdout: %s", current.version, error)
         unmeasured = dict.fromkeys(get_args(MetricName), math.nan)
         return ChampionScore(version=current, metrics=unmeasured, error=str(error))
-    labels = holdout[contract.target.name]
     return ChampionScore(
         version=current,
-        metrics=classification_metrics(labels, scores, threshold),
+        metrics=classification_metrics(labels(holdout, contract), scores, threshold),
         scores=scores,
     )
 
@@ -105,9 +104,8 @@ def record_run(
     started = datetime.now(UTC)
     run_name = f"{started:%Y%m%dT%H%M%SZ}-{settings.model_name}"
     report_dir = settings.training_reports_dir / run_name
-    labels = split.holdout[contract.target.name]
     threshold = requirements.offline_metrics.decision_threshold
-    write_plots(labels, scores, threshold, report_dir)
+    write_plots(labels(split.holdout, contract), scores, threshold, report_dir)
     summary = {
         "model_name": settings.model_name,
         "data_version": data.data_version,
@@ -175,6 +173,7 @@ def record_run(
             champion_label=f"v{champion.version.version}" if champion else None,
             slices=evaluation.slices,
             decision=decision,
+            time_split=contract.timestamp_column is not None,
         ),
         requirements,
         contract,

@@ -1,0 +1,428 @@
+"""A first contract for a user's table (`contract infer`): types, ranges, categories,
+nullability and roles read from the data, written as YAML for a person to review.
+
+Rules, each printed with the column it decided:
+
+- integers are `int`, other numbers `float`, true/false columns `bool`;
+- text with at most `CATEGORY_LIMIT` distinct values (and repeats) is a `category` listing them;
+  more distinct text is a `string` with role `ignored` (an id, free text), and said so;
+- a column with one value, or none at all, is `ignored`: it cannot teach the model anything;
+- a column with a missing value is `nullable`;
+- ranges are the observed ones widened by `RANGE_MARGIN` of their span on each side (never below
+  0 for a column that has no negative value, never past 0 or 1 for a column that lies in
+  [0, 1]), so the next batch of the same data passes while a wrong unit or sign does not.
+
+What cannot be inferred is refused with one sentence: a target that is missing, has missing
+values, or does not have exactly two classes; an id that repeats; a timestamp that does not parse.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+from pydantic import ValidationError
+
+from ..errors import ExpectedError, describe_validation_error
+from .spec import RESERVED_NAMES, DataContract
+
+CATEGORY_LIMIT = 50  # distinct values at most for text to become a category
+RANGE_MARGIN = 0.10  # a range is widened by this share of its span on each side
+BOOL_TEXT = {"true", "false"}
+MIN_ROWS = 100  # the contract's minimum batch size, unless the table is smaller
+
+
+class InferenceError(ExpectedError, ValueError):
+    """The table cannot be turned into a contract as asked (exit 2, one sentence)."""
+
+
+@dataclass
+class InferredContract:
+    contract: DataContract
+    notes: dict[str, str] = field(default_factory=dict)  # column -> what was decided and why
+    review: list[str] = field(default_factory=list)  # what a person should check
+
+    def to_yaml(self, source: str) -> str:
+        """The contract as YAML, one line per column, each after a comment saying why."""
+        head = self.contract.model_dump(
+            mode="json", include={"name", "version", "description", "min_rows"}
+        )
+        lines = [
+            f"# Step 2: the data contract of {source}, inferred by `contract infer` on "
+            f"{datetime.now(UTC):%Y-%m-%d}.",
+            "# Review it: the comments say what each column was taken to be. Ranges are the "
+            f"observed ones widened by {RANGE_MARGIN:.0%} of their span on each side.",
+            _dump(head, flow=False).rstrip(),
+            "columns:",
+        ]
+        for column in self.contract.columns:
+            lines.append(f"  # {self.notes.get(column.name, '')}".rstrip())
+            entry = column.model_dump(mode="json", exclude_defaults=True)
+            lines.append(f"  - {_dump(entry, flow=True).strip()}")
+        return "\n".join(lines) + "\n"
+
+
+def _dump(value: Any, flow: bool) -> str:
+    return yaml.safe_dump(
+        value, default_flow_style=flow, sort_keys=False, allow_unicode=True, width=10_000
+    )
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A CSV (types as pandas infers them) or Parquet file."""
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise InferenceError(f"{path}: no such file")
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(path)
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        raise InferenceError(f"{path}: cannot be read as a table: {error}") from error
+    raise InferenceError(f"{path}: unsupported file type {suffix!r}; use CSV or Parquet")
+
+
+def contract_name(source: Path) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", source.stem.lower()).strip("_") or "table"
+
+
+def infer_contract(
+    frame: pd.DataFrame,
+    target: str,
+    name: str,
+    id_column: str | None = None,
+    timestamp: str | None = None,
+    positive: str | None = None,
+) -> InferredContract:
+    """A contract for `frame` with the given roles; `InferenceError` for what cannot be."""
+    if frame.empty:
+        raise InferenceError("the table has no rows: there is nothing to infer from")
+    for role, column in (("target", target), ("id", id_column), ("timestamp", timestamp)):
+        if column is not None and column not in frame.columns:
+            raise InferenceError(
+                f"--{role} {column!r} is not a column of the table; its columns are "
+                + ", ".join(repr(str(c)) for c in frame.columns)
+            )
+    reserved = sorted(str(c) for c in frame.columns if c in RESERVED_NAMES)
+    if reserved:
+        raise InferenceError(
+            f"column(s) {', '.join(reserved)} use a name the system writes next to each record "
+            f"({', '.join(sorted(RESERVED_NAMES))}): rename them in the table"
+        )
+    result = InferredContract(contract=_placeholder())
+    columns: list[dict[str, Any]] = []
+    for column in frame.columns:
+        values = frame[column]
+        if column == target:
+            entry = _target(values, positive, result)
+        elif column == id_column:
+            entry = _id(values, result)
+        elif column == timestamp:
+            entry = _timestamp(values, result)
+        else:
+            entry = _feature(values, result, hint_id=id_column is None)
+        columns.append({"name": str(column), **entry})
+    if not any(entry.get("role", "feature") == "feature" for entry in columns):
+        raise InferenceError(
+            "no column can be a feature (each is the target, an id, a timestamp, constant, "
+            "empty or free text): the model would have nothing to learn from"
+        )
+    raw = {
+        "name": name,
+        "version": 1,
+        "description": f"Inferred from {len(frame)} rows; reviewed by: (your name).",
+        "min_rows": min(MIN_ROWS, len(frame)),
+        "columns": columns,
+    }
+    try:
+        result.contract = DataContract.model_validate(raw)
+    except ValidationError as error:
+        raise InferenceError(
+            f"the inferred contract is not valid:\n{describe_validation_error(error)}"
+        ) from None
+    return result
+
+
+def _placeholder() -> DataContract:
+    return DataContract.model_construct(name="", version=1, columns=())
+
+
+def _note(result: InferredContract, column: object, text: str, review: bool = False) -> None:
+    result.notes[str(column)] = text
+    if review:
+        result.review.append(f"{column}: {text}")
+
+
+def _target(values: pd.Series, positive: str | None, result: InferredContract) -> dict[str, Any]:
+    name = values.name
+    missing = int(values.isna().sum())
+    if missing:
+        raise InferenceError(
+            f"the target {name!r} is missing in {missing} of {len(values)} rows: drop or label "
+            "those rows first"
+        )
+    counts = values.value_counts()
+    if len(counts) == 1:
+        raise InferenceError(
+            f"the target {name!r} has one class only ({counts.index[0]!r}): binary "
+            "classification needs rows of two classes"
+        )
+    if len(counts) > 2:
+        shown = ", ".join(repr(value) for value in list(counts.index)[:5])
+        raise InferenceError(
+            f"the target {name!r} has {len(counts)} classes ({shown}"
+            f"{', ...' if len(counts) > 5 else ''}): this project does binary classification, "
+            "so the target needs exactly two"
+        )
+    entry: dict[str, Any] = {"role": "target"}
+    classes = [_plain(value) for value in counts.index]
+    if pd.api.types.is_bool_dtype(values) or _is_bool_text(values):
+        entry |= {"type": "bool"}
+        default: Any = True
+    elif pd.api.types.is_integer_dtype(values):
+        entry |= {"type": "int", "values": sorted(classes)}
+        default = 1 if sorted(classes) == [0, 1] else None
+    else:
+        entry |= {"type": "category", "values": sorted(str(value) for value in classes)}
+        default = None
+    is_bool = entry["type"] == "bool"
+    labels = [str(label).lower() if is_bool else str(label) for label in classes]
+    if positive is not None:
+        if (positive.lower() if is_bool else positive) not in labels:
+            raise InferenceError(
+                f"--positive {positive!r} is not a class of the target {name!r}; its classes "
+                f"are {', '.join(repr(label) for label in labels)}"
+            )
+        chosen: Any = positive
+    elif default is not None:
+        chosen = default
+    else:
+        chosen = str(counts.index[-1]) if entry["type"] == "category" else counts.index[-1]
+        _note(
+            result,
+            name,
+            f"target with classes {labels}; the positive class (what scores are the "
+            f"probability of) is taken to be the rarer one, {chosen!r}: pass --positive to "
+            "choose",
+            review=True,
+        )
+    entry["positive"] = _positive(chosen, entry)
+    rate = float((values.astype(str).str.lower() == str(entry["positive"]).lower()).mean())
+    if str(name) not in result.notes:
+        _note(result, name, f"target; positive class {entry['positive']!r} ({rate:.1%} of rows)")
+    return entry
+
+
+def _positive(chosen: Any, entry: dict[str, Any]) -> Any:
+    if entry["type"] == "bool":
+        return str(chosen).lower() == "true"
+    if entry["type"] == "int":
+        return int(chosen)
+    return str(chosen)
+
+
+def _id(values: pd.Series, result: InferredContract) -> dict[str, Any]:
+    name = values.name
+    if values.isna().any():
+        raise InferenceError(f"the id {name!r} is missing in {int(values.isna().sum())} rows")
+    repeats = int(values.duplicated().sum())
+    if repeats:
+        raise InferenceError(
+            f"the id {name!r} repeats in {repeats} rows ({values[values.duplicated()].iloc[0]!r} "
+            "is one): an id names one row"
+        )
+    entry: dict[str, Any] = {"role": "id", "unique": True}
+    if pd.api.types.is_integer_dtype(values):
+        entry["type"] = "int"
+    else:
+        entry |= {"type": "string", "max_length": _text_limit(values)}
+    _note(result, name, "id: unique in every row; echoed in predictions to join labels later")
+    return entry
+
+
+def _timestamp(values: pd.Series, result: InferredContract) -> dict[str, Any]:
+    name = values.name
+    parsed = _as_times(values)
+    if parsed is None:
+        raise InferenceError(
+            f"the timestamp {name!r} does not parse as dates and times in every row (e.g. "
+            f"{values.iloc[0]!r}); use ISO 8601, e.g. 2026-01-05T13:45:00Z"
+        )
+    _note(
+        result,
+        name,
+        f"timestamp from {parsed.min()} to {parsed.max()} (UTC): splits and windows go by it",
+    )
+    return {"type": "datetime", "role": "timestamp"}
+
+
+def _as_times(values: pd.Series) -> pd.Series | None:
+    """The values as UTC times when every one is a date-time (and none is missing)."""
+    if values.isna().any():
+        return None
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return None
+    try:
+        parsed = pd.to_datetime(values.astype(str), utc=True, format="ISO8601")
+    except (ValueError, TypeError):
+        return None
+    return None if parsed.isna().any() else parsed
+
+
+def _feature(values: pd.Series, result: InferredContract, hint_id: bool) -> dict[str, Any]:
+    name = values.name
+    present = values.dropna()
+    nullable = len(present) < len(values)
+    entry: dict[str, Any] = {"nullable": True} if nullable else {}
+    missing = f", missing in {len(values) - len(present)} rows" if nullable else ""
+    if present.empty:
+        _note(result, name, "ignored: every value is missing", review=True)
+        return {"type": "float", "role": "ignored", "nullable": True}
+    if pd.api.types.is_bool_dtype(values) or _is_bool_text(present):
+        kind = "bool"
+        entry = {"type": "bool"} | entry
+    elif pd.api.types.is_numeric_dtype(values):
+        kind = "int" if pd.api.types.is_integer_dtype(values) else "float"
+        entry = {"type": kind} | entry | _range(present, kind)
+    elif pd.api.types.is_datetime64_any_dtype(values) or (
+        not nullable and _as_times(values) is not None
+    ):
+        _note(
+            result,
+            name,
+            "ignored: dates and times (not a model input); pass --timestamp to split by it",
+            review=True,
+        )
+        return {"type": "datetime", "role": "ignored"} | entry
+    else:
+        return entry | _text(present, result, hint_id, missing)
+    if present.nunique() == 1:
+        _note(result, name, f"ignored: the same value ({present.iloc[0]!r}) in every row", True)
+        return entry | {"role": "ignored"}
+    detail = ""
+    if "min" in entry:
+        detail = f" observed in [{_plain(present.min())}, {_plain(present.max())}]"
+    _note(result, name, f"{kind} feature{detail}{missing}")
+    return entry
+
+
+def _text(
+    present: pd.Series, result: InferredContract, hint_id: bool, missing: str
+) -> dict[str, Any]:
+    name = present.name
+    text = present.astype(str)
+    distinct = text.nunique()
+    numbers = pd.to_numeric(text, errors="coerce").notna().sum()
+    mixed = f"; {numbers} values are numbers and the rest text, so all are text" if numbers else ""
+    if distinct == 1:
+        _note(result, name, f"ignored: the same value ({text.iloc[0]!r}) in every row", True)
+        return {"type": "category", "role": "ignored", "values": [text.iloc[0]]}
+    if distinct <= CATEGORY_LIMIT and distinct < len(text):
+        values = sorted(text.unique())
+        _note(result, name, f"category feature, {distinct} values{missing}{mixed}", bool(mixed))
+        return {"type": "category", "values": values}
+    why = "every value differs" if distinct == len(text) else f"{distinct} distinct values"
+    advice = "; if it names the row, pass --id" if hint_id and distinct == len(text) else ""
+    _note(
+        result,
+        name,
+        f"ignored: free text ({why}, more than a category's {CATEGORY_LIMIT}){advice}",
+        review=True,
+    )
+    return {"type": "string", "role": "ignored", "max_length": _text_limit(text)}
+
+
+def _range(present: pd.Series, kind: str) -> dict[str, Any]:
+    low, high = float(present.min()), float(present.max())
+    span = high - low or max(abs(high), 1.0)
+    margin = RANGE_MARGIN * span
+    lower, upper = low - margin, high + margin
+    if low >= 0:
+        lower = max(lower, 0.0)
+    if low >= 0 and high <= 1 and kind == "float":
+        upper = min(upper, 1.0)
+    if high <= 0:
+        upper = min(upper, 0.0)
+    if kind == "int":
+        return {"min": math.floor(lower), "max": math.ceil(upper)}
+    return {"min": _round(lower, "down"), "max": _round(upper, "up")}
+
+
+def _round(value: float, direction: str) -> float:
+    """A readable bound (4 significant digits) on the safe side of `value`."""
+    if value == 0:
+        return 0.0
+    digits = 3 - math.floor(math.log10(abs(value)))
+    scale = 10.0**digits
+    rounded = (math.floor if direction == "down" else math.ceil)(value * scale) / scale
+    return float(rounded)
+
+
+def _text_limit(values: pd.Series) -> int:
+    """Twice the longest value seen, at least 16 characters."""
+    return max(16, 2 * int(values.astype(str).str.len().max()))
+
+
+def _is_bool_text(values: pd.Series) -> bool:
+    if pd.api.types.is_numeric_dtype(values):
+        return False
+    present = values.dropna().astype(str).str.strip().str.lower()
+    return bool(len(present)) and bool(present.isin(BOOL_TEXT).all())
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python value YAML can write."""
+    return value.item() if hasattr(value, "item") else value
+
+
+def requirements_yaml(contract: DataContract, frame: pd.DataFrame) -> str:
+    """A starting step-1 file for the table: neutral goals to rewrite, a threshold any useful
+    model clears, a decision threshold at the positive rate, windows sized to the table."""
+    rate = float(contract.encode_target(frame[contract.target.name]).mean())
+    threshold = min(0.5, max(0.01, round(rate, 2)))
+    window = min(1_000, max(100, len(frame) // 10))
+    target, positive = contract.target.name, contract.positive_label
+    raw = {
+        "business_goal": f"REVIEW: what acting on P({target} = {positive}) changes, and for whom.",
+        "ml_objective": f"Estimate P({target} = {positive}) for each row of {contract.name}, "
+        "well ranked and calibrated.",
+        "scale": {
+            "daily_predictions": max(1, len(frame)),
+            "peak_requests_per_second": 10,
+            "training_rows": len(frame),
+            "retrain_every_days": 7,
+        },
+        "offline_metrics": {
+            "primary": "roc_auc",
+            "higher_is_better": True,
+            "decision_threshold": threshold,
+            "min_improvement": 0.0001,
+            "bootstrap_rounds": 500,
+            "bootstrap_confidence": 0.95,
+            "thresholds": {"roc_auc": {"min": 0.6}},
+        },
+        "serving": {"p99_latency_ms": 50, "max_batch_rows": 1000, "availability": 0.999},
+        "drift": {
+            "column_p_value": 0.05,
+            "alert_drift_share": 0.2,
+            "retrain_drift_share": 0.4,
+            "min_window_rows": window,
+        },
+    }
+    head = [
+        f"# Step 1 for {contract.name}, written by `contract infer`: every number is read by "
+        "code (see the packaged requirements.yaml for what each does).",
+        f"# The decision threshold is the positive rate ({rate:.1%}); roc_auc >= 0.6 is a floor "
+        "any useful model clears: raise it once you know what your data allows. Monitoring",
+        f"# judges windows of at least {window} rows (a tenth of the table, at most 1000).",
+    ]
+    return "\n".join(head) + "\n" + _dump(raw, flow=False)

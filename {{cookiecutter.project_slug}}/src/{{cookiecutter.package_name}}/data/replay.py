@@ -1,0 +1,102 @@
+"""The closed loop on your own table (`loop --source`): the table is cut into what the first
+model learns from and what arrives after it, and drift is injected into the last part.
+
+- **Windows.** Rows in time order (by the contract's timestamp; in file order without one):
+  the first rows are the reference the first model trains on, the next `window` rows are
+  replayed to the service as they are, and the last `window` rows arrive later, drifted.
+  `window` is a fifth of the table, and at least step 1's `min_window_rows`.
+- **Drift** (`inject_drift`), driven by the contract alone: every numeric feature moves up by
+  `SHIFT_IN_STD` of its reference standard deviation (rounded for ints, kept inside the
+  contract's range); in every category and bool feature `REWEIGHTED_SHARE` of the values
+  become the value that was rarest in the reference. Labels are kept: the drifted rows are
+  ingested with them, so the retrain learns from the shifted data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..contract import DataContract
+from ..errors import ExpectedError
+
+SHIFT_IN_STD = 0.5
+REWEIGHTED_SHARE = 0.3
+WINDOW_SHARE = 0.2
+
+
+class ReplayError(ExpectedError):
+    """The table is too small to replay as the loop needs."""
+
+
+@dataclass(frozen=True)
+class ReplayParts:
+    reference: pd.DataFrame  # ingested, then trained on
+    live: pd.DataFrame  # replayed to the service unchanged
+    drifted: pd.DataFrame  # ingested with labels and replayed, after `inject_drift`
+
+
+def split_for_replay(
+    frame: pd.DataFrame, contract: DataContract, min_window_rows: int, seed: int
+) -> ReplayParts:
+    timestamp = contract.timestamp_column
+    ordered = frame.sort_values(timestamp, kind="stable") if timestamp else frame
+    ordered = ordered.reset_index(drop=True)
+    window = max(min_window_rows, int(len(ordered) * WINDOW_SHARE))
+    reference_rows = len(ordered) - 2 * window
+    needed = max(window, contract.min_rows)
+    if reference_rows < needed:
+        raise ReplayError(
+            f"the table has {len(ordered)} rows; the loop needs {2 * window + needed}: "
+            f"{needed} to train on and two windows of {window} (step 1's drift.min_window_rows "
+            f"is {min_window_rows}; lower it, or give a larger table)"
+        )
+    reference = ordered.iloc[:reference_rows]
+    live = ordered.iloc[reference_rows : reference_rows + window]
+    later = ordered.iloc[reference_rows + window :]
+    return ReplayParts(
+        reference=reference.reset_index(drop=True),
+        live=live.reset_index(drop=True),
+        drifted=inject_drift(later.reset_index(drop=True), contract, reference, seed),
+    )
+
+
+def inject_drift(
+    frame: pd.DataFrame, contract: DataContract, reference: pd.DataFrame, seed: int
+) -> pd.DataFrame:
+    """`frame` with every feature shifted as the module docstring says; seeded."""
+    rng = np.random.default_rng(seed)
+    shifted = frame.copy()
+    for column in contract.features:
+        name = column.name
+        values = shifted[name]
+        if column.type in ("int", "float"):
+            spread = float(reference[name].std())
+            if not spread > 0:
+                continue
+            moved = values + SHIFT_IN_STD * spread
+            if column.type == "int":
+                moved = moved.round()
+            moved = moved.clip(lower=column.min, upper=column.max)
+            shifted[name] = moved.astype(values.dtype)
+        else:
+            seen = reference[name].value_counts()
+            counts = pd.Series([seen.get(label, 0) for label in column.labels], column.labels)
+            rarest = counts.idxmin()
+            chosen = (rng.random(len(values)) < REWEIGHTED_SHARE) & values.notna().to_numpy()
+            shifted[name] = values.where(~chosen, rarest)
+    return shifted
+
+
+def write_parts(parts: ReplayParts, folder: Path, stem: str) -> dict[str, Path]:
+    """The parts the loop ingests, as Parquet files under `folder` (rewritten each run)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name in ("reference", "drifted"):
+        path = folder / f"{stem}-{name}.parquet"
+        getattr(parts, name).to_parquet(path, index=False)
+        paths[name] = path
+    return paths
