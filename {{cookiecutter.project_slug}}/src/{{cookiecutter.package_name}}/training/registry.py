@@ -25,6 +25,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from sklearn.pipeline import Pipeline
 
+from ..data.batches import exclusive
 from ..errors import ExpectedError
 from ..settings import Settings
 
@@ -51,6 +52,25 @@ class ModelVersion:
 def connect(settings: Settings) -> None:
     """Point MLflow's client at the configured tracking store and registry."""
     mlflow.set_tracking_uri(settings.tracking_uri)
+    if settings.tracks_locally and settings.tracking_uri not in _OPENED:
+        # The first process to open a new SQLite store creates its tables; a second one
+        # opening it meanwhile migrates it again and crashes ("duplicate column name"), as the
+        # service starting beside a first training did. Processes open the store in turn.
+        try:
+            with exclusive(settings.project_dir / ".mlflow.db.lock"):
+                _open_store()
+        except OSError:  # a read-only project: nothing will be created in it either
+            _open_store()
+        _OPENED.add(settings.tracking_uri)
+
+
+_OPENED: set[str] = set()  # local stores this process has opened (and so created)
+
+
+def _open_store() -> None:
+    client = MlflowClient()
+    client.search_experiments(max_results=1)
+    client.search_registered_models(max_results=1)
 
 
 def configure_tracking(settings: Settings) -> str:
