@@ -101,6 +101,7 @@ EXPECTED_FILES = [
     "tests/code/test_drift.py",
     "tests/code/test_evaluation.py",
     "tests/code/test_gate.py",
+    "tests/code/test_inference.py",
     "tests/code/test_ingestion.py",
     "tests/code/test_requirements.py",
     "tests/code/test_settings.py",
@@ -110,6 +111,7 @@ EXPECTED_FILES = [
     "tests/deploy/test_worker.py",
     "tests/e2e/test_batch_scoring.py",
     "tests/e2e/test_failure_modes.py",
+    "tests/e2e/test_your_own_data.py",
     "tests/e2e/test_ingestion_flow.py",
     "tests/e2e/test_monitoring_flow.py",
     "tests/e2e/test_serving.py",
@@ -192,6 +194,36 @@ def test_custom_names_flow_everywhere(tmp_path: Path, uv: str) -> None:
     assert "fraud-detection" in (project / "Makefile").read_text()
     # The lock file shipped in the template matches this project's pyproject as it is.
     run([uv, "lock", "--check"], cwd=project)
+
+
+AD_CLICK_WORDS = re.compile(r"click|impression|\bads?\b", re.IGNORECASE)
+
+
+def test_texts_follow_the_project_name(tmp_path: Path) -> None:
+    """Another name gets its own title, description, service and Bento; ad clicks appear only
+    where the README introduces the worked example, and in the example's own files."""
+    project = bake(tmp_path, project_name="Churn Radar")
+    readme = (project / "README.md").read_text()
+    title, description = readme.splitlines()[0], readme.split("\n\n")[1]
+    assert title == "# Churn Radar"
+    assert description.startswith("Churn Radar: a 7-step ML system")
+    assert AD_CLICK_WORDS.findall(title + description) == []
+    meta = tomllib.loads((project / "pyproject.toml").read_text())
+    assert meta["project"]["description"] == description
+    for paragraph in readme.split("\n\n")[2:]:
+        if AD_CLICK_WORDS.search(paragraph):
+            assert "worked example" in paragraph or "synthetic" in paragraph, paragraph
+    bento = yaml.safe_load((project / "bentofile.yaml").read_text())
+    assert bento["name"] == "churn-radar-service"
+    assert bento["service"] == "churn_radar.serving.service:PredictionService"
+    package = project / "src" / "churn_radar"
+    # What writes about the user's data (the service and its schemas, the model card, the
+    # contract inference, the replay, monitoring) never speaks of ad clicks.
+    speaking = [*(package / "serving").glob("*.py"), *(package / "monitoring").glob("*.py")]
+    speaking += [package / "training" / "model_card.py", package / "contract" / "inference.py"]
+    speaking += [package / "data" / "replay.py", package / "training" / "evaluation.py"]
+    for path in speaking:
+        assert AD_CLICK_WORDS.findall(path.read_text()) == [], path
 
 
 def test_readme_gives_exactly_the_two_setup_commands() -> None:

@@ -12,12 +12,13 @@ arrive with drift injected (`data/replay.py`); no synthetic data is involved.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
@@ -133,19 +134,26 @@ class Arrivals:
     what: str  # how the report names the data
 
 
-def synthetic_arrivals(settings: Settings, contract: DataContract, rows: int) -> Arrivals:
+def ingest(**arguments: Any) -> IngestionRecord:
+    """The ingestion flow, imported when first called: Prefect must not be imported before
+    the loop has started its server."""
     from .data.flow import ingestion_flow
 
+    record: IngestionRecord = ingestion_flow(**arguments)
+    return record
+
+
+def synthetic_arrivals(settings: Settings, contract: DataContract, rows: int) -> Arrivals:
+    @functools.cache
     def week_after() -> datetime:
-        # What arrives next happens after everything trained on: the week after the latest row.
+        # What arrives next happens after everything trained on: the week after the latest row,
+        # taken once, when the first arrival after training asks.
         return latest_event_time(settings.validated_dir, contract) or DEFAULT_START
 
     return Arrivals(
-        first_batch=ingestion_flow,
+        first_batch=ingest,
         traffic=lambda: generate_impressions(rows, seed=settings.seed + 1, start=week_after()),
-        drifted_batch=lambda: ingestion_flow(
-            drift="covariate", seed=settings.seed + 2, start=week_after()
-        ),
+        drifted_batch=lambda: ingest(drift="covariate", seed=settings.seed + 2, start=week_after()),
         drifted_traffic=lambda: generate_impressions(
             rows, seed=settings.seed + 3, drift="covariate", start=week_after()
         ),
@@ -155,16 +163,14 @@ def synthetic_arrivals(settings: Settings, contract: DataContract, rows: int) ->
 
 def replayed_arrivals(settings: Settings, contract: DataContract, source: Path) -> Arrivals:
     """Your table, cut into reference, replayed and drifted windows (`data/replay.py`)."""
-    from .data.flow import ingestion_flow
-
     requirements = load_requirements(settings.requirements_file)
     frame = read_batch(source, contract)
     parts = split_for_replay(frame, contract, requirements.drift.min_window_rows, settings.seed)
     paths = write_parts(parts, settings.data_dir / "replay", source.stem)
     return Arrivals(
-        first_batch=lambda: ingestion_flow(source=paths["reference"]),
+        first_batch=lambda: ingest(source=paths["reference"]),
         traffic=lambda: parts.live,
-        drifted_batch=lambda: ingestion_flow(source=paths["drifted"]),
+        drifted_batch=lambda: ingest(source=paths["drifted"]),
         drifted_traffic=lambda: parts.drifted,
         what=f"{source.name}: {len(parts.reference)} rows to train on, {len(parts.live)} "
         f"replayed, {len(parts.drifted)} drifted",
@@ -176,6 +182,12 @@ def run_closed_loop(
 ) -> LoopReport:
     report = LoopReport()
     contract = load_contract(settings.contract_file)
+    # Your table is read and cut first: a table the loop cannot use fails before anything starts.
+    if source is None:
+        arrivals = synthetic_arrivals(settings, contract, traffic_rows)
+    else:
+        arrivals = replayed_arrivals(settings, contract, source)
+    report.steps.append(("data", arrivals.what, 0.0, 0.0))
     prefect_server = start_prefect_server(settings)
     # The service starts now too, with no champion yet: its start-up overlaps the imports,
     # ingestion and training, and POST /reload loads the champion once there is one.
@@ -188,11 +200,6 @@ def run_closed_loop(
         report.steps.append(
             ("imports", "Prefect, GX, MLflow, Evidently", time.perf_counter() - started, 0.0)
         )
-        if source is None:
-            arrivals = synthetic_arrivals(settings, contract, traffic_rows)
-        else:
-            arrivals = replayed_arrivals(settings, contract, source)
-        report.steps.append(("data", arrivals.what, 0.0, 0.0))
         if prefect_server is not None:
             report.timed(
                 "prefect",

@@ -179,6 +179,17 @@ def test_the_command_refuses_with_exit_2_and_writes_nothing(tmp_path: Path) -> N
     assert "one class only" in result.stderr and "Traceback" not in result.stderr
     assert not output.exists() and not (tmp_path / "requirements.yaml").exists()
 
+    output.write_text("# mine\n")
+    table().to_csv(source, index=False)
+    again = subprocess.run(
+        [cli, "contract", "infer", str(source), "--target", "churned", "--output", str(output)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert again.returncode == BAD_INPUT and "pass --force" in again.stderr
+    assert output.read_text() == "# mine\n"
+
 
 def test_replay_windows_and_drift_stay_inside_the_contract() -> None:
     frame = table(rows=2_000)

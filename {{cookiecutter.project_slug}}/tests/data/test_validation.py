@@ -83,3 +83,34 @@ def test_each_breach_is_reported_with_its_column(
     assert expectation in {failure.expectation for failure in report.failures}
     assert column in report.summary()
     assert "Data Docs: file://" in report.summary()
+
+
+def test_bool_columns_as_files_write_them(tmp_path: Path, settings: Settings) -> None:
+    """true/false/1/0 in any case (with gaps where nullable) pass; anything else is reported
+    with examples, however the column was read."""
+    from {{ cookiecutter.package_name }}.data.batches import read_batch
+
+    contract = DataContract.model_validate(
+        {
+            "name": "flags",
+            "version": 1,
+            "columns": [
+                {"name": "opted in?", "type": "bool", "nullable": True},
+                {"name": "x", "type": "float"},
+                {"name": "y", "type": "bool", "role": "target"},
+            ],
+        }
+    )
+    good = tmp_path / "good.csv"
+    good.write_text("opted in?,x,y\nTRUE,1.0,1\n,2.0,0\nfalse,3.0,true\n 0 ,4.0,False\n")
+    frame = read_batch(good, contract)
+    assert frame["opted in?"].tolist()[::2] == [True, False]
+    assert frame["y"].tolist() == [True, False, True, False]
+    assert run(frame, contract, settings).success
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("opted in?,x,y\nmaybe,1.0,1\nyes,2.0,0\n")
+    report = run(read_batch(bad, contract), contract, settings)
+    assert not report.success
+    (failure,) = report.failures
+    assert failure.column == "opted in?" and "'maybe'" in failure.detail

@@ -14,6 +14,7 @@ from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.contract import load_contract
 from {{ cookiecutter.package_name }}.data.batches import read_jsonl
 from {{ cookiecutter.package_name }}.data.flow import ingestion_flow
+from {{ cookiecutter.package_name }}.data.ingestion import BatchRejectedError
 from {{ cookiecutter.package_name }}.data.synthetic import DEFAULT_START, generate_impressions
 from {{ cookiecutter.package_name }}.monitoring.flow import monitoring_flow
 from {{ cookiecutter.package_name }}.monitoring.workspace import open_project
@@ -125,6 +126,42 @@ def test_a_labelled_batch_is_judged_with_classification_quality(
     assert outcome.summary.target_drift is False
     assert outcome.summary.metrics["RocAuc"] > 0.7
     assert outcome.log_offset is None
+
+
+def test_a_drifted_labelled_batch_is_ingested_before_the_retrain(
+    settings: Settings,
+    champion: registry.ModelVersion,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The retrain learns from the batch it was triggered by, with the champion's candidate
+    (not the settings' default), and a batch that breaks the contract retrains nothing."""
+    monkeypatch.setenv("MLSD_SERVICE_URL", f"http://127.0.0.1:{free_port()}")
+    monkeypatch.setenv("MLSD_MODEL_NAME", "logistic_regression")  # not what the champion is
+    broken = tmp_path / "broken.parquet"
+    shifted = generate_impressions(3_000, seed=9, drift="covariate", start=NEXT_WEEK)
+    shifted.assign(user_age=shifted["user_age"] + 200).to_parquet(broken)
+    with pytest.raises(BatchRejectedError):
+        monitoring_flow(source=broken)
+    assert versions(settings) == 1
+    assert read_jsonl(settings.monitoring_log)[-1]["retrained"]["summary"].startswith(
+        "not retrained"
+    )
+
+    source = tmp_path / "shifted.parquet"
+    shifted.to_parquet(source)
+    outcome = monitoring_flow(source=source)
+    assert outcome.action == "retrain" and outcome.retrained is not None
+    assert outcome.retrained["batch"].startswith("validated as ")
+    assert outcome.retrained["model_name"] == "gradient_boosting"
+    stored = [path.name for path in settings.validated_dir.glob("*.parquet")]
+    assert len(stored) == 2  # the champion's batch and the judged one
+    card = next(
+        Path(path)
+        for path in settings.training_reports_dir.glob("*gradient_boosting/model_card.md")
+        if "v2" in path.read_text().splitlines()[0]
+    )
+    assert "2 validated batch(es)" in card.read_text()
 
 
 def test_monitor_cli_without_a_champion_exits_2(settings: Settings) -> None:

@@ -56,14 +56,17 @@ class InferredContract:
         lines = [
             f"# Step 2: the data contract of {source}, inferred by `contract infer` on "
             f"{datetime.now(UTC):%Y-%m-%d}.",
-            "# Review it: the comments say what each column was taken to be. Ranges are the "
-            f"observed ones widened by {RANGE_MARGIN:.0%} of their span on each side.",
+            "# Review it: the comments say what each column was taken to be.",
+            f"# Ranges are the observed ones widened by {RANGE_MARGIN:.0%} of their span on each "
+            "side.",
             _dump(head, flow=False).rstrip(),
             "columns:",
         ]
         for column in self.contract.columns:
             lines.append(f"  # {self.notes.get(column.name, '')}".rstrip())
             entry = column.model_dump(mode="json", exclude_defaults=True)
+            if column.type == "int":  # whole bounds read as ints
+                entry |= {k: int(v) for k, v in entry.items() if k in ("min", "max")}
             lines.append(f"  - {_dump(entry, flow=True).strip()}")
         return "\n".join(lines) + "\n"
 

@@ -72,9 +72,16 @@ def build_expectations(contract: DataContract) -> list[gxe.Expectation]:
     ]
     for column in contract.columns:
         name = column.name
-        expectations.append(
-            gxe.ExpectColumnValuesToBeInTypeList(column=name, type_list=list(column.dtypes))
-        )
+        if column.type == "bool":
+            # A bool column with gaps is pandas' nullable "boolean", whose missing values GX's
+            # type check counts as wrong types: the values are checked instead.
+            expectations.append(
+                gxe.ExpectColumnValuesToBeInSet(column=name, value_set=[True, False])
+            )
+        else:
+            expectations.append(
+                gxe.ExpectColumnValuesToBeInTypeList(column=name, type_list=list(column.dtypes))
+            )
         if not column.nullable:
             expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=name))
         if column.unique:
