@@ -40,7 +40,9 @@ def test_generated_project_lints_clean(project: Path, uv: str) -> None:
 
 
 def test_generated_project_tests_pass(project: Path, uv: str) -> None:
-    result = run(["make", "test", f"UV={uv}"], cwd=project)
+    # ~15 minutes on 2 cores: real flows, servers and the closed loop, twice (synthetic data and
+    # a table of the test's own).
+    result = run(["make", "test", f"UV={uv}"], cwd=project, timeout=1_800)
     summary = re.findall(r"^=+ (.*) in [\d.]+s.* =+$", result.stdout, flags=re.M)
     assert summary and re.fullmatch(r"\d+ passed", summary[-1]), summary
 
