@@ -34,7 +34,7 @@ def main() -> None:
     for rows in args.rows:
         frame = generate_impressions(rows=rows, seed=1)
         split = split_by_time(frame, contract, settings.holdout_fraction, settings.seed)
-        labels = split.holdout[contract.target.name]
+        labels = split.holdout_labels
         ceiling = roc_auc_score(labels, click_log_odds(split.holdout))
         cells = []
         for name in names:

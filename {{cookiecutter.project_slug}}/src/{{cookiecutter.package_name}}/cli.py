@@ -285,9 +285,9 @@ def contract_infer(
         InferenceError,
         contract_name,
         infer_contract,
-        read_table,
         requirements_yaml,
     )
+    from .data.batches import read_table
 
     requirements = requirements or output.with_name("requirements.yaml")
     if output.exists() and not force:

@@ -43,10 +43,23 @@ class InferenceError(ExpectedError, ValueError):
 
 
 @dataclass
+class Decisions:
+    """What inference decided, column by column, and what a person should check."""
+
+    notes: dict[str, str] = field(default_factory=dict)  # column -> what was decided and why
+    review: list[str] = field(default_factory=list)
+
+    def note(self, column: object, text: str, review: bool = False) -> None:
+        self.notes[str(column)] = text
+        if review:
+            self.review.append(f"{column}: {text}")
+
+
+@dataclass(frozen=True)
 class InferredContract:
     contract: DataContract
-    notes: dict[str, str] = field(default_factory=dict)  # column -> what was decided and why
-    review: list[str] = field(default_factory=list)  # what a person should check
+    notes: dict[str, str]
+    review: list[str]
 
     def to_yaml(self, source: str) -> str:
         """The contract as YAML, one line per column, each after a comment saying why."""
@@ -77,21 +90,6 @@ def _dump(value: Any, flow: bool) -> str:
     )
 
 
-def read_table(path: Path) -> pd.DataFrame:
-    """A CSV (types as pandas infers them) or Parquet file."""
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise InferenceError(f"{path}: no such file")
-    try:
-        if suffix == ".csv":
-            return pd.read_csv(path)
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-    except (OSError, ValueError, pd.errors.ParserError) as error:
-        raise InferenceError(f"{path}: cannot be read as a table: {error}") from error
-    raise InferenceError(f"{path}: unsupported file type {suffix!r}; use CSV or Parquet")
-
-
 def contract_name(source: Path) -> str:
     return re.sub(r"[^a-z0-9]+", "_", source.stem.lower()).strip("_") or "table"
 
@@ -119,18 +117,18 @@ def infer_contract(
             f"column(s) {', '.join(reserved)} use a name the system writes next to each record "
             f"({', '.join(sorted(RESERVED_NAMES))}): rename them in the table"
         )
-    result = InferredContract(contract=_placeholder())
+    decisions = Decisions()
     columns: list[dict[str, Any]] = []
     for column in frame.columns:
         values = frame[column]
         if column == target:
-            entry = _target(values, positive, result)
+            entry = _target(values, positive, decisions)
         elif column == id_column:
-            entry = _id(values, result)
+            entry = _id(values, decisions)
         elif column == timestamp:
-            entry = _timestamp(values, result)
+            entry = _timestamp(values, decisions)
         else:
-            entry = _feature(values, result, hint_id=id_column is None)
+            entry = _feature(values, decisions, hint_id=id_column is None)
         columns.append({"name": str(column), **entry})
     if not any(entry.get("role", "feature") == "feature" for entry in columns):
         raise InferenceError(
@@ -145,25 +143,20 @@ def infer_contract(
         "columns": columns,
     }
     try:
-        result.contract = DataContract.model_validate(raw)
+        contract = DataContract.model_validate(raw)
     except ValidationError as error:
         raise InferenceError(
             f"the inferred contract is not valid:\n{describe_validation_error(error)}"
         ) from None
-    return result
+    if target not in decisions.notes:  # a positive class given or obvious: say how common
+        rate = float(contract.encode_target(frame[target]).mean())
+        decisions.note(
+            target, f"target; positive class {contract.positive_label!r} ({rate:.1%} of rows)"
+        )
+    return InferredContract(contract, decisions.notes, decisions.review)
 
 
-def _placeholder() -> DataContract:
-    return DataContract.model_construct(name="", version=1, columns=())
-
-
-def _note(result: InferredContract, column: object, text: str, review: bool = False) -> None:
-    result.notes[str(column)] = text
-    if review:
-        result.review.append(f"{column}: {text}")
-
-
-def _target(values: pd.Series, positive: str | None, result: InferredContract) -> dict[str, Any]:
+def _target(values: pd.Series, positive: str | None, decisions: Decisions) -> dict[str, Any]:
     name = values.name
     missing = int(values.isna().sum())
     if missing:
@@ -208,8 +201,7 @@ def _target(values: pd.Series, positive: str | None, result: InferredContract) -
         chosen = default
     else:
         chosen = str(counts.index[-1]) if entry["type"] == "category" else counts.index[-1]
-        _note(
-            result,
+        decisions.note(
             name,
             f"target with classes {labels}; the positive class (what scores are the "
             f"probability of) is taken to be the rarer one, {chosen!r}: pass --positive to "
@@ -217,9 +209,6 @@ def _target(values: pd.Series, positive: str | None, result: InferredContract) -
             review=True,
         )
     entry["positive"] = _positive(chosen, entry)
-    rate = float((values.astype(str).str.lower() == str(entry["positive"]).lower()).mean())
-    if str(name) not in result.notes:
-        _note(result, name, f"target; positive class {entry['positive']!r} ({rate:.1%} of rows)")
     return entry
 
 
@@ -231,7 +220,7 @@ def _positive(chosen: Any, entry: dict[str, Any]) -> Any:
     return str(chosen)
 
 
-def _id(values: pd.Series, result: InferredContract) -> dict[str, Any]:
+def _id(values: pd.Series, decisions: Decisions) -> dict[str, Any]:
     name = values.name
     if values.isna().any():
         raise InferenceError(f"the id {name!r} is missing in {int(values.isna().sum())} rows")
@@ -246,11 +235,11 @@ def _id(values: pd.Series, result: InferredContract) -> dict[str, Any]:
         entry["type"] = "int"
     else:
         entry |= {"type": "string", "max_length": _text_limit(values)}
-    _note(result, name, "id: unique in every row; echoed in predictions to join labels later")
+    decisions.note(name, "id: unique in every row; echoed in predictions to join labels later")
     return entry
 
 
-def _timestamp(values: pd.Series, result: InferredContract) -> dict[str, Any]:
+def _timestamp(values: pd.Series, decisions: Decisions) -> dict[str, Any]:
     name = values.name
     parsed = _as_times(values)
     if parsed is None:
@@ -258,8 +247,7 @@ def _timestamp(values: pd.Series, result: InferredContract) -> dict[str, Any]:
             f"the timestamp {name!r} does not parse as dates and times in every row (e.g. "
             f"{values.iloc[0]!r}); use ISO 8601, e.g. 2026-01-05T13:45:00Z"
         )
-    _note(
-        result,
+    decisions.note(
         name,
         f"timestamp from {parsed.min()} to {parsed.max()} (UTC): splits and windows go by it",
     )
@@ -281,14 +269,14 @@ def _as_times(values: pd.Series) -> pd.Series | None:
     return None if parsed.isna().any() else parsed
 
 
-def _feature(values: pd.Series, result: InferredContract, hint_id: bool) -> dict[str, Any]:
+def _feature(values: pd.Series, decisions: Decisions, hint_id: bool) -> dict[str, Any]:
     name = values.name
     present = values.dropna()
     nullable = len(present) < len(values)
     entry: dict[str, Any] = {"nullable": True} if nullable else {}
     missing = f", missing in {len(values) - len(present)} rows" if nullable else ""
     if present.empty:
-        _note(result, name, "ignored: every value is missing", review=True)
+        decisions.note(name, "ignored: every value is missing", review=True)
         return {"type": "float", "role": "ignored", "nullable": True}
     if pd.api.types.is_bool_dtype(values) or _is_bool_text(present):
         kind = "bool"
@@ -299,44 +287,40 @@ def _feature(values: pd.Series, result: InferredContract, hint_id: bool) -> dict
     elif pd.api.types.is_datetime64_any_dtype(values) or (
         not nullable and _as_times(values) is not None
     ):
-        _note(
-            result,
+        decisions.note(
             name,
             "ignored: dates and times (not a model input); pass --timestamp to split by it",
             review=True,
         )
         return {"type": "datetime", "role": "ignored"} | entry
     else:
-        return entry | _text(present, result, hint_id, missing)
+        return entry | _text(present, decisions, hint_id, missing)
     if present.nunique() == 1:
-        _note(result, name, f"ignored: the same value ({present.iloc[0]!r}) in every row", True)
+        decisions.note(name, f"ignored: the same value ({present.iloc[0]!r}) in every row", True)
         return entry | {"role": "ignored"}
     detail = ""
     if "min" in entry:
         detail = f" observed in [{_plain(present.min())}, {_plain(present.max())}]"
-    _note(result, name, f"{kind} feature{detail}{missing}")
+    decisions.note(name, f"{kind} feature{detail}{missing}")
     return entry
 
 
-def _text(
-    present: pd.Series, result: InferredContract, hint_id: bool, missing: str
-) -> dict[str, Any]:
+def _text(present: pd.Series, decisions: Decisions, hint_id: bool, missing: str) -> dict[str, Any]:
     name = present.name
     text = present.astype(str)
     distinct = text.nunique()
     numbers = pd.to_numeric(text, errors="coerce").notna().sum()
     mixed = f"; {numbers} values are numbers and the rest text, so all are text" if numbers else ""
     if distinct == 1:
-        _note(result, name, f"ignored: the same value ({text.iloc[0]!r}) in every row", True)
+        decisions.note(name, f"ignored: the same value ({text.iloc[0]!r}) in every row", True)
         return {"type": "category", "role": "ignored", "values": [text.iloc[0]]}
     if distinct <= CATEGORY_LIMIT and distinct < len(text):
         values = sorted(text.unique())
-        _note(result, name, f"category feature, {distinct} values{missing}{mixed}", bool(mixed))
+        decisions.note(name, f"category feature, {distinct} values{missing}{mixed}", bool(mixed))
         return {"type": "category", "values": values}
     why = "every value differs" if distinct == len(text) else f"{distinct} distinct values"
     advice = "; if it names the row, pass --id" if hint_id and distinct == len(text) else ""
-    _note(
-        result,
+    decisions.note(
         name,
         f"ignored: free text ({why}, more than a category's {CATEGORY_LIMIT}){advice}",
         review=True,

@@ -34,6 +34,16 @@ def read_batch(path: Path, contract: DataContract) -> pd.DataFrame:
     Text columns are read as text (a category "1" stays "1") and timestamps are parsed to naive
     UTC; values that do not parse become nulls, which the contract's not-null checks then report.
     """
+    text_columns = {
+        c.name: "str" for c in contract.columns if c.type in ("category", "string", "bool")
+    }
+    frame = read_table(path, text_columns)
+    return normalise_booleans(normalise_timestamps(frame, contract), contract)
+
+
+def read_table(path: Path, text_columns: dict[str, str] | None = None) -> pd.DataFrame:
+    """A CSV file (`text_columns` read as text, the rest as pandas infers) or a Parquet file;
+    `BatchReadError` naming the file when it is not one."""
     suffix = path.suffix.lower()
     if path.is_dir():
         raise BatchReadError(f"{path}: is a directory; give one CSV or Parquet file")
@@ -41,14 +51,12 @@ def read_batch(path: Path, contract: DataContract) -> pd.DataFrame:
         raise BatchReadError(f"{path}: unsupported file type {suffix!r}; use CSV or Parquet")
     if not path.is_file():
         raise BatchReadError(f"{path}: no such file")
-    text_columns = {
-        c.name: "str" for c in contract.columns if c.type in ("category", "string", "bool")
-    }
     try:
-        frame = pd.read_csv(path, dtype=text_columns) if suffix == ".csv" else pd.read_parquet(path)
+        if suffix == ".csv":
+            return pd.read_csv(path, dtype=text_columns)
+        return pd.read_parquet(path)
     except (OSError, ValueError, pd.errors.ParserError) as error:
         raise BatchReadError(f"{path}: cannot be read as a table: {error}") from error
-    return normalise_booleans(normalise_timestamps(frame, contract), contract)
 
 
 def normalise_timestamps(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:

@@ -33,6 +33,7 @@ class Split:
     train: pd.DataFrame
     holdout: pd.DataFrame
     method: str
+    holdout_labels: pd.Series  # the holdout's target as 1/0 for the positive class
 
 
 def data_version(batch_files: list[Path]) -> str:
@@ -96,18 +97,17 @@ def split_by_time(
     timestamp = contract.timestamp_column
     if timestamp is None:
         wanted = round(len(frame) * holdout_fraction)
-        pool_start, newest = len(frame), 0
+        pool_rows, newest = 0, 0
         for rows in reversed(batch_rows or [len(frame)]):
-            if pool_start - rows < 0 or pool_start <= len(frame) - wanted:
+            if pool_rows >= wanted:
                 break
-            pool_start -= rows
-            newest += 1
-        pool = frame.iloc[pool_start:]
+            pool_rows, newest = pool_rows + rows, newest + 1
+        pool = frame.iloc[len(frame) - pool_rows :]
         holdout = pool.groupby(target, group_keys=False).sample(
-            frac=min(1.0, wanted / max(len(pool), 1)), random_state=seed
+            frac=min(1.0, wanted / max(pool_rows, 1)), random_state=seed
         )
         train = frame.drop(holdout.index)
-        where = "all rows" if pool_start == 0 else f"the newest {newest} batch(es)"
+        where = "all rows" if pool_rows >= len(frame) else f"the newest {newest} batch(es)"
         method = f"random from {where}, stratified by {target}, seed {seed}"
     else:
         cutoff = frame[timestamp].quantile(1 - holdout_fraction)
@@ -120,6 +120,10 @@ def split_by_time(
                 f"the {name} set has {len(part)} rows and a single {target} class: "
                 "ingest more data before training"
             )
+    holdout = holdout.reset_index(drop=True)
     return Split(
-        train=train.reset_index(drop=True), holdout=holdout.reset_index(drop=True), method=method
+        train=train.reset_index(drop=True),
+        holdout=holdout,
+        method=method,
+        holdout_labels=contract.encode_target(holdout[target]),
     )

@@ -12,7 +12,7 @@ from prefect.cache_policies import NO_CACHE
 from sklearn.pipeline import Pipeline
 
 from ..contract import DataContract, load_contract
-from ..modeling import fit_model, labels, predict_scores
+from ..modeling import fit_model, predict_scores
 from ..requirements import load_requirements
 from ..settings import get_settings
 from ..stopwatch import Stopwatch
@@ -32,11 +32,14 @@ compare_with_champion = task(name="paired-bootstrap", cache_policy=NO_CACHE)(pai
 
 @task(name="evaluate", cache_policy=NO_CACHE)
 def evaluate_model(
-    model: Pipeline, holdout: pd.DataFrame, contract: DataContract, threshold: float
+    model: Pipeline, split: dataset.Split, contract: DataContract, threshold: float
 ) -> tuple[Evaluation, pd.Series]:
+    holdout = split.holdout
     scores = predict_scores(model, holdout, contract)
-    truth = labels(holdout, contract)
-    return evaluate(holdout, truth, scores, contract.categorical_features, threshold), scores
+    evaluation = evaluate(
+        holdout, split.holdout_labels, scores, contract.categorical_features, threshold
+    )
+    return evaluation, scores
 
 
 @flow(name="training")
@@ -65,17 +68,15 @@ def training_flow(model_name: str | None = None) -> steps.TrainingOutcome:
         data.batch_rows,
     )
     model = timed("fit", fit, settings.model_name, split.train, contract, settings.seed)
-    evaluation, scores = timed(
-        "evaluate", evaluate_model, model, split.holdout, contract, threshold
-    )
-    champion = timed("score_champion", score_champion, split.holdout, contract, settings, threshold)
+    evaluation, scores = timed("evaluate", evaluate_model, model, split, contract, threshold)
+    champion = timed("score_champion", score_champion, split, contract, settings, threshold)
     offline = requirements.offline_metrics
     comparison = None
     if champion is not None and champion.scores is not None:
         comparison = timed(
             "compare",
             compare_with_champion,
-            labels(split.holdout, contract),
+            split.holdout_labels,
             scores,
             champion.scores,
             offline.primary,

@@ -17,7 +17,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from ..contract import DataContract
-from ..modeling import feature_frame, labels, predict_scores
+from ..modeling import feature_frame, predict_scores
 from ..requirements import MetricName, SystemRequirements
 from ..settings import Settings
 from . import registry
@@ -65,7 +65,7 @@ class TrainingOutcome:
 
 
 def score_champion(
-    holdout: pd.DataFrame, contract: DataContract, settings: Settings, threshold: float
+    split: Split, contract: DataContract, settings: Settings, threshold: float
 ) -> ChampionScore | None:
     """The current champion's metrics on this run's holdout, or None when there is none.
     A champion that cannot score the holdout gets NaN metrics and the reason."""
@@ -73,14 +73,14 @@ def score_champion(
     if current is None:
         return None
     try:
-        scores = predict_scores(registry.load_model(current), holdout, contract)
+        scores = predict_scores(registry.load_model(current), split.holdout, contract)
     except Exception as error:  # any failure to load or score disqualifies the old model
         logger.warning("champion v%s cannot score the holdout: %s", current.version, error)
         unmeasured = dict.fromkeys(get_args(MetricName), math.nan)
         return ChampionScore(version=current, metrics=unmeasured, error=str(error))
     return ChampionScore(
         version=current,
-        metrics=classification_metrics(labels(holdout, contract), scores, threshold),
+        metrics=classification_metrics(split.holdout_labels, scores, threshold),
         scores=scores,
     )
 
@@ -105,7 +105,7 @@ def record_run(
     run_name = f"{started:%Y%m%dT%H%M%SZ}-{settings.model_name}"
     report_dir = settings.training_reports_dir / run_name
     threshold = requirements.offline_metrics.decision_threshold
-    write_plots(labels(split.holdout, contract), scores, threshold, report_dir)
+    write_plots(split.holdout_labels, scores, threshold, report_dir)
     summary = {
         "model_name": settings.model_name,
         "data_version": data.data_version,
