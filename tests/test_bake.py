@@ -36,6 +36,7 @@ EXPECTED_FILES = [
     "bench/monitoring.py",
     "bench/serving.py",
     "bench/training.py",
+    "bench/your_own_data.py",
     "docker/serving.Dockerfile",
     "docker/worker.Dockerfile",
     "src/{package}/__init__.py",
