@@ -2,6 +2,10 @@
 
 Optional parts are whole files or folders; which answer removes which path is the table below,
 so adding an optional part is one line here and one expected-tree case in the tests.
+
+Parts that differ by ML task (`problem_type`) are whole files too, one per task, named
+`name.<problem_type>.ext` in the template: the project keeps its own task's as `name.ext` and
+none of the others'.
 """
 
 from __future__ import annotations
@@ -19,6 +23,9 @@ from typing import Any
 PRUNE: dict[str, dict[str, list[str]]] = {
     "ci": {"none": [".github"]},
 }
+
+# The option whose value names a file variant, e.g. `synthetic.regression.py`.
+VARIANT_OPTION = "problem_type"
 
 CRUFT_FILE = ".cruft.json"
 
@@ -38,6 +45,25 @@ def prune(project_dir: Path, answers: Mapping[str, Any]) -> None:
             shutil.rmtree(target)
         elif target.exists():
             target.unlink()
+
+
+def variant_of(path: Path, choices: list[str]) -> str | None:
+    """The task a file is a variant for (`name.<task>.ext`), or None for a shared file."""
+    parts = path.name.split(".")
+    return parts[-2] if len(parts) >= 3 and parts[-2] in choices else None
+
+
+def keep_variants(project_dir: Path, chosen: str, choices: list[str]) -> None:
+    """Each `name.<chosen>.ext` becomes `name.ext`; every other task's variant is removed."""
+    for path in sorted(project_dir.rglob("*")):
+        task = variant_of(path, choices) if path.is_file() else None
+        if task is None:
+            continue
+        if task == chosen:
+            parts = path.name.split(".")
+            path.rename(path.with_name(".".join(parts[:-2] + parts[-1:])))
+        else:
+            path.unlink()
 
 
 def invocation_dir() -> Path | None:
@@ -96,10 +122,12 @@ def remove_rendered_copy() -> None:
         here.unlink(missing_ok=True)
 
 
-def main(answers_json: str) -> int:
+def main(answers_json: str, template_options_json: str) -> int:
     answers = json.loads(answers_json)
     project_dir = Path.cwd()
     prune(project_dir, answers)
+    choices = json.loads(template_options_json).get(VARIANT_OPTION, [])
+    keep_variants(project_dir, str(answers.get(VARIANT_OPTION)), choices)
     base = invocation_dir()
     template = resolve_local(str(answers.get("_template", "")), base)
     commit = template_commit(Path(resolve_local(str(answers.get("_repo_dir", "")), base)))
@@ -110,4 +138,5 @@ def main(answers_json: str) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(r"""{{ cookiecutter | tojson }}"""))
+    # `_cookiecutter` is cookiecutter.json as written, with the full lists of choices.
+    raise SystemExit(main(r"""{{ cookiecutter | tojson }}""", r"""{{ _cookiecutter | tojson }}"""))

@@ -1,6 +1,6 @@
-"""Candidate comparison: holdout ROC-AUC of every model in `MODELS` at several data sizes, next
-to the ceiling set by the generator's true click log-odds. The table in modeling/README.md
-comes from this script.
+"""Candidate comparison: the primary metric (step 1) on the holdout for every model in `MODELS`
+at several data sizes, next to the ceiling set by the generator's own expected target. The table
+in modeling/README.md comes from this script.
 
     python bench/candidates.py                  # 50k and 400k rows
     python bench/candidates.py --rows 100000    # chosen sizes only
@@ -11,13 +11,15 @@ from __future__ import annotations
 import argparse
 import time
 
-from sklearn.metrics import roc_auc_score
+import pandas as pd
 
 from {{ cookiecutter.package_name }}.contract import load_contract
-from {{ cookiecutter.package_name }}.data.synthetic import click_log_odds, generate_impressions
+from {{ cookiecutter.package_name }}.data.synthetic import expected_target, generate_batch
 from {{ cookiecutter.package_name }}.modeling import MODELS, fit_model, predict_scores
+from {{ cookiecutter.package_name }}.requirements import load_requirements
 from {{ cookiecutter.package_name }}.settings import get_settings
 from {{ cookiecutter.package_name }}.training.dataset import split_by_time
+from {{ cookiecutter.package_name }}.training.evaluation import holdout_metrics
 
 DEFAULT_SIZES = (50_000, 400_000)
 
@@ -29,19 +31,23 @@ def main() -> None:
 
     settings = get_settings()
     contract = load_contract(settings.contract_file)
+    offline = load_requirements(settings.requirements_file).offline_metrics
     names = sorted(MODELS)
+    print(f"{offline.primary} on the holdout (fit seconds)")
     print(f"{'rows':>10} {'ceiling':>8} " + " ".join(f"{name:>22}" for name in names))
     for rows in args.rows:
-        frame = generate_impressions(rows=rows, seed=1)
+        frame = generate_batch(rows=rows, seed=1)
         split = split_by_time(frame, contract, settings.holdout_fraction, settings.seed)
         labels = split.holdout_labels
-        ceiling = roc_auc_score(labels, click_log_odds(split.holdout))
+        best = pd.Series(expected_target(split.holdout), index=split.holdout.index)
+        ceiling = holdout_metrics(labels, best, offline)[offline.primary]
         cells = []
         for name in names:
             started = time.perf_counter()
             model = fit_model(name, split.train, contract, settings.seed)
-            auc = roc_auc_score(labels, predict_scores(model, split.holdout, contract))
-            cells.append(f"{auc:.3f} ({time.perf_counter() - started:.1f} s)")
+            scores = predict_scores(model, split.holdout, contract)
+            value = holdout_metrics(labels, scores, offline)[offline.primary]
+            cells.append(f"{value:.3f} ({time.perf_counter() - started:.1f} s)")
         print(f"{rows:>10,} {ceiling:>8.3f} " + " ".join(f"{cell:>22}" for cell in cells))
 
 

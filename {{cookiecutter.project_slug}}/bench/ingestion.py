@@ -23,14 +23,14 @@ def measure_ingestion(rows: int) -> dict[str, Any]:
     """Generate, validate (with Data Docs) and store one batch with the plain step functions."""
     from {{ cookiecutter.package_name }}.contract import load_contract
     from {{ cookiecutter.package_name }}.data.ingestion import record_outcome
-    from {{ cookiecutter.package_name }}.data.synthetic import generate_impressions
+    from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
     from {{ cookiecutter.package_name }}.data.validation import validate_batch
     from {{ cookiecutter.package_name }}.settings import get_settings
 
     settings = get_settings()
     contract = load_contract(settings.contract_file)
     started = time.perf_counter()
-    frame = generate_impressions(rows=rows, seed=1)
+    frame = generate_batch(rows=rows, seed=1)
     generated = time.perf_counter()
     report = validate_batch(frame, contract, settings.gx_dir, settings.data_docs_dir)
     validated = time.perf_counter()

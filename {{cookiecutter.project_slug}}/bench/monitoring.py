@@ -35,14 +35,14 @@ SHIFTED = {"device", "user_age", "user_past_ctr", "ad_relevance", "bid_price"}
 
 
 def write_windows(directory: Path, rows: int) -> None:
-    from {{ cookiecutter.package_name }}.data.synthetic import generate_impressions
+    from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
 
     for name, seed, drift in (
         ("reference", 1, "none"),
         ("none", 2, "none"),
         ("covariate", 3, "covariate"),
     ):
-        frame = generate_impressions(rows, seed=seed, drift=drift)  # type: ignore[arg-type]
+        frame = generate_batch(rows, seed=seed, drift=drift)  # type: ignore[arg-type]
         frame.drop(columns=["impression_id", "event_time"]).to_parquet(
             directory / f"{name}.parquet"
         )

@@ -68,12 +68,12 @@ def serve_with_fastapi(port: int) -> None:
 
 def request_bodies(rows: int) -> list[bytes]:
     from {{ cookiecutter.package_name }}.contract import load_contract
-    from {{ cookiecutter.package_name }}.data.synthetic import generate_impressions
+    from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
     from {{ cookiecutter.package_name }}.serving.local import request_records
     from {{ cookiecutter.package_name }}.settings import get_settings
 
     contract = load_contract(get_settings().contract_file)
-    records = request_records(generate_impressions(rows=rows * DISTINCT_BODIES, seed=3), contract)
+    records = request_records(generate_batch(rows=rows * DISTINCT_BODIES, seed=3), contract)
     return [
         json.dumps({"records": records[start : start + rows]}).encode()
         for start in range(0, len(records), rows)

@@ -31,13 +31,15 @@ def measure_training(rows: int) -> dict[str, Any]:
     from prefect import flow
 
     from {{ cookiecutter.package_name }}.data.batches import batch_id, content_hash, write_parquet_once
-    from {{ cookiecutter.package_name }}.data.synthetic import generate_impressions
+    from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
+    from {{ cookiecutter.package_name }}.requirements import load_requirements
     from {{ cookiecutter.package_name }}.settings import get_settings
     from {{ cookiecutter.package_name }}.stopwatch import work_seconds
     from {{ cookiecutter.package_name }}.training.flow import training_flow
 
     settings = get_settings()
-    frame = generate_impressions(rows=rows, seed=1)
+    primary = load_requirements(settings.requirements_file).offline_metrics.primary
+    frame = generate_batch(rows=rows, seed=1)
     write_parquet_once(frame, settings.validated_dir / f"{batch_id(content_hash(frame))}.parquet")
     del frame
 
@@ -62,7 +64,7 @@ def measure_training(rows: int) -> dict[str, Any]:
             # What is left once fitting, reading data and scoring holdouts are taken out.
             "orchestration_tracking_share": round((wall - fit - data_and_scoring) / wall, 3),
             "steps_s": {name: round(value, 2) for name, value in outcome.seconds.items()},
-            "roc_auc": round(outcome.metrics["roc_auc"], 4),
+            primary: round(outcome.metrics[primary], 4),
             "promoted": outcome.decision.promote,
         }
     result["peak_rss_mb"] = round(peak_rss_mb())

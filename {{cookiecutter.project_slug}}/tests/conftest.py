@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.contract import DataContract, load_contract
-from {{ cookiecutter.package_name }}.data.synthetic import generate_impressions
+from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings, get_settings
 
 
@@ -35,7 +35,7 @@ def contract() -> DataContract:
 
 @pytest.fixture(scope="session")
 def clean_batch() -> pd.DataFrame:
-    return generate_impressions(rows=2_000, seed=7)
+    return generate_batch(rows=2_000, seed=7)
 
 
 @pytest.fixture(scope="session")

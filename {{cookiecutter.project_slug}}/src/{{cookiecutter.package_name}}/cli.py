@@ -281,12 +281,8 @@ def contract_infer(
     force: Annotated[bool, typer.Option(help="Replace files that exist.")] = False,
 ) -> None:
     """Infer a data contract (and starting requirements) from a table, for you to review."""
-    from .contract.inference import (
-        InferenceError,
-        contract_name,
-        infer_contract,
-        requirements_yaml,
-    )
+    from .contract.inference import contract_name, infer_contract, requirements_yaml
+    from .contract.values import InferenceError
     from .data.batches import read_table
 
     requirements = requirements or output.with_name("requirements.yaml")
@@ -351,9 +347,9 @@ def generate(
     drift: DriftOption = None,
 ) -> None:
     """Write a synthetic batch to a file (to inspect, edit, or ingest with --source)."""
-    from .data.synthetic import generate_impressions
+    from .data.synthetic import generate_batch
 
-    frame = generate_impressions(rows=rows, seed=seed, drift=drift or "none")
+    frame = generate_batch(rows=rows, seed=seed, drift=drift or "none")
     output.parent.mkdir(parents=True, exist_ok=True)
     if output.suffix.lower() == ".csv":
         frame.to_csv(output, index=False)

@@ -25,7 +25,7 @@ import pandas as pd
 from .contract import DataContract, load_contract
 from .data.batches import read_batch
 from .data.replay import split_for_replay, write_parts
-from .data.synthetic import DEFAULT_START, generate_impressions
+from .data.synthetic import DEFAULT_START, WORKED_EXAMPLE, generate_batch
 from .requirements import load_requirements
 from .serving.local import (
     http_json,
@@ -152,12 +152,12 @@ def synthetic_arrivals(settings: Settings, contract: DataContract, rows: int) ->
 
     return Arrivals(
         first_batch=ingest,
-        traffic=lambda: generate_impressions(rows, seed=settings.seed + 1, start=week_after()),
+        traffic=lambda: generate_batch(rows, seed=settings.seed + 1, start=week_after()),
         drifted_batch=lambda: ingest(drift="covariate", seed=settings.seed + 2, start=week_after()),
-        drifted_traffic=lambda: generate_impressions(
+        drifted_traffic=lambda: generate_batch(
             rows, seed=settings.seed + 3, drift="covariate", start=week_after()
         ),
-        what="synthetic ad impressions (the worked example)",
+        what=f"{WORKED_EXAMPLE} (the worked example)",
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.contract import DataContract
 from {{ cookiecutter.package_name }}.data.batches import batch_id, content_hash, write_parquet_once
-from {{ cookiecutter.package_name }}.data.synthetic import generate_impressions
+from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
 from {{ cookiecutter.package_name }}.training.dataset import (
     NoTrainingDataError,
     data_version,
@@ -30,10 +30,10 @@ def test_no_validated_batches_is_a_clear_error(tmp_path: Path, contract: DataCon
 def test_all_batches_are_loaded_under_one_data_version(
     tmp_path: Path, contract: DataContract
 ) -> None:
-    first = store(generate_impressions(500, seed=1), tmp_path)
+    first = store(generate_batch(500, seed=1), tmp_path)
     data = load_validated(tmp_path, contract)
     assert len(data.frame) == 500
-    second = store(generate_impressions(300, seed=2), tmp_path)
+    second = store(generate_batch(300, seed=2), tmp_path)
     both = load_validated(tmp_path, contract)
     assert len(both.frame) == 800
     assert list(both.frame.columns) == contract.column_names
@@ -45,7 +45,7 @@ def test_all_batches_are_loaded_under_one_data_version(
 
 
 def test_time_split_holds_out_the_latest_rows(contract: DataContract) -> None:
-    frame = generate_impressions(5_000, seed=3)
+    frame = generate_batch(5_000, seed=3)
     split = split_by_time(frame, contract, holdout_fraction=0.2, seed=0)
     timestamp = contract.timestamp_column
     assert timestamp is not None
@@ -59,7 +59,7 @@ def test_without_a_timestamp_the_split_is_seeded_and_stratified(
 ) -> None:
     columns = [c for c in contract.columns if c.role != "timestamp"]
     untimed = contract.model_copy(update={"columns": columns})
-    frame = generate_impressions(5_000, seed=3).drop(columns=contract.timestamp_column)
+    frame = generate_batch(5_000, seed=3).drop(columns=contract.timestamp_column)
     split = split_by_time(frame, untimed, holdout_fraction=0.2, seed=0)
     again = split_by_time(frame, untimed, holdout_fraction=0.2, seed=0)
     pd.testing.assert_frame_equal(split.holdout, again.holdout)
@@ -68,7 +68,7 @@ def test_without_a_timestamp_the_split_is_seeded_and_stratified(
 
 
 def test_a_holdout_without_both_classes_is_refused(contract: DataContract) -> None:
-    frame = generate_impressions(2_000, seed=3)
+    frame = generate_batch(2_000, seed=3)
     frame[contract.target.name] = 0
-    with pytest.raises(NoTrainingDataError, match="single clicked class"):
+    with pytest.raises(NoTrainingDataError, match="single value of clicked"):
         split_by_time(frame, contract, holdout_fraction=0.2, seed=0)

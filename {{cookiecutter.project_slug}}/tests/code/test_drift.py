@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.contract import DataContract
-from {{ cookiecutter.package_name }}.data.synthetic import generate_impressions
+from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
 from {{ cookiecutter.package_name }}.monitoring.drift import (
     DriftSummary,
     bounded_sample,
@@ -26,7 +26,7 @@ ROWS = 5_000
 
 
 def window(seed: int, drift: str = "none", labelled: bool = True) -> pd.DataFrame:
-    frame = generate_impressions(ROWS, seed=seed, drift=drift)  # type: ignore[arg-type]
+    frame = generate_batch(ROWS, seed=seed, drift=drift)  # type: ignore[arg-type]
     frame["score"] = np.random.default_rng(seed).beta(1, 9, len(frame))
     return frame if labelled else frame.drop(columns=["clicked"])
 

@@ -24,7 +24,7 @@ from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.data.batches import read_jsonl
 from {{ cookiecutter.package_name }}.data.flow import ingestion_flow
-from {{ cookiecutter.package_name }}.data.synthetic import generate_impressions
+from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
 from {{ cookiecutter.package_name }}.errors import BAD_INPUT, DATA_REJECTED, UNEXPECTED_FAILURE
 from {{ cookiecutter.package_name }}.monitoring.flow import monitoring_flow
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
@@ -147,7 +147,7 @@ def test_a_rejected_batch_is_one_message_and_exit_1(
     settings: Settings, tmp_path: Path, api_url: str
 ) -> None:
     source = tmp_path / "batch.csv"
-    frame = generate_impressions(rows=300, seed=3).astype({"user_age": "object"})
+    frame = generate_batch(rows=300, seed=3).astype({"user_age": "object"})
     frame.loc[5, "user_age"] = "thirty"
     frame.to_csv(source, index=False)
     result = cli(settings.project_dir, "ingest", "--source", str(source), api_url=api_url)
@@ -220,7 +220,7 @@ def test_a_corrupt_champion_is_named_by_version_and_file(
     (model_file,) = (trained.project_dir / "mlartifacts").rglob("model.skops")
     model_file.write_bytes(b"not a zip file")
     source = tmp_path / "score.csv"
-    generate_impressions(rows=50, seed=9).to_csv(source, index=False)
+    generate_batch(rows=50, seed=9).to_csv(source, index=False)
     result = cli(trained.project_dir, "score", str(source), api_url=api_url)
     one_message(result, BAD_INPUT, "v1 cannot be loaded from file://", "BadZipFile")
 
@@ -230,7 +230,7 @@ def test_garbage_in_the_prediction_log_is_skipped_and_counted(
 ) -> None:
     log = trained.prediction_log
     log.parent.mkdir(parents=True, exist_ok=True)
-    frame = generate_impressions(rows=1_200, seed=11)
+    frame = generate_batch(rows=1_200, seed=11)
     lines = frame.drop(columns=["clicked"]).to_json(orient="records", lines=True).splitlines()
     lines.insert(600, '{"half a record": ')
     lines.insert(700, "\x00\x01garbage")
@@ -252,7 +252,7 @@ def test_concurrent_ingestion_loses_nothing(settings: Settings, tmp_path: Path) 
     sources: list[Path] = []
     for seed in (21, 22, 23, 21):
         source = tmp_path / f"batch-{len(sources)}.csv"
-        generate_impressions(rows=2_000, seed=seed).to_csv(source, index=False)
+        generate_batch(rows=2_000, seed=seed).to_csv(source, index=False)
         sources.append(source)
     running = [
         subprocess.Popen(

@@ -15,7 +15,7 @@ from {{ cookiecutter.package_name }}.contract import load_contract
 from {{ cookiecutter.package_name }}.data.batches import read_jsonl
 from {{ cookiecutter.package_name }}.data.flow import ingestion_flow
 from {{ cookiecutter.package_name }}.data.ingestion import BatchRejectedError
-from {{ cookiecutter.package_name }}.data.synthetic import DEFAULT_START, generate_impressions
+from {{ cookiecutter.package_name }}.data.synthetic import DEFAULT_START, generate_batch
 from {{ cookiecutter.package_name }}.monitoring.flow import monitoring_flow
 from {{ cookiecutter.package_name }}.monitoring.workspace import open_project
 from {{ cookiecutter.package_name }}.serving.local import free_port
@@ -42,7 +42,7 @@ def serve_traffic(settings: Settings, rows: int, seed: int, drift: str = "none")
     scorer = Scorer.from_settings(settings)
     assert scorer.refresh()
     record = record_model(scorer.contract)
-    frame = generate_impressions(rows, seed=seed, drift=drift, start=NEXT_WEEK)  # type: ignore[arg-type]
+    frame = generate_batch(rows, seed=seed, drift=drift, start=NEXT_WEEK)  # type: ignore[arg-type]
     records = [
         record.model_validate(row) for row in frame.drop(columns="clicked").to_dict("records")
     ]
@@ -119,7 +119,7 @@ def test_a_labelled_batch_is_judged_with_classification_quality(
     settings: Settings, champion: registry.ModelVersion, tmp_path: Path
 ) -> None:
     source = tmp_path / "labelled.parquet"
-    generate_impressions(3_000, seed=8, start=NEXT_WEEK).to_parquet(source)
+    generate_batch(3_000, seed=8, start=NEXT_WEEK).to_parquet(source)
     outcome = monitoring_flow(source=source)
     assert outcome.window == str(source)
     assert outcome.action == "none"
@@ -139,7 +139,7 @@ def test_a_drifted_labelled_batch_is_ingested_before_the_retrain(
     monkeypatch.setenv("MLSD_SERVICE_URL", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("MLSD_MODEL_NAME", "logistic_regression")  # not what the champion is
     broken = tmp_path / "broken.parquet"
-    shifted = generate_impressions(3_000, seed=9, drift="covariate", start=NEXT_WEEK)
+    shifted = generate_batch(3_000, seed=9, drift="covariate", start=NEXT_WEEK)
     shifted.assign(user_age=shifted["user_age"] + 200).to_parquet(broken)
     with pytest.raises(BatchRejectedError):
         monitoring_flow(source=broken)
@@ -174,7 +174,7 @@ def test_monitor_cli_names_a_missing_feature_column(
     settings: Settings, champion: registry.ModelVersion, tmp_path: Path
 ) -> None:
     source = tmp_path / "partial.parquet"
-    generate_impressions(2_000, seed=8).drop(columns=["bid_price"]).to_parquet(source)
+    generate_batch(2_000, seed=8).drop(columns=["bid_price"]).to_parquet(source)
     result = CliRunner().invoke(app, ["monitor", "--source", str(source)])
     assert result.exit_code == 2
     assert "missing feature column(s) bid_price" in result.output

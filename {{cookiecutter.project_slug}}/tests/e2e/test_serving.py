@@ -25,7 +25,7 @@ from mlflow import MlflowClient
 from {{ cookiecutter.package_name }}.contract import load_contract
 from {{ cookiecutter.package_name }}.data.batches import read_jsonl
 from {{ cookiecutter.package_name }}.data.flow import ingestion_flow
-from {{ cookiecutter.package_name }}.data.synthetic import generate_impressions
+from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
 from {{ cookiecutter.package_name }}.serving.local import LocalServer, http_json, request_records, start_service
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
 from {{ cookiecutter.package_name }}.training import registry
@@ -55,7 +55,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 def records(rows: int, seed: int = 5) -> list[dict[str, Any]]:
     contract = load_contract(Settings().contract_file)
-    return request_records(generate_impressions(rows=rows, seed=seed), contract)
+    return request_records(generate_batch(rows=rows, seed=seed), contract)
 
 
 def test_ready_with_the_champion_loaded(server: Server) -> None:

@@ -8,7 +8,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 
 from {{ cookiecutter.package_name }}.contract import DataContract
-from {{ cookiecutter.package_name }}.data.synthetic import generate_impressions
+from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
 from {{ cookiecutter.package_name }}.modeling import (
     MODELS,
     UnknownModelError,
@@ -19,12 +19,12 @@ from {{ cookiecutter.package_name }}.modeling import (
 
 @pytest.fixture(scope="module")
 def train() -> pd.DataFrame:
-    return generate_impressions(rows=20_000, seed=101)
+    return generate_batch(rows=20_000, seed=101)
 
 
 @pytest.fixture(scope="module")
 def holdout() -> pd.DataFrame:
-    return generate_impressions(rows=10_000, seed=202)
+    return generate_batch(rows=10_000, seed=202)
 
 
 @pytest.fixture(scope="module", params=sorted(MODELS))

@@ -13,7 +13,8 @@ Rules, each printed with the column it decided:
   [0, 1]), so the next batch of the same data passes while a wrong unit or sign does not.
 
 What cannot be inferred is refused with one sentence: a target that is missing, has missing
-values, or does not have exactly two classes; an id that repeats; a timestamp that does not parse.
+values, or does not fit the project's task (`target.py` says what fits); an id that repeats; a
+timestamp that does not parse.
 """
 
 from __future__ import annotations
@@ -29,17 +30,14 @@ import pandas as pd
 import yaml
 from pydantic import ValidationError
 
-from ..errors import ExpectedError, describe_validation_error
+from ..errors import describe_validation_error
+from . import target as task_target
 from .spec import RESERVED_NAMES, DataContract
+from .values import InferenceError, is_bool_text, plain
 
 CATEGORY_LIMIT = 50  # distinct values at most for text to become a category
 RANGE_MARGIN = 0.10  # a range is widened by this share of its span on each side
-BOOL_TEXT = {"true", "false"}
 MIN_ROWS = 100  # the contract's minimum batch size, unless the table is smaller
-
-
-class InferenceError(ExpectedError, ValueError):
-    """The table cannot be turned into a contract as asked (exit 2, one sentence)."""
 
 
 @dataclass
@@ -122,7 +120,9 @@ def infer_contract(
     for column in frame.columns:
         values = frame[column]
         if column == target:
-            entry = _target(values, positive, decisions)
+            entry, guessed = task_target.infer_target(values, positive)
+            if guessed:
+                decisions.note(column, guessed, review=True)
         elif column == id_column:
             entry = _id(values, decisions)
         elif column == timestamp:
@@ -148,76 +148,9 @@ def infer_contract(
         raise InferenceError(
             f"the inferred contract is not valid:\n{describe_validation_error(error)}"
         ) from None
-    if target not in decisions.notes:  # a positive class given or obvious: say how common
-        rate = float(contract.encode_target(frame[target]).mean())
-        decisions.note(
-            target, f"target; positive class {contract.positive_label!r} ({rate:.1%} of rows)"
-        )
+    if target not in decisions.notes:  # nothing guessed: say what the target is
+        decisions.note(target, task_target.describe_target(contract, frame))
     return InferredContract(contract, decisions.notes, decisions.review)
-
-
-def _target(values: pd.Series, positive: str | None, decisions: Decisions) -> dict[str, Any]:
-    name = values.name
-    missing = int(values.isna().sum())
-    if missing:
-        raise InferenceError(
-            f"the target {name!r} is missing in {missing} of {len(values)} rows: drop or label "
-            "those rows first"
-        )
-    counts = values.value_counts()
-    if len(counts) == 1:
-        raise InferenceError(
-            f"the target {name!r} has one class only ({counts.index[0]!r}): binary "
-            "classification needs rows of two classes"
-        )
-    if len(counts) > 2:
-        shown = ", ".join(repr(value) for value in list(counts.index)[:5])
-        raise InferenceError(
-            f"the target {name!r} has {len(counts)} classes ({shown}"
-            f"{', ...' if len(counts) > 5 else ''}): this project does binary classification, "
-            "so the target needs exactly two"
-        )
-    entry: dict[str, Any] = {"role": "target"}
-    classes = [_plain(value) for value in counts.index]
-    if pd.api.types.is_bool_dtype(values) or _is_bool_text(values):
-        entry |= {"type": "bool"}
-        default: Any = True
-    elif pd.api.types.is_integer_dtype(values):
-        entry |= {"type": "int", "values": sorted(classes)}
-        default = 1 if sorted(classes) == [0, 1] else None
-    else:
-        entry |= {"type": "category", "values": sorted(str(value) for value in classes)}
-        default = None
-    is_bool = entry["type"] == "bool"
-    labels = [str(label).lower() if is_bool else str(label) for label in classes]
-    if positive is not None:
-        if (positive.lower() if is_bool else positive) not in labels:
-            raise InferenceError(
-                f"--positive {positive!r} is not a class of the target {name!r}; its classes "
-                f"are {', '.join(repr(label) for label in labels)}"
-            )
-        chosen: Any = positive
-    elif default is not None:
-        chosen = default
-    else:
-        chosen = str(counts.index[-1]) if entry["type"] == "category" else counts.index[-1]
-        decisions.note(
-            name,
-            f"target with classes {labels}; the positive class (what scores are the "
-            f"probability of) is taken to be the rarer one, {chosen!r}: pass --positive to "
-            "choose",
-            review=True,
-        )
-    entry["positive"] = _positive(chosen, entry)
-    return entry
-
-
-def _positive(chosen: Any, entry: dict[str, Any]) -> Any:
-    if entry["type"] == "bool":
-        return str(chosen).lower() == "true"
-    if entry["type"] == "int":
-        return int(chosen)
-    return str(chosen)
 
 
 def _id(values: pd.Series, decisions: Decisions) -> dict[str, Any]:
@@ -278,7 +211,7 @@ def _feature(values: pd.Series, decisions: Decisions, hint_id: bool) -> dict[str
     if present.empty:
         decisions.note(name, "ignored: every value is missing", review=True)
         return {"type": "float", "role": "ignored", "nullable": True}
-    if pd.api.types.is_bool_dtype(values) or _is_bool_text(present):
+    if pd.api.types.is_bool_dtype(values) or is_bool_text(present):
         kind = "bool"
         entry = {"type": "bool"} | entry
     elif pd.api.types.is_numeric_dtype(values):
@@ -300,7 +233,7 @@ def _feature(values: pd.Series, decisions: Decisions, hint_id: bool) -> dict[str
         return entry | {"role": "ignored"}
     detail = ""
     if "min" in entry:
-        detail = f" observed in [{_plain(present.min())}, {_plain(present.max())}]"
+        detail = f" observed in [{plain(present.min())}, {plain(present.max())}]"
     decisions.note(name, f"{kind} feature{detail}{missing}")
     return entry
 
@@ -359,44 +292,19 @@ def _text_limit(values: pd.Series) -> int:
     return max(16, 2 * int(values.astype(str).str.len().max()))
 
 
-def _is_bool_text(values: pd.Series) -> bool:
-    if pd.api.types.is_numeric_dtype(values):
-        return False
-    present = values.dropna().astype(str).str.strip().str.lower()
-    return bool(len(present)) and bool(present.isin(BOOL_TEXT).all())
-
-
-def _plain(value: Any) -> Any:
-    """A numpy scalar as the Python value YAML can write."""
-    return value.item() if hasattr(value, "item") else value
-
-
 def requirements_yaml(contract: DataContract, frame: pd.DataFrame) -> str:
-    """A starting step-1 file for the table: neutral goals to rewrite, a threshold any useful
-    model clears, a decision threshold at the positive rate, windows sized to the table."""
-    rate = float(contract.encode_target(frame[contract.target.name]).mean())
-    threshold = min(0.5, max(0.01, round(rate, 2)))
+    """A starting step-1 file for the table: neutral goals to rewrite, the task's offline
+    metrics with a floor any useful model clears, windows sized to the table."""
+    goals, offline, comment = task_target.starting_requirements(contract, frame)
     window = min(1_000, max(100, len(frame) // 10))
-    target, positive = contract.target.name, contract.positive_label
-    raw = {
-        "business_goal": f"REVIEW: what acting on P({target} = {positive}) changes, and for whom.",
-        "ml_objective": f"Estimate P({target} = {positive}) for each row of {contract.name}, "
-        "well ranked and calibrated.",
+    raw = goals | {
         "scale": {
             "daily_predictions": max(1, len(frame)),
             "peak_requests_per_second": 10,
             "training_rows": len(frame),
             "retrain_every_days": 7,
         },
-        "offline_metrics": {
-            "primary": "roc_auc",
-            "higher_is_better": True,
-            "decision_threshold": threshold,
-            "min_improvement": 0.0001,
-            "bootstrap_rounds": 500,
-            "bootstrap_confidence": 0.95,
-            "thresholds": {"roc_auc": {"min": 0.6}},
-        },
+        "offline_metrics": offline,
         "serving": {"p99_latency_ms": 50, "max_batch_rows": 1000, "availability": 0.999},
         "drift": {
             "column_p_value": 0.05,
@@ -408,8 +316,8 @@ def requirements_yaml(contract: DataContract, frame: pd.DataFrame) -> str:
     head = [
         f"# Step 1 for {contract.name}, written by `contract infer`: every number is read by "
         "code (see the packaged requirements.yaml for what each does).",
-        f"# The decision threshold is the positive rate ({rate:.1%}); roc_auc >= 0.6 is a floor "
-        "any useful model clears: raise it once you know what your data allows. Monitoring",
-        f"# judges windows of at least {window} rows (a tenth of the table, at most 1000).",
+        f"# {comment}",
+        f"# Monitoring judges windows of at least {window} rows (a tenth of the table, at most "
+        "1000).",
     ]
     return "\n".join(head) + "\n" + _dump(raw, flow=False)

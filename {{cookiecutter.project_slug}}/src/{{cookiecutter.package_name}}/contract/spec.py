@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ExpectedError, describe_validation_error
+from .target import check_target, encode_target
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,7 +59,7 @@ class Column(BaseModel):
     nullable: bool = False
     unique: bool = False
     max_length: int | None = Field(default=None, ge=1)
-    # The target only: which of its two values is the positive class (scores are P(positive)).
+    # A classification target only: which value is the positive class (scores are P(positive)).
     positive: Label | None = None
 
     @field_validator("name")
@@ -138,50 +139,16 @@ class DataContract(BaseModel):
             raise ValueError("the contract allows at most one id and one timestamp column")
         if not self.features:
             raise ValueError("the contract needs at least one feature column")
-        target = self.target
-        if target.type not in ("int", "category", "bool"):
+        if self.target.nullable:
             raise ValueError(
-                f"the target {target.name} is a {target.type} column: binary classification "
-                "needs an int, bool or category target"
+                f"the target {self.target.name} cannot be nullable: every row needs one"
             )
-        if len(set(target.labels)) != 2:
-            raise ValueError(
-                f"the target {target.name} lists {len(set(target.labels))} `values`: binary "
-                "classification needs exactly two"
-            )
-        if target.nullable:
-            raise ValueError(f"the target {target.name} cannot be nullable: every row needs one")
-        _ = self.positive_label  # raises when the positive class is ambiguous
+        check_target(self)  # what the project's task needs of its target
         return self
 
-    @property
-    def positive_label(self) -> Label:
-        """The target's positive class: `positive` when given, else 1 of 0/1 or true of a bool."""
-        target = self.target
-        labels = target.labels
-        if target.positive is not None:
-            matches = [label for label in labels if _same_label(label, target.positive)]
-            if not matches:
-                raise ValueError(
-                    f"the target's positive class {target.positive!r} is not one of its values "
-                    f"{list(labels)}"
-                )
-            return matches[0]
-        if target.type == "bool":
-            return True
-        if sorted(str(label) for label in labels) == ["0", "1"] and target.type == "int":
-            return 1
-        raise ValueError(
-            f"the target {target.name} has values {list(labels)}: name the positive class with "
-            "`positive:` (scores are the probability of that class)"
-        )
-
     def encode_target(self, values: pd.Series) -> pd.Series:
-        """The target as 1 (positive class) and 0: what models are fitted and judged on."""
-        positive = self.positive_label
-        if isinstance(positive, bool) or self.target.type != "category":
-            return (values == positive).astype("int64")
-        return (values.astype(str) == str(positive)).astype("int64")
+        """The target as models are fitted and judged on it (the task's encoding)."""
+        return encode_target(self, values)
 
     @property
     def column_names(self) -> list[str]:
@@ -233,13 +200,6 @@ class DataContract(BaseModel):
             if column.name == name:
                 return column
         raise KeyError(f"{name!r} is not a column of contract {self.name!r}")
-
-
-def _same_label(label: Label, given: Label) -> bool:
-    """Whether a `positive:` names this label; YAML may have typed "1" or "true" differently."""
-    if isinstance(label, bool) or isinstance(given, bool):
-        return str(label).lower() == str(given).lower()
-    return str(label) == str(given)
 
 
 class ContractError(ExpectedError, ValueError):

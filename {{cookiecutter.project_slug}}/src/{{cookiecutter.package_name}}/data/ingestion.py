@@ -25,7 +25,7 @@ from .batches import (
     store_once,
     write_json,
 )
-from .synthetic import DEFAULT_START, generate_impressions
+from .synthetic import DEFAULT_START, generate_batch
 from .validation import ValidationReport
 
 IngestionStatus = Literal["validated", "duplicate", "rejected", "unreadable"]
@@ -77,7 +77,7 @@ def load_batch(
     default the generator's); return it and where it came from."""
     if source is not None:
         return read_batch(source, contract), str(source)
-    frame = generate_impressions(rows=rows, seed=seed, drift=drift, start=start or DEFAULT_START)
+    frame = generate_batch(rows=rows, seed=seed, drift=drift, start=start or DEFAULT_START)
     origin = f"synthetic(rows={rows}, seed={seed}, drift={drift}"
     return frame, origin + (f", start={start.isoformat()})" if start else ")")
 

@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import pandas as pd
-from evidently import BinaryClassification, DataDefinition, Dataset, Report
+from evidently import DataDefinition, Dataset, Report
 from evidently.core.report import Snapshot
 from evidently.metrics import ValueDrift
-from evidently.presets import ClassificationPreset, DataDriftPreset, DataSummaryPreset
+from evidently.presets import DataDriftPreset, DataSummaryPreset
 
 from ..contract import DataContract
 from ..requirements.spec import DriftThresholds
+from . import quality
 
 SCORE_COLUMN = "score"
 NUMERIC_TEST = "ks"
@@ -69,24 +70,24 @@ def bounded_sample(frame: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFram
 
 def data_definition(contract: DataContract, columns: pd.Index) -> DataDefinition:
     """Evidently's column mapping, from the contract: numeric and categorical features, the
-    score as the prediction, and the target when the window has labels."""
+    score as the prediction, and the target when the window has labels (`quality.py` says how
+    the task maps them)."""
     target = contract.target.name
     has_score, has_target = SCORE_COLUMN in columns, target in columns
-    classification = (
-        [BinaryClassification(target=target, prediction_probas=SCORE_COLUMN)]
-        if has_score and has_target
-        else None
-    )
+    task = quality.task_definition(target, SCORE_COLUMN) if has_score and has_target else {}
+    labelled = [target] if has_target else []
     # Bools are two categories here (Evidently's numeric summaries cannot subtract them).
     flags = contract.bool_features
     numeric = [name for name in contract.numeric_features if name not in flags]
     return DataDefinition(
         id_column=contract.id_column if contract.id_column in columns else None,
-        numerical_columns=numeric + ([SCORE_COLUMN] if has_score else []),
+        numerical_columns=numeric
+        + ([SCORE_COLUMN] if has_score else [])
+        + ([] if quality.TARGET_IS_CATEGORY else labelled),
         categorical_columns=contract.categorical_features
         + flags
-        + ([target] if has_target else []),
-        classification=classification,
+        + (labelled if quality.TARGET_IS_CATEGORY else []),
+        **task,
     )
 
 
@@ -113,9 +114,9 @@ def build_report(contract: DataContract, columns: pd.Index, p_value: float) -> R
         metrics.append(ValueDrift(column=SCORE_COLUMN, method=NUMERIC_TEST, threshold=p_value))
     if contract.target.name in columns:
         target = contract.target.name
-        metrics.append(ValueDrift(column=target, method=CATEGORICAL_TEST, threshold=p_value))
+        metrics.append(ValueDrift(column=target, method=quality.TARGET_TEST, threshold=p_value))
         if SCORE_COLUMN in columns:
-            metrics.append(ClassificationPreset())
+            metrics.append(quality.quality_preset())
     return Report(metrics, include_tests=False)
 
 
@@ -164,7 +165,7 @@ def summarise(
         kind = config.get("type", "").rsplit(":", 1)[-1]
         if kind == "ValueDrift":
             p_values[config["column"]] = float(value)
-        elif kind in {"Accuracy", "Precision", "Recall", "F1Score", "RocAuc", "LogLoss"}:
+        elif kind in quality.QUALITY_METRICS:
             metrics[kind] = float(value)
     features = [column.name for column in contract.features]
     drifted = [name for name in features if p_values.get(name, 1.0) < p_value]

@@ -12,6 +12,7 @@ from evidently.ui.workspace import Project, Workspace
 
 from ..contract import DataContract
 from .drift import SCORE_COLUMN
+from .quality import DASHBOARD_METRIC
 
 METRIC = "evidently:metric_v2:"
 
@@ -22,6 +23,7 @@ def dashboard_panels(contract: DataContract) -> list[object]:
         metric=f"{METRIC}DriftedColumnsCount",
         metric_labels={"value_type": "share"},
     )
+    quality_metric, quality_title = DASHBOARD_METRIC
     return [
         counter_panel(
             title="Share of drifted features (last run)", values=[drift_share], size="half"
@@ -56,8 +58,8 @@ def dashboard_panels(contract: DataContract) -> list[object]:
             size="half",
         ),
         line_plot_panel(
-            title="ROC-AUC where labels arrived",
-            values=[PanelMetric(legend="ROC-AUC", metric=f"{METRIC}RocAuc")],
+            title=f"{quality_title} where labels arrived",
+            values=[PanelMetric(legend=quality_title, metric=f"{METRIC}{quality_metric}")],
             size="half",
         ),
     ]

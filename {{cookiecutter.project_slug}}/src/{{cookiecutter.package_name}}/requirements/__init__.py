@@ -1,8 +1,8 @@
 """Step 1, clarify requirements: the goals and limits every later step is checked against."""
 
+from .metrics import MetricName
 from .spec import (
     DriftThresholds,
-    MetricName,
     MetricThreshold,
     OfflineMetrics,
     Scale,

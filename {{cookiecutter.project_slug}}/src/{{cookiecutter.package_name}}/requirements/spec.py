@@ -10,23 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import ExpectedError, describe_validation_error
-
-MetricName = Literal[
-    "precision",
-    "recall",
-    "f1",
-    "roc_auc",
-    "pr_auc",
-    "log_loss",
-    "brier_score",
-    "expected_calibration_error",
-]
+from .metrics import MetricName
 
 
 class _Strict(BaseModel):
@@ -60,7 +49,8 @@ class MetricThreshold(_Strict):
 class OfflineMetrics(_Strict):
     primary: MetricName
     higher_is_better: bool = True
-    # The score at which a row counts as predicted positive, for precision, recall and F1.
+    # Classification: the score at which a row counts as predicted positive (precision, recall,
+    # F1). Other tasks have no use for it.
     decision_threshold: float = Field(default=0.5, gt=0, lt=1)
     thresholds: dict[MetricName, MetricThreshold]
     # Replacing a champion needs an improvement the holdout can show: the lower end of a paired

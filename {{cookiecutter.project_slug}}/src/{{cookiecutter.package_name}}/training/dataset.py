@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from ..contract import DataContract
+from ..contract.target import STRATIFY_HOLDOUT
 from ..errors import ExpectedError, reading_store
 
 logger = logging.getLogger(__name__)
@@ -33,7 +34,7 @@ class Split:
     train: pd.DataFrame
     holdout: pd.DataFrame
     method: str
-    holdout_labels: pd.Series  # the holdout's target as 1/0 for the positive class
+    holdout_labels: pd.Series  # the holdout's target as the task encodes it
 
 
 def data_version(batch_files: list[Path]) -> str:
@@ -90,7 +91,7 @@ def split_by_time(
     data from after what it learned from, as it will be in production.
 
     Without a timestamp column, "latest" is the newest batches (`batch_rows`, in ingestion
-    order): the holdout is a seeded random sample, stratified by the target, of the rows of
+    order): the holdout is a seeded random sample (stratified by a class target), of the rows of
     the newest batches that hold enough rows. So after new data arrives, the new model and the
     champion are both judged on rows the champion never trained on."""
     target = contract.target.name
@@ -103,12 +104,15 @@ def split_by_time(
                 break
             pool_rows, newest = pool_rows + rows, newest + 1
         pool = frame.iloc[len(frame) - pool_rows :]
-        holdout = pool.groupby(target, group_keys=False).sample(
-            frac=min(1.0, wanted / max(pool_rows, 1)), random_state=seed
-        )
+        share = min(1.0, wanted / max(pool_rows, 1))
+        if STRATIFY_HOLDOUT:
+            holdout = pool.groupby(target, group_keys=False).sample(frac=share, random_state=seed)
+        else:
+            holdout = pool.sample(frac=share, random_state=seed)
         train = frame.drop(holdout.index)
         where = "all rows" if pool_rows >= len(frame) else f"the newest {newest} batch(es)"
-        method = f"random from {where}, stratified by {target}, seed {seed}"
+        stratified = f", stratified by {target}" if STRATIFY_HOLDOUT else ""
+        method = f"random from {where}{stratified}, seed {seed}"
     else:
         cutoff = frame[timestamp].quantile(1 - holdout_fraction)
         is_holdout = frame[timestamp] >= cutoff
@@ -117,7 +121,7 @@ def split_by_time(
     for part, name in ((train, "training"), (holdout, "holdout")):
         if part[target].nunique() < 2:
             raise NoTrainingDataError(
-                f"the {name} set has {len(part)} rows and a single {target} class: "
+                f"the {name} set has {len(part)} rows and a single value of {target}: "
                 "ingest more data before training"
             )
     holdout = holdout.reset_index(drop=True)

@@ -13,11 +13,11 @@ from sklearn.pipeline import Pipeline
 
 from ..contract import DataContract, load_contract
 from ..modeling import fit_model, predict_scores
-from ..requirements import load_requirements
+from ..requirements import OfflineMetrics, load_requirements
 from ..settings import get_settings
 from ..stopwatch import Stopwatch
 from . import dataset, registry, steps
-from .evaluation import Evaluation, evaluate, paired_bootstrap
+from .evaluation import Evaluation, compare, evaluate
 from .gate import decide_promotion
 
 # NO_CACHE everywhere: these tasks take DataFrames and models, which Prefect would hash.
@@ -27,17 +27,17 @@ fit = task(name="fit", cache_policy=NO_CACHE)(fit_model)
 score_champion = task(name="score-champion", cache_policy=NO_CACHE)(steps.score_champion)
 record_run = task(name="log-and-register", cache_policy=NO_CACHE)(steps.record_run)
 move_aliases = task(name="move-aliases", cache_policy=NO_CACHE)(registry.move_aliases)
-compare_with_champion = task(name="paired-bootstrap", cache_policy=NO_CACHE)(paired_bootstrap)
+compare_with_champion = task(name="paired-bootstrap", cache_policy=NO_CACHE)(compare)
 
 
 @task(name="evaluate", cache_policy=NO_CACHE)
 def evaluate_model(
-    model: Pipeline, split: dataset.Split, contract: DataContract, threshold: float
+    model: Pipeline, split: dataset.Split, contract: DataContract, offline: OfflineMetrics
 ) -> tuple[Evaluation, pd.Series]:
     holdout = split.holdout
     scores = predict_scores(model, holdout, contract)
     evaluation = evaluate(
-        holdout, split.holdout_labels, scores, contract.categorical_features, threshold
+        holdout, split.holdout_labels, scores, contract.categorical_features, offline
     )
     return evaluation, scores
 
@@ -52,7 +52,7 @@ def training_flow(model_name: str | None = None) -> steps.TrainingOutcome:
         settings = settings.model_copy(update={"model_name": model_name})
     requirements = load_requirements(settings.requirements_file)
     contract = load_contract(settings.contract_file)
-    threshold = requirements.offline_metrics.decision_threshold
+    offline = requirements.offline_metrics
     logger = get_run_logger()
     timed = Stopwatch()
 
@@ -68,9 +68,8 @@ def training_flow(model_name: str | None = None) -> steps.TrainingOutcome:
         data.batch_rows,
     )
     model = timed("fit", fit, settings.model_name, split.train, contract, settings.seed)
-    evaluation, scores = timed("evaluate", evaluate_model, model, split, contract, threshold)
-    champion = timed("score_champion", score_champion, split, contract, settings, threshold)
-    offline = requirements.offline_metrics
+    evaluation, scores = timed("evaluate", evaluate_model, model, split, contract, offline)
+    champion = timed("score_champion", score_champion, split, contract, settings, offline)
     comparison = None
     if champion is not None and champion.scores is not None:
         comparison = timed(
@@ -79,10 +78,7 @@ def training_flow(model_name: str | None = None) -> steps.TrainingOutcome:
             split.holdout_labels,
             scores,
             champion.scores,
-            offline.primary,
-            threshold,
-            offline.bootstrap_rounds,
-            offline.bootstrap_confidence,
+            offline,
             settings.seed,
         )
     decision = decide_promotion(

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..requirements import OfflineMetrics
-from .evaluation import PairedBootstrap
+from .bootstrap import PairedBootstrap
 
 
 @dataclass(frozen=True)

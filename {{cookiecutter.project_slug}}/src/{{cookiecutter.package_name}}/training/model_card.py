@@ -6,8 +6,9 @@ import math
 from dataclasses import dataclass
 
 from ..contract import DataContract
+from ..contract.target import output_meaning
 from ..requirements import SystemRequirements
-from .evaluation import SliceMetrics
+from .evaluation import PLOTS, card_notes
 from .gate import PromotionDecision
 
 
@@ -25,7 +26,7 @@ class CardFacts:
     metrics: dict[str, float]
     champion_metrics: dict[str, float] | None
     champion_label: str | None
-    slices: list[SliceMetrics]
+    slices: list[dict[str, object]]  # one row per slice: `evaluation.slices_table`
     decision: PromotionDecision
     time_split: bool = True  # False: a random holdout
 
@@ -37,6 +38,13 @@ def _cell(value: object) -> str:
 
 def _number(value: float | None) -> str:
     return "—" if value is None or math.isnan(value) else f"{value:.4f}"
+
+
+def _table_value(value: object) -> str:
+    """A slice table cell: floats to 4 places, counts as they are, text escaped."""
+    if isinstance(value, float):
+        return _number(value)
+    return _cell(value)
 
 
 def render_model_card(
@@ -57,8 +65,7 @@ def render_model_card(
         f"- {facts.train_rows} training rows, {facts.holdout_rows} holdout rows; split by "
         f"{facts.split}.",
         f"- Features: {', '.join(f'`{column.name}`' for column in contract.features)}. "
-        f"Target: `{contract.target.name}`; a score is P({contract.target.name} = "
-        f"{contract.positive_label}).",
+        f"Target: `{contract.target.name}`; a score is {output_meaning(contract)}.",
         "",
         "## Holdout metrics against step 1's thresholds",
         f"Primary metric: `{offline.primary}`. "
@@ -86,23 +93,21 @@ def render_model_card(
         lines.append(
             f"| {name} | {_number(value)} | {bound} | {met} | {_number(champion.get(name))} |"
         )
+    lines += ["", *card_notes(offline)]
     lines += [
-        "",
-        f"Precision, recall and F1 are taken at a score of {offline.decision_threshold}.",
         "",
         "## Slices",
         "A model can meet the thresholds on average and still fail one segment.",
         "",
     ]
     if facts.slices:
+        header = list(facts.slices[0])
         lines += [
-            "| column | value | rows | positive rate | mean score | roc_auc | log_loss |",
-            "|---|---|---|---|---|---|---|",
+            "| " + " | ".join(name.replace("_", " ") for name in header) + " |",
+            "|" + "---|" * len(header),
         ]
         lines += [
-            f"| {_cell(item.column)} | {_cell(item.value)} | {item.rows} | "
-            f"{item.positive_rate:.4f} | {item.mean_score:.4f} | {_number(item.roc_auc)} | "
-            f"{_number(item.log_loss)} |"
+            "| " + " | ".join(_table_value(item[name]) for name in header) + " |"
             for item in facts.slices
         ]
     else:
@@ -131,8 +136,7 @@ def render_model_card(
         "- Metrics are on one holdout; only the decision's primary-metric comparison has an "
         "interval (paired bootstrap, above). Small slices are noisy.",
         "",
-        "Plots (confusion matrix, ROC, precision-recall, calibration) and `metrics.json` are in "
-        "the run's `evaluation/` artifacts.",
+        f"Plots ({PLOTS}) and `metrics.json` are in the run's `evaluation/` artifacts.",
         "",
     ]
     return "\n".join(lines)

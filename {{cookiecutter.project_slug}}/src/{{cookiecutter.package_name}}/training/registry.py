@@ -27,6 +27,7 @@ from sklearn.pipeline import Pipeline
 
 from ..data.batches import exclusive
 from ..errors import ExpectedError
+from ..modeling.candidates import PREDICT_METHOD
 from ..settings import Settings
 
 CHAMPION = "champion"
@@ -179,8 +180,8 @@ class ModelLoadError(ExpectedError):
 
 
 def load_model(version: ModelVersion) -> Pipeline:
-    """The scikit-learn flavour: it keeps `predict_proba`, which the pyfunc flavour hides.
-    Any failure names the version and where its files are."""
+    """The scikit-learn flavour: the pipeline with all its methods (the pyfunc flavour keeps
+    one). Any failure names the version and where its files are."""
     try:
         model: Pipeline = mlflow.sklearn.load_model(version.uri)
     except Exception as error:  # missing file, truncated zip, unreachable store, ...
@@ -231,7 +232,7 @@ def log_training_run(
     with warnings.catch_warnings():
         # The hint that integer columns cannot hold missing values: the contract forbids them.
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
-        signature = infer_signature(example, model.predict_proba(example))
+        signature = infer_signature(example, getattr(model, PREDICT_METHOD)(example))
     with mlflow.start_run(run_name=run_name, tags=process_tags()) as run:
         mlflow.log_params(params)
         mlflow.log_metrics(metrics)
@@ -245,7 +246,7 @@ def log_training_run(
             signature=signature,
             input_example=example,
             pip_requirements=pinned_requirements(),
-            pyfunc_predict_fn="predict_proba",
+            pyfunc_predict_fn=PREDICT_METHOD,
             registered_model_name=settings.registered_model_name,
         )
     return ModelVersion(

@@ -18,17 +18,12 @@ from sklearn.pipeline import Pipeline
 
 from ..contract import DataContract
 from ..modeling import feature_frame, predict_scores
-from ..requirements import MetricName, SystemRequirements
+from ..requirements import MetricName, OfflineMetrics, SystemRequirements
 from ..settings import Settings
 from . import registry
+from .bootstrap import PairedBootstrap
 from .dataset import Split, TrainingData
-from .evaluation import (
-    Evaluation,
-    PairedBootstrap,
-    classification_metrics,
-    slices_table,
-    write_plots,
-)
+from .evaluation import Evaluation, holdout_metrics, slices_table, write_plots
 from .gate import PromotionDecision
 from .model_card import CardFacts, render_model_card
 
@@ -65,7 +60,7 @@ class TrainingOutcome:
 
 
 def score_champion(
-    split: Split, contract: DataContract, settings: Settings, threshold: float
+    split: Split, contract: DataContract, settings: Settings, offline: OfflineMetrics
 ) -> ChampionScore | None:
     """The current champion's metrics on this run's holdout, or None when there is none.
     A champion that cannot score the holdout gets NaN metrics and the reason."""
@@ -80,7 +75,7 @@ def score_champion(
         return ChampionScore(version=current, metrics=unmeasured, error=str(error))
     return ChampionScore(
         version=current,
-        metrics=classification_metrics(split.holdout_labels, scores, threshold),
+        metrics=holdout_metrics(split.holdout_labels, scores, offline),
         scores=scores,
     )
 
@@ -104,8 +99,7 @@ def record_run(
     started = datetime.now(UTC)
     run_name = f"{started:%Y%m%dT%H%M%SZ}-{settings.model_name}"
     report_dir = settings.training_reports_dir / run_name
-    threshold = requirements.offline_metrics.decision_threshold
-    write_plots(split.holdout_labels, scores, threshold, report_dir)
+    write_plots(split.holdout_labels, scores, requirements.offline_metrics, report_dir)
     summary = {
         "model_name": settings.model_name,
         "data_version": data.data_version,
@@ -171,7 +165,7 @@ def record_run(
             metrics=evaluation.metrics,
             champion_metrics=champion.metrics if champion else None,
             champion_label=f"v{champion.version.version}" if champion else None,
-            slices=evaluation.slices,
+            slices=slices_table(evaluation.slices),
             decision=decision,
             time_split=contract.timestamp_column is not None,
         ),

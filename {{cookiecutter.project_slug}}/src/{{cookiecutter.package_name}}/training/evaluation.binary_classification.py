@@ -1,4 +1,5 @@
-"""Offline evaluation: the metrics step 1 names, per-slice metrics and diagnostic plots.
+"""Offline evaluation of a binary classifier: the metrics step 1 names, per-slice metrics,
+diagnostic plots and the paired comparison the gate judges.
 
 Everything here is a plain function of labels and scores, so the same code measures a new model,
 the current champion on the same holdout, and (in monitoring) a model on labelled traffic.
@@ -23,6 +24,9 @@ from sklearn.metrics import (
     recall_score,
     roc_auc_score,
 )
+
+from ..requirements import OfflineMetrics
+from .bootstrap import PairedBootstrap, paired_bootstrap
 
 CALIBRATION_BINS = 10
 
@@ -70,11 +74,13 @@ METRICS: dict[str, MetricFunction] = {
 }
 
 
-def classification_metrics(
-    labels: np.ndarray | pd.Series, scores: np.ndarray | pd.Series, threshold: float
+def holdout_metrics(
+    labels: np.ndarray | pd.Series, scores: np.ndarray | pd.Series, offline: OfflineMetrics
 ) -> dict[str, float]:
-    """Every metric `requirements.MetricName` lists; ranking metrics are NaN on a single class."""
+    """Every metric `requirements.MetricName` lists; ranking metrics are NaN on a single class.
+    Precision, recall and F1 count a row as predicted positive from step 1's threshold."""
     y, p = _labels_and_probabilities(labels, scores)
+    threshold = offline.decision_threshold
     return {name: compute(y, p, threshold) for name, compute in METRICS.items()}
 
 
@@ -95,59 +101,36 @@ def _weighted_auc(groups: np.ndarray, size: int, y: np.ndarray, weights: np.ndar
     return float((positives * (below + 0.5 * negatives)).sum() / pairs)
 
 
-@dataclass(frozen=True)
-class PairedBootstrap:
-    """The primary metric's difference, challenger minus champion, on the same holdout rows,
-    with a percentile interval over resamples of those rows (both models scored on each)."""
-
-    metric: str
-    difference: float
-    low: float
-    high: float
-    confidence: float
-    rounds: int
-    seed: int
-
-
-def paired_bootstrap(
+def compare(
     labels: np.ndarray | pd.Series,
     challenger: np.ndarray | pd.Series,
     champion: np.ndarray | pd.Series,
-    metric: str,
-    threshold: float,
-    rounds: int,
-    confidence: float,
+    offline: OfflineMetrics,
     seed: int,
 ) -> PairedBootstrap:
+    """The paired bootstrap of the primary metric over the holdout's rows."""
     y, new = _labels_and_probabilities(labels, challenger)
     _, old = _labels_and_probabilities(labels, champion)
-    compute = METRICS[metric]
-    random = np.random.default_rng(seed)
-    differences = np.empty(rounds)
-    fast = metric == "roc_auc"  # the usual primary metric: O(n) a round instead of a sort
-    ranked = (_score_groups(new), _score_groups(old)) if fast else None
-    for round_ in range(rounds):
-        rows = random.integers(0, len(y), len(y))
+    compute, threshold = METRICS[offline.primary], offline.decision_threshold
+    # ROC-AUC, the usual primary metric, takes O(n) a round instead of a sort: a resample is a
+    # count per row, and the AUC with those counts as weights is the AUC of the resampled rows.
+    ranked = (_score_groups(new), _score_groups(old)) if offline.primary == "roc_auc" else None
+
+    def difference(rows: np.ndarray | None) -> float:
+        if rows is None:
+            return compute(y, new, threshold) - compute(y, old, threshold)
         if ranked is not None:
-            # A resample is a count per row: the same AUC as on the resampled rows.
             counts = np.bincount(rows, minlength=len(y)).astype(float)
-            differences[round_] = _weighted_auc(*ranked[0], y, counts) - _weighted_auc(
-                *ranked[1], y, counts
-            )
-        else:
-            differences[round_] = compute(y[rows], new[rows], threshold) - compute(
-                y[rows], old[rows], threshold
-            )
-    tail = (1 - confidence) / 2 * 100
-    low, high = np.nanpercentile(differences, [tail, 100 - tail])
-    return PairedBootstrap(
-        metric=metric,
-        difference=compute(y, new, threshold) - compute(y, old, threshold),
-        low=float(low),
-        high=float(high),
-        confidence=confidence,
-        rounds=rounds,
-        seed=seed,
+            return _weighted_auc(*ranked[0], y, counts) - _weighted_auc(*ranked[1], y, counts)
+        return compute(y[rows], new[rows], threshold) - compute(y[rows], old[rows], threshold)
+
+    return paired_bootstrap(
+        offline.primary,
+        len(y),
+        difference,
+        offline.bootstrap_rounds,
+        offline.bootstrap_confidence,
+        seed,
     )
 
 
@@ -189,8 +172,14 @@ def slices_table(slices: list[SliceMetrics]) -> list[dict[str, Any]]:
     return [asdict(item) for item in slices]
 
 
+PLOTS = "confusion matrix, ROC, precision-recall and calibration curves"
+
+
 def write_plots(
-    labels: np.ndarray | pd.Series, scores: np.ndarray | pd.Series, threshold: float, folder: Path
+    labels: np.ndarray | pd.Series,
+    scores: np.ndarray | pd.Series,
+    offline: OfflineMetrics,
+    folder: Path,
 ) -> list[Path]:
     """Confusion matrix, ROC, precision-recall and reliability curves as PNG files."""
     import matplotlib
@@ -203,6 +192,7 @@ def write_plots(
 
     y = np.asarray(labels, dtype=int)
     p = np.asarray(scores, dtype=float)
+    threshold = offline.decision_threshold
     folder.mkdir(parents=True, exist_ok=True)
     drawings: dict[str, Callable[[Axes], object]] = {
         "confusion_matrix.png": lambda ax: ConfusionMatrixDisplay.from_predictions(
@@ -239,9 +229,14 @@ def evaluate(
     labels: pd.Series,
     scores: pd.Series,
     slice_columns: list[str],
-    threshold: float,
+    offline: OfflineMetrics,
 ) -> Evaluation:
     return Evaluation(
-        metrics=classification_metrics(labels, scores, threshold),
+        metrics=holdout_metrics(labels, scores, offline),
         slices=slice_metrics(frame, labels, scores, slice_columns),
     )
+
+
+def card_notes(offline: OfflineMetrics) -> list[str]:
+    """What the model card says about how these metrics were taken."""
+    return [f"Precision, recall and F1 are taken at a score of {offline.decision_threshold}."]

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 
 from {{ cookiecutter.package_name }}.requirements import OfflineMetrics, load_requirements
 from {{ cookiecutter.package_name }}.settings import Settings
-from {{ cookiecutter.package_name }}.training.evaluation import PairedBootstrap, paired_bootstrap
+from {{ cookiecutter.package_name }}.training.bootstrap import PairedBootstrap
 from {{ cookiecutter.package_name }}.training.gate import decide_promotion
 
 
@@ -119,17 +118,3 @@ def test_the_cautious_end_of_the_interval_must_clear_the_margin(
     decision = decide_promotion(challenger, champion, offline, interval(low, high))
     assert decision.promote is promote
     assert f"[{low:+.6f}, {high:+.6f}] over 500 resamples" in decision.summary()
-
-
-def test_paired_bootstrap_finds_a_real_difference_and_not_a_copy() -> None:
-    random = np.random.default_rng(0)
-    labels = (random.random(4_000) < 0.2).astype(int)
-    good = np.clip(0.3 * labels + random.normal(0.3, 0.15, 4_000), 0.001, 0.999)
-    noisy = np.clip(good + random.normal(0, 0.2, 4_000), 0.001, 0.999)
-    better = paired_bootstrap(labels, good, noisy, "roc_auc", 0.5, 300, 0.95, seed=1)
-    assert better.low > 0 and better.difference > 0
-    same = paired_bootstrap(labels, good, good, "roc_auc", 0.5, 300, 0.95, seed=1)
-    assert same.low == same.high == same.difference == 0
-    # The fast ROC-AUC path and the generic one agree (log loss takes the generic path).
-    generic = paired_bootstrap(labels, good, noisy, "log_loss", 0.5, 100, 0.95, seed=1)
-    assert generic.difference < 0  # lower log loss for the better model

@@ -26,6 +26,7 @@ DEVICES = ("mobile", "desktop", "tablet")
 POSITIONS = ("top", "side", "bottom")
 SITE_CATEGORIES = ("news", "sports", "shopping", "social", "video")
 DEFAULT_START = datetime(2026, 1, 5)  # a Monday, naive UTC
+WORKED_EXAMPLE = "synthetic ad impressions"
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ DRIFTED_CLICK_MODEL = ClickModel(
 )
 
 
-def generate_impressions(
+def generate_batch(
     rows: int,
     seed: int = 42,
     drift: DriftKind = "none",
@@ -105,6 +106,11 @@ def generate_impressions(
     probability = 1.0 / (1.0 + np.exp(-click_log_odds(frame, click_model)))
     frame["clicked"] = (rng.random(rows) < probability).astype("int64")
     return frame
+
+
+def expected_target(frame: pd.DataFrame) -> np.ndarray:
+    """The best possible score of each row: the true click probability (no drift)."""
+    return np.asarray(1.0 / (1.0 + np.exp(-click_log_odds(frame))), dtype=float)
 
 
 def click_log_odds(frame: pd.DataFrame, model: ClickModel = CLICK_MODEL) -> np.ndarray:

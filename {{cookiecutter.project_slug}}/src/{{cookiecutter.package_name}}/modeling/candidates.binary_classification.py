@@ -1,0 +1,75 @@
+"""Candidate classifiers, each a scikit-learn pipeline built from the data contract: the
+shared preprocessing (`features.py`) followed by the model. Adding a candidate is one function
+and one line in `MODELS`.
+
+scikit-learn is imported inside the builders: commands check `MODELS` for the configured name
+before they start anything, and that check must not cost scikit-learn's import (~1 s).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from ..contract import DataContract
+from .features import feature_frame, preprocessor
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+ModelBuilder = Callable[[DataContract, int], "Pipeline"]
+# What the registry's generic (pyfunc) model calls: the probability of each class.
+PREDICT_METHOD = "predict_proba"
+
+
+def logistic_regression(contract: DataContract, seed: int) -> Pipeline:
+    """The baseline: linear in the features, fast, calibrated by construction."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline(
+        [
+            ("features", preprocessor(contract)),
+            ("model", LogisticRegression(max_iter=1_000, random_state=seed)),
+        ]
+    )
+
+
+def gradient_boosting(contract: DataContract, seed: int) -> Pipeline:
+    """The stronger candidate: captures interactions and non-linear effects."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline(
+        [
+            ("features", preprocessor(contract)),
+            (
+                "model",
+                # Small trees, a slow learning rate and large leaves: clicks are rare and noisy,
+                # and deeper trees overfit them (worse log loss and calibration).
+                HistGradientBoostingClassifier(
+                    max_iter=200,
+                    learning_rate=0.05,
+                    max_leaf_nodes=15,
+                    min_samples_leaf=100,
+                    l2_regularization=1.0,
+                    early_stopping=False,  # deterministic: the same data gives the same model
+                    random_state=seed,
+                ),
+            ),
+        ]
+    )
+
+
+MODELS: dict[str, ModelBuilder] = {
+    "logistic_regression": logistic_regression,
+    "gradient_boosting": gradient_boosting,
+}
+
+
+def predict_scores(model: Pipeline, frame: pd.DataFrame, contract: DataContract) -> pd.Series:
+    """P(target = 1) for each row of `frame`, aligned with its index."""
+    probabilities = model.predict_proba(feature_frame(frame, contract))[:, 1]
+    return pd.Series(probabilities, index=frame.index, name="score")

@@ -1,0 +1,38 @@
+"""Choosing a candidate by name (the `model_name` setting) and fitting it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+from ..contract import DataContract
+from ..errors import ExpectedError
+from .candidates import MODELS, ModelBuilder
+from .features import feature_frame, labels
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
+
+class UnknownModelError(ExpectedError, ValueError):
+    """The settings name a model that is not in `MODELS`."""
+
+
+def model_builder(name: str) -> ModelBuilder:
+    """The candidate called `name`, or `UnknownModelError` listing the choices."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        choices = ", ".join(sorted(MODELS))
+        raise UnknownModelError(f"unknown model {name!r}: choose one of {choices}") from None
+
+
+def build_model(name: str, contract: DataContract, seed: int = 42) -> Pipeline:
+    return model_builder(name)(contract, seed)
+
+
+def fit_model(name: str, train: pd.DataFrame, contract: DataContract, seed: int = 42) -> Pipeline:
+    """A fresh candidate `name`, fitted on the contract's features and target of `train`."""
+    model = build_model(name, contract, seed)
+    return model.fit(feature_frame(train, contract), labels(train, contract))

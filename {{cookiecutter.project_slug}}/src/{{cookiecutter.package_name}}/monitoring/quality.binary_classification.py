@@ -1,0 +1,30 @@
+"""What monitoring measures of a binary classifier where labels arrived, with Evidently.
+
+The drift report maps the score as the prediction probability of the positive class and the
+target (1/0) as the label; the target's drift is tested as a category; quality is Evidently's
+classification preset. Another task's project has its own `quality.py` instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evidently import BinaryClassification
+from evidently.presets import ClassificationPreset
+
+# How the target's own drift is tested: it takes two values.
+TARGET_TEST = "chisquare"
+TARGET_IS_CATEGORY = True
+# The Evidently metrics read back as the window's quality (by their type name).
+QUALITY_METRICS = frozenset({"Accuracy", "Precision", "Recall", "F1Score", "RocAuc", "LogLoss"})
+# The quality metric the dashboard plots over time, and its title.
+DASHBOARD_METRIC = ("RocAuc", "ROC-AUC")
+
+
+def task_definition(target: str, score: str) -> dict[str, Any]:
+    """The part of Evidently's DataDefinition that says what the task is."""
+    return {"classification": [BinaryClassification(target=target, prediction_probas=score)]}
+
+
+def quality_preset() -> Any:
+    return ClassificationPreset()
