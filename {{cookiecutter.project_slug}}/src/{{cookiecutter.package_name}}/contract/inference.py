@@ -216,7 +216,7 @@ def _feature(values: pd.Series, decisions: Decisions, hint_id: bool) -> dict[str
         entry = {"type": "bool"} | entry
     elif pd.api.types.is_numeric_dtype(values):
         kind = "int" if pd.api.types.is_integer_dtype(values) else "float"
-        entry = {"type": kind} | entry | _range(present, kind)
+        entry = {"type": kind} | entry | observed_range(present, kind)
     elif pd.api.types.is_datetime64_any_dtype(values) or (
         not nullable and _as_times(values) is not None
     ):
@@ -261,7 +261,8 @@ def _text(present: pd.Series, decisions: Decisions, hint_id: bool, missing: str)
     return {"type": "string", "role": "ignored", "max_length": _text_limit(text)}
 
 
-def _range(present: pd.Series, kind: str) -> dict[str, Any]:
+def observed_range(present: pd.Series, kind: str) -> dict[str, Any]:
+    """The contract bounds of a numeric column: its observed range, widened by `RANGE_MARGIN`."""
     low, high = float(present.min()), float(present.max())
     span = high - low or max(abs(high), 1.0)
     margin = RANGE_MARGIN * span

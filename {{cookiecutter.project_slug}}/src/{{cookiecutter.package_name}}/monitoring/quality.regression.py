@@ -1,0 +1,30 @@
+"""What monitoring measures of a regression where labels arrived, with Evidently.
+
+The drift report maps the score as the prediction and the target as the true value; the
+target's own drift is tested like any numeric column; quality is Evidently's regression preset
+(mean error, MAE, RMSE, MAPE, R²). Another task's project has its own `quality.py` instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from evidently import Regression
+from evidently.presets import RegressionPreset
+
+# How the target's own drift is tested: it is a quantity.
+TARGET_TEST = "ks"
+TARGET_IS_CATEGORY = False
+# The Evidently metrics read back as the window's quality (by their type name).
+QUALITY_METRICS = frozenset({"MeanError", "MAE", "RMSE", "MAPE", "R2Score", "AbsMaxError"})
+# The quality metric the dashboard plots over time, and its title.
+DASHBOARD_METRIC = ("MAE", "MAE")
+
+
+def task_definition(target: str, score: str) -> dict[str, Any]:
+    """The part of Evidently's DataDefinition that says what the task is."""
+    return {"regression": [Regression(target=target, prediction=score)]}
+
+
+def quality_preset() -> Any:
+    return RegressionPreset()

@@ -1,0 +1,211 @@
+"""Offline evaluation of a regression: the metrics step 1 names, per-slice errors, residual
+plots and the paired comparison the gate judges.
+
+Everything here is a plain function of true values and predictions, so the same code measures a
+new model, the current champion on the same holdout, and (in monitoring) a model on labelled
+traffic.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..requirements import OfflineMetrics
+from .bootstrap import PairedBootstrap, paired_bootstrap
+
+
+def _arrays(
+    labels: np.ndarray | pd.Series, scores: np.ndarray | pd.Series
+) -> tuple[np.ndarray, np.ndarray]:
+    return np.asarray(labels, dtype=float), np.asarray(scores, dtype=float)
+
+
+def mean_absolute_percentage_error(y: np.ndarray, p: np.ndarray) -> float:
+    """Mean of |error| / true value, as a share; NaN unless every true value is positive (a
+    percentage of zero or of a negative quantity means nothing)."""
+    if len(y) == 0 or not (y > 0).all():
+        return math.nan
+    return float(np.mean(np.abs(p - y) / y))
+
+
+def r2(y: np.ndarray, p: np.ndarray) -> float:
+    """1 - residual variance / variance of the truth; NaN when the truth is constant."""
+    spread = float(np.sum((y - y.mean()) ** 2))
+    return 1.0 - float(np.sum((y - p) ** 2)) / spread if spread > 0 else math.nan
+
+
+MetricFunction = Callable[[np.ndarray, np.ndarray], float]
+
+# Each metric of `requirements.MetricName` from true values and predictions.
+METRICS: dict[str, MetricFunction] = {
+    "mae": lambda y, p: float(np.mean(np.abs(p - y))),
+    "rmse": lambda y, p: float(np.sqrt(np.mean((p - y) ** 2))),
+    "r2": r2,
+    "mape": mean_absolute_percentage_error,
+    "median_absolute_error": lambda y, p: float(np.median(np.abs(p - y))),
+    # Positive: predictions run high on average (a quote that is too long); negative: too short.
+    "mean_error": lambda y, p: float(np.mean(p - y)),
+}
+
+
+def holdout_metrics(
+    labels: np.ndarray | pd.Series, scores: np.ndarray | pd.Series, offline: OfflineMetrics
+) -> dict[str, float]:
+    """Every metric `requirements.MetricName` lists (NaN where one cannot be taken)."""
+    y, p = _arrays(labels, scores)
+    if len(y) == 0:
+        return dict.fromkeys(METRICS, math.nan)
+    return {name: compute(y, p) for name, compute in METRICS.items()}
+
+
+def compare(
+    labels: np.ndarray | pd.Series,
+    challenger: np.ndarray | pd.Series,
+    champion: np.ndarray | pd.Series,
+    offline: OfflineMetrics,
+    seed: int,
+) -> PairedBootstrap:
+    """The paired bootstrap of the primary metric over the holdout's rows."""
+    y, new = _arrays(labels, challenger)
+    _, old = _arrays(labels, champion)
+    compute = METRICS[offline.primary]
+    # MAE, the usual primary metric, takes O(n) a round: a resample is a count per row, and the
+    # count-weighted mean of each row's absolute error is the MAE of the resampled rows.
+    gain = np.abs(new - y) - np.abs(old - y) if offline.primary == "mae" else None
+
+    def difference(rows: np.ndarray | None) -> float:
+        if rows is None:
+            return compute(y, new) - compute(y, old)
+        if gain is not None:
+            counts = np.bincount(rows, minlength=len(y))
+            return float(counts @ gain) / len(rows)
+        return compute(y[rows], new[rows]) - compute(y[rows], old[rows])
+
+    return paired_bootstrap(
+        offline.primary,
+        len(y),
+        difference,
+        offline.bootstrap_rounds,
+        offline.bootstrap_confidence,
+        seed,
+    )
+
+
+@dataclass(frozen=True)
+class SliceMetrics:
+    column: str
+    value: str
+    rows: int
+    mean_target: float
+    mean_prediction: float
+    mae: float
+    mean_error: float
+
+
+def slice_metrics(
+    frame: pd.DataFrame, labels: pd.Series, scores: pd.Series, columns: list[str]
+) -> list[SliceMetrics]:
+    """Errors per value of each categorical column: a model can be good on average and poor for
+    one vehicle or weather, and the gate's averages would not show it."""
+    results = []
+    for column in columns:
+        for value, index in frame.groupby(column, observed=True).groups.items():
+            y, p = _arrays(labels.loc[index], scores.loc[index])
+            results.append(
+                SliceMetrics(
+                    column=column,
+                    value=str(value),
+                    rows=len(index),
+                    mean_target=float(y.mean()),
+                    mean_prediction=float(p.mean()),
+                    mae=METRICS["mae"](y, p),
+                    mean_error=METRICS["mean_error"](y, p),
+                )
+            )
+    return results
+
+
+def slices_table(slices: list[SliceMetrics]) -> list[dict[str, Any]]:
+    return [asdict(item) for item in slices]
+
+
+PLOTS = "predicted against true values, residuals against predictions, residual histogram"
+
+
+def write_plots(
+    labels: np.ndarray | pd.Series,
+    scores: np.ndarray | pd.Series,
+    offline: OfflineMetrics,
+    folder: Path,
+) -> list[Path]:
+    """Predicted vs true, residuals vs predicted, and the residuals' histogram, as PNG files."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display, no GUI toolkit
+    import matplotlib.pyplot as plt
+    from matplotlib.axes import Axes
+    from sklearn.metrics import PredictionErrorDisplay
+
+    y, p = _arrays(labels, scores)
+    folder.mkdir(parents=True, exist_ok=True)
+    # A bounded sample of points keeps the scatter plots readable and fast on large holdouts.
+    shown = {"subsample": min(len(y), 2_000), "random_state": 0}
+
+    def histogram(ax: Axes) -> None:
+        ax.hist(p - y, bins=50)
+        ax.set_xlabel("residual (predicted - true)")
+        ax.set_ylabel("rows")
+
+    drawings: dict[str, Callable[[Axes], object]] = {
+        "predicted_vs_true.png": lambda ax: PredictionErrorDisplay.from_predictions(
+            y, p, kind="actual_vs_predicted", ax=ax, **shown
+        ),
+        "residuals_vs_predicted.png": lambda ax: PredictionErrorDisplay.from_predictions(
+            y, p, kind="residual_vs_predicted", ax=ax, **shown
+        ),
+        "residual_histogram.png": histogram,
+    }
+    written = []
+    for file_name, draw in drawings.items():
+        figure, axes = plt.subplots(figsize=(5, 4), dpi=100)
+        draw(axes)
+        axes.set_title(file_name.removesuffix(".png").replace("_", " "))
+        figure.tight_layout()
+        figure.savefig(folder / file_name)
+        plt.close(figure)
+        written.append(folder / file_name)
+    return written
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    metrics: dict[str, float]
+    slices: list[SliceMetrics]
+
+
+def evaluate(
+    frame: pd.DataFrame,
+    labels: pd.Series,
+    scores: pd.Series,
+    slice_columns: list[str],
+    offline: OfflineMetrics,
+) -> Evaluation:
+    return Evaluation(
+        metrics=holdout_metrics(labels, scores, offline),
+        slices=slice_metrics(frame, labels, scores, slice_columns),
+    )
+
+
+def card_notes(offline: OfflineMetrics) -> list[str]:
+    """What the model card says about how these metrics were taken."""
+    return [
+        "Errors are in the target's own unit; `mape` is a share of the true value (NaN when a "
+        "true value is 0 or below); `mean_error` above 0 means predictions run high."
+    ]
