@@ -24,8 +24,10 @@ PRUNE: dict[str, dict[str, list[str]]] = {
     "ci": {"none": [".github"]},
 }
 
-# The option whose value names a file variant, e.g. `synthetic.regression.py`.
+# The option whose value names a file variant, e.g. `synthetic.regression.py`, and every task
+# the template holds variants for: cookiecutter.json offers those whose project is complete.
 VARIANT_OPTION = "problem_type"
+VARIANT_TASKS = ("binary_classification", "regression")
 
 CRUFT_FILE = ".cruft.json"
 
@@ -122,12 +124,11 @@ def remove_rendered_copy() -> None:
         here.unlink(missing_ok=True)
 
 
-def main(answers_json: str, template_options_json: str) -> int:
+def main(answers_json: str) -> int:
     answers = json.loads(answers_json)
     project_dir = Path.cwd()
     prune(project_dir, answers)
-    choices = json.loads(template_options_json).get(VARIANT_OPTION, [])
-    keep_variants(project_dir, str(answers.get(VARIANT_OPTION)), choices)
+    keep_variants(project_dir, str(answers.get(VARIANT_OPTION)), list(VARIANT_TASKS))
     base = invocation_dir()
     template = resolve_local(str(answers.get("_template", "")), base)
     commit = template_commit(Path(resolve_local(str(answers.get("_repo_dir", "")), base)))
@@ -138,5 +139,4 @@ def main(answers_json: str, template_options_json: str) -> int:
 
 
 if __name__ == "__main__":
-    # `_cookiecutter` is cookiecutter.json as written, with the full lists of choices.
-    raise SystemExit(main(r"""{{ cookiecutter | tojson }}""", r"""{{ _cookiecutter | tojson }}"""))
+    raise SystemExit(main(r"""{{ cookiecutter | tojson }}"""))

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from .conftest import DEFAULT_PACKAGE, REPO, TEMPLATE_OPTIONS, bake, clean_env, run
+from .test_hooks import POST_GEN
 
 # Every file of the default project; `{package}` is the package directory.
 EXPECTED_FILES = [
@@ -52,6 +53,7 @@ EXPECTED_FILES = [
     "src/{package}/stopwatch.py",
     "src/{package}/requirements/README.md",
     "src/{package}/requirements/__init__.py",
+    "src/{package}/requirements/metrics.py",
     "src/{package}/requirements/requirements.yaml",
     "src/{package}/requirements/spec.py",
     "src/{package}/contract/README.md",
@@ -59,6 +61,8 @@ EXPECTED_FILES = [
     "src/{package}/contract/contract.yaml",
     "src/{package}/contract/inference.py",
     "src/{package}/contract/spec.py",
+    "src/{package}/contract/target.py",
+    "src/{package}/contract/values.py",
     "src/{package}/data/README.md",
     "src/{package}/data/__init__.py",
     "src/{package}/data/batches.py",
@@ -70,8 +74,11 @@ EXPECTED_FILES = [
     "src/{package}/modeling/README.md",
     "src/{package}/modeling/__init__.py",
     "src/{package}/modeling/candidates.py",
+    "src/{package}/modeling/features.py",
+    "src/{package}/modeling/selection.py",
     "src/{package}/training/README.md",
     "src/{package}/training/__init__.py",
+    "src/{package}/training/bootstrap.py",
     "src/{package}/training/dataset.py",
     "src/{package}/training/evaluation.py",
     "src/{package}/training/flow.py",
@@ -92,10 +99,13 @@ EXPECTED_FILES = [
     "src/{package}/monitoring/__init__.py",
     "src/{package}/monitoring/drift.py",
     "src/{package}/monitoring/flow.py",
+    "src/{package}/monitoring/quality.py",
     "src/{package}/monitoring/steps.py",
     "src/{package}/monitoring/windows.py",
     "src/{package}/monitoring/workspace.py",
     "tests/conftest.py",
+    "tests/worked_example.py",
+    "tests/code/example_target.py",
     "tests/code/test_batches.py",
     "tests/code/test_contract.py",
     "tests/code/test_dataset.py",
@@ -107,6 +117,7 @@ EXPECTED_FILES = [
     "tests/code/test_requirements.py",
     "tests/code/test_settings.py",
     "tests/code/test_synthetic.py",
+    "tests/code/test_target.py",
     "tests/data/test_validation.py",
     "tests/deploy/test_deployment_files.py",
     "tests/deploy/test_worker.py",
@@ -130,7 +141,8 @@ LICENSE_MARKERS = {
     "Proprietary": "All rights reserved.",
 }
 
-OPTION_NAMES = ("python_version", "license", "ci")
+OPTION_NAMES = ("problem_type", "python_version", "license", "ci")
+VARIANT_TASKS = POST_GEN.VARIANT_TASKS
 COMBINATIONS = list(itertools.product(*(TEMPLATE_OPTIONS[name] for name in OPTION_NAMES)))
 
 
@@ -150,6 +162,7 @@ def test_every_choice_is_covered() -> None:
     choice_options = {k for k, v in TEMPLATE_OPTIONS.items() if isinstance(v, list)}
     assert choice_options == set(OPTION_NAMES)
     assert len(COMBINATIONS) == 16
+    assert set(TEMPLATE_OPTIONS["problem_type"]) <= set(VARIANT_TASKS)
 
 
 @pytest.mark.parametrize("combination", COMBINATIONS, ids=["-".join(c) for c in COMBINATIONS])
@@ -160,6 +173,7 @@ def test_combination_bakes_clean(combination: tuple[str, ...], tmp_path: Path) -
     assert baked_files(project) == expected_tree(DEFAULT_PACKAGE, answers)
     for path in project.rglob("*"):
         assert not re.search(r"\{\{|\{%|\{#", path.name), path
+        assert not any(f".{task}." in path.name for task in VARIANT_TASKS), path
         if path.is_file():
             assert not re.search(r"\{\{|\{%|\{#", path.read_text(encoding="utf-8")), path
 

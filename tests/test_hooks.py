@@ -40,7 +40,7 @@ DEFAULT_ANSWERS: dict[str, Any] = {
 
 def test_choices_are_read_from_cookiecutter_json() -> None:
     assert CHOICES["python_version"] == ["3.11", "3.12"]
-    assert set(CHOICES) == {"python_version", "license", "ci"}
+    assert set(CHOICES) == {"problem_type", "python_version", "license", "ci"}
 
 
 def test_default_answers_have_no_problem() -> None:
@@ -68,6 +68,9 @@ BAD_ANSWERS = {
     "multiline_description": ({"description": "one\ntwo"}, "description"),
     "python_3_10": ({"python_version": "3.10"}, "python_version"),
     "unknown_license": ({"license": "GPL"}, "license"),
+    "unknown_problem_type": ({"problem_type": "clustering"}, "problem_type"),
+    # Regression has its variant files but is not offered until its generated tests are whole.
+    "unoffered_problem_type": ({"problem_type": "regression"}, "problem_type"),
 }
 
 
@@ -162,3 +165,15 @@ def test_hooks_never_delete_their_source_in_the_template() -> None:
     for hook in (PRE_GEN, POST_GEN):
         hook.remove_rendered_copy()
         assert Path(hook.__file__).is_file()
+
+
+def test_the_chosen_tasks_variants_are_kept_under_their_plain_names(tmp_path: Path) -> None:
+    choices = ["binary_classification", "regression"]
+    for name in ("evaluation.binary_classification.py", "evaluation.regression.py", "flow.py"):
+        (tmp_path / name).write_text(name)
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "contract.regression.yaml").write_text("r")
+    POST_GEN.keep_variants(tmp_path, "regression", choices)
+    kept = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*") if path.is_file())
+    assert kept == ["data/contract.yaml", "evaluation.py", "flow.py"]
+    assert (tmp_path / "evaluation.py").read_text() == "evaluation.regression.py"

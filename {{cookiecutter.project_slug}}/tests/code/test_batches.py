@@ -14,6 +14,7 @@ from {{ cookiecutter.package_name }}.data.batches import (
     read_batch,
     write_parquet_once,
 )
+from worked_example import FLOAT_FEATURE, TIMESTAMP
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
@@ -27,18 +28,18 @@ def test_round_trip_keeps_values_and_types(
         clean_batch.to_parquet(path, index=False)
     loaded = read_batch(path, contract)
     pd.testing.assert_frame_equal(loaded, clean_batch, check_dtype=False)
-    assert str(loaded["event_time"].dtype).startswith("datetime64")
+    assert str(loaded[TIMESTAMP].dtype).startswith("datetime64")
 
 
 def test_timezone_aware_timestamps_become_naive_utc(
     tmp_path: Path, contract: DataContract, clean_batch: pd.DataFrame
 ) -> None:
     aware = clean_batch.head(10).copy()
-    aware["event_time"] = aware["event_time"].dt.tz_localize("UTC").dt.tz_convert("Europe/Paris")
+    aware[TIMESTAMP] = aware[TIMESTAMP].dt.tz_localize("UTC").dt.tz_convert("Europe/Paris")
     path = tmp_path / "aware.parquet"
     aware.to_parquet(path, index=False)
     loaded = read_batch(path, contract)
-    assert (loaded["event_time"] == clean_batch.head(10)["event_time"]).all()
+    assert (loaded[TIMESTAMP] == clean_batch.head(10)[TIMESTAMP]).all()
 
 
 def test_unreadable_sources_are_clear_errors(tmp_path: Path, contract: DataContract) -> None:
@@ -54,7 +55,7 @@ def test_unreadable_sources_are_clear_errors(tmp_path: Path, contract: DataContr
 
 def test_content_hash_tracks_values(clean_batch: pd.DataFrame) -> None:
     changed = clean_batch.assign(
-        bid_price=clean_batch["bid_price"].where(clean_batch.index > 0, 99.0)
+        bid_price=clean_batch[FLOAT_FEATURE].where(clean_batch.index > 0, 99.0)
     )
     assert content_hash(clean_batch) == content_hash(clean_batch.copy())
     assert content_hash(clean_batch) != content_hash(changed)

@@ -3,36 +3,54 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }}.requirements import MetricThreshold, load_requirements
+from {{ cookiecutter.package_name }}.requirements import MetricName, MetricThreshold, load_requirements
 from {{ cookiecutter.package_name }}.requirements.spec import RequirementsError
 from {{ cookiecutter.package_name }}.settings import Settings
 
 PACKAGED = Settings().requirements_file
+PRIMARY = load_requirements(PACKAGED).offline_metrics.primary
 
 
 def test_packaged_requirements_load() -> None:
     requirements = load_requirements(PACKAGED)
-    assert requirements.offline_metrics.primary == "roc_auc"
+    offline = requirements.offline_metrics
+    assert offline.primary in get_args(MetricName) and offline.primary in offline.thresholds
     assert requirements.serving.p99_latency_ms > 0
     assert requirements.drift.alert_drift_share <= requirements.drift.retrain_drift_share
 
 
+def inside(threshold: MetricThreshold) -> float:
+    return threshold.min + 0.01 if threshold.min is not None else threshold.max - 0.01  # type: ignore[operator]
+
+
 def test_gate_passes_metrics_that_meet_every_threshold() -> None:
-    metrics = {"roc_auc": 0.8, "pr_auc": 0.4, "log_loss": 0.2, "expected_calibration_error": 0.01}
-    assert load_requirements(PACKAGED).offline_metrics.failures(metrics) == []
+    offline = load_requirements(PACKAGED).offline_metrics
+    metrics: dict[str, float] = {
+        name: inside(threshold) for name, threshold in offline.thresholds.items()
+    }
+    assert offline.failures(metrics) == []
 
 
 def test_gate_names_each_missed_threshold() -> None:
-    metrics = {"roc_auc": 0.6, "pr_auc": 0.4, "log_loss": 0.9}
-    failures = load_requirements(PACKAGED).offline_metrics.failures(metrics)
-    assert any(f.startswith("roc_auc 0.6000 is below the minimum") for f in failures)
-    assert any(f.startswith("log_loss 0.9000 is above the maximum") for f in failures)
-    assert "expected_calibration_error was not measured" in failures
-    assert not any(f.startswith("pr_auc") for f in failures)
+    offline = load_requirements(PACKAGED).offline_metrics
+    thresholds = list(offline.thresholds.items())
+    (missed, bound), (unmeasured, _) = thresholds[0], thresholds[-1]
+    metrics: dict[str, float] = {name: inside(threshold) for name, threshold in thresholds[1:-1]}
+    if bound.min is not None:
+        metrics[missed] = bound.min - 0.1
+        expected = f"{missed} {bound.min - 0.1:.4f} is below the minimum"
+    else:
+        metrics[missed] = bound.max + 0.1  # type: ignore[operator]
+        expected = f"{missed} {bound.max + 0.1:.4f} is above the maximum"  # type: ignore[operator]
+    failures = offline.failures(metrics)
+    assert len(thresholds) >= 3 and len(failures) == 2
+    assert any(failure.startswith(expected) for failure in failures)
+    assert f"{unmeasured} was not measured" in failures
 
 
 def test_nan_metric_fails_the_gate() -> None:
@@ -63,7 +81,7 @@ def _write(tmp_path: Path, change: dict[str, object]) -> Path:
             "alert_drift_share",
         ),
         ({"offline_metrics": {"primary": "accuracy", "thresholds": {}}}, "primary"),
-        ({"offline_metrics": {"primary": "roc_auc", "thresholds": {"roc_auc": {}}}}, "min"),
+        ({"offline_metrics": {"primary": PRIMARY, "thresholds": {PRIMARY: {}}}}, "min"),
     ],
 )
 def test_invalid_requirements_are_rejected_with_the_field(

@@ -12,6 +12,18 @@ import pytest
 from {{ cookiecutter.package_name }}.contract import DataContract
 from {{ cookiecutter.package_name }}.data.validation import ValidationReport, validate_batch
 from {{ cookiecutter.package_name }}.settings import Settings
+from worked_example import (
+    BAD_TARGET,
+    CATEGORY,
+    FLOAT_FEATURE,
+    HOUR,
+    ID,
+    ID_PREFIX,
+    INT_FEATURE,
+    OTHER_CATEGORY,
+    TARGET,
+    UNKNOWN_VALUE,
+)
 
 
 def run(frame: pd.DataFrame, contract: DataContract, settings: Settings) -> ValidationReport:
@@ -28,7 +40,8 @@ def test_clean_batch_passes_and_renders_data_docs(
     assert report.data_docs is not None
     page = Path(report.data_docs.removeprefix("file://"))
     assert page.is_file() and page.is_relative_to(settings.data_docs_dir)
-    assert (settings.gx_dir / "expectations" / "ad_impressions_v1.json").is_file()
+    suite = f"{contract.name}_v{contract.version}.json"
+    assert (settings.gx_dir / "expectations" / suite).is_file()
 
 
 def _set(column: str, row: int, value: object) -> Callable[[pd.DataFrame], pd.DataFrame]:
@@ -41,31 +54,31 @@ def _set(column: str, row: int, value: object) -> Callable[[pd.DataFrame], pd.Da
 
 
 CORRUPTIONS: dict[str, tuple[Callable[[pd.DataFrame], pd.DataFrame], str, str]] = {
-    "null": (_set("user_age", 3, np.nan), "user_age", "expect_column_values_to_not_be_null"),
+    "null": (_set(INT_FEATURE, 3, np.nan), INT_FEATURE, "expect_column_values_to_not_be_null"),
     "out_of_range": (
-        _set("hour_of_day", 5, 24),
-        "hour_of_day",
+        _set(HOUR, 5, 24),
+        HOUR,
         "expect_column_values_to_be_between",
     ),
     "unknown_category": (
-        _set("device", 0, "smartwatch"),
-        "device",
+        _set(CATEGORY, 0, UNKNOWN_VALUE),
+        CATEGORY,
         "expect_column_values_to_be_in_set",
     ),
-    "bad_target": (_set("clicked", 1, 2), "clicked", "expect_column_values_to_be_in_set"),
+    "bad_target": (_set(TARGET, 1, BAD_TARGET[0]), TARGET, BAD_TARGET[1]),
     "text_in_number": (
-        _set("bid_price", 2, "free"),
-        "bid_price",
+        _set(FLOAT_FEATURE, 2, "free"),
+        FLOAT_FEATURE,
         "expect_column_values_to_be_in_type_list",
     ),
     "duplicate_id": (
-        _set("impression_id", 9, "imp-7-none-0"),
-        "impression_id",
+        _set(ID, 9, f"{ID_PREFIX}-7-none-0"),
+        ID,
         "expect_column_values_to_be_unique",
     ),
     "missing_column": (
-        lambda f: f.drop(columns=["ad_position"]),
-        "ad_position",
+        lambda f: f.drop(columns=[OTHER_CATEGORY]),
+        OTHER_CATEGORY,
         "expect_table_columns_to_match_set",
     ),
     "extra_column": (lambda f: f.assign(secret=1), "secret", "expect_table_columns_to_match_set"),
@@ -97,15 +110,16 @@ def test_bool_columns_as_files_write_them(tmp_path: Path, settings: Settings) ->
             "columns": [
                 {"name": "opted in?", "type": "bool", "nullable": True},
                 {"name": "x", "type": "float"},
-                {"name": "y", "type": "bool", "role": "target"},
+                # A 0/1 target: a valid target for every task.
+                {"name": "y", "type": "int", "values": [0, 1], "role": "target"},
             ],
         }
     )
     good = tmp_path / "good.csv"
-    good.write_text("opted in?,x,y\nTRUE,1.0,1\n,2.0,0\nfalse,3.0,true\n 0 ,4.0,False\n")
+    good.write_text("opted in?,x,y\nTRUE,1.0,1\n,2.0,0\nfalse,3.0,1\n 0 ,4.0,0\n")
     frame = read_batch(good, contract)
     assert frame["opted in?"].tolist()[::2] == [True, False]
-    assert frame["y"].tolist() == [True, False, True, False]
+    assert frame["y"].tolist() == [1, 0, 1, 0]
     assert run(frame, contract, settings).success
 
     bad = tmp_path / "bad.csv"

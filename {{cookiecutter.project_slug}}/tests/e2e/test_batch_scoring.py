@@ -14,13 +14,14 @@ from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
 from {{ cookiecutter.package_name }}.serving.flow import scoring_flow
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training.flow import training_flow
+from worked_example import FLOAT_FEATURE, TARGET
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 
 
 def test_a_batch_is_scored_with_the_champion_version(settings: Settings, tmp_path: Path) -> None:
     source = tmp_path / "to_score.csv"
-    generate_batch(rows=500, seed=9).drop(columns=["clicked"]).to_csv(source, index=False)
+    generate_batch(rows=500, seed=9).drop(columns=[TARGET]).to_csv(source, index=False)
     missing = CliRunner().invoke(app, ["score", str(source)])
     assert missing.exit_code == 2
     assert "no champion" in missing.output
@@ -40,7 +41,7 @@ def test_a_batch_is_scored_with_the_champion_version(settings: Settings, tmp_pat
 
 def test_a_batch_without_a_feature_is_refused(settings: Settings, tmp_path: Path) -> None:
     source = tmp_path / "incomplete.parquet"
-    generate_batch(rows=50, seed=9).drop(columns=["bid_price"]).to_parquet(source)
+    generate_batch(rows=50, seed=9).drop(columns=[FLOAT_FEATURE]).to_parquet(source)
     result = CliRunner().invoke(app, ["score", str(source)])
     assert result.exit_code == 2
     assert "missing feature column(s) bid_price" in result.output

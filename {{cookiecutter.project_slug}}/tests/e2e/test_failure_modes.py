@@ -30,6 +30,7 @@ from {{ cookiecutter.package_name }}.monitoring.flow import monitoring_flow
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
 from {{ cookiecutter.package_name }}.training import registry
 from {{ cookiecutter.package_name }}.training.flow import training_flow
+from worked_example import INT_FEATURE, TARGET
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 CLI = str(Path(sys.executable).with_name("{{ cookiecutter.project_slug }}"))
@@ -147,11 +148,11 @@ def test_a_rejected_batch_is_one_message_and_exit_1(
     settings: Settings, tmp_path: Path, api_url: str
 ) -> None:
     source = tmp_path / "batch.csv"
-    frame = generate_batch(rows=300, seed=3).astype({"user_age": "object"})
-    frame.loc[5, "user_age"] = "thirty"
+    frame = generate_batch(rows=300, seed=3).astype({INT_FEATURE: "object"})
+    frame.loc[5, INT_FEATURE] = "thirty"
     frame.to_csv(source, index=False)
     result = cli(settings.project_dir, "ingest", "--source", str(source), api_url=api_url)
-    one_message(result, DATA_REJECTED, "user_age", "not of type", "quarantined")
+    one_message(result, DATA_REJECTED, INT_FEATURE, "not of type", "quarantined")
     assert "is the column missing" not in result.stderr
     assert list(settings.quarantine_dir.glob("*.parquet"))
 
@@ -231,7 +232,7 @@ def test_garbage_in_the_prediction_log_is_skipped_and_counted(
     log = trained.prediction_log
     log.parent.mkdir(parents=True, exist_ok=True)
     frame = generate_batch(rows=1_200, seed=11)
-    lines = frame.drop(columns=["clicked"]).to_json(orient="records", lines=True).splitlines()
+    lines = frame.drop(columns=[TARGET]).to_json(orient="records", lines=True).splitlines()
     lines.insert(600, '{"half a record": ')
     lines.insert(700, "\x00\x01garbage")
     log.write_text("\n".join(lines) + "\n")
@@ -241,7 +242,7 @@ def test_garbage_in_the_prediction_log_is_skipped_and_counted(
     assert first.action != "too_few_rows" and first.summary.current_rows == 1_200
     # The read position moved past the bad lines: the next run judges only what is new.
     with log.open("a") as more:
-        more.write(frame.head(3).drop(columns=["clicked"]).to_json(orient="records", lines=True))
+        more.write(frame.head(3).drop(columns=[TARGET]).to_json(orient="records", lines=True))
     second = monitoring_flow(retrain=False)
     assert (second.action, second.skipped_lines) == ("too_few_rows", 0)
 

@@ -14,6 +14,7 @@ from {{ cookiecutter.package_name }}.data.batches import read_jsonl
 from {{ cookiecutter.package_name }}.data.flow import ingestion_flow
 from {{ cookiecutter.package_name }}.data.ingestion import BatchRejectedError
 from {{ cookiecutter.package_name }}.settings import Settings
+from worked_example import CATEGORY, FLOAT_FEATURE, TIMESTAMP, UNKNOWN_VALUE
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 
@@ -38,7 +39,7 @@ def test_bad_batch_fails_the_flow_and_is_quarantined(
 ) -> None:
     good = ingestion_flow(rows=1_000, seed=5)
     bad = clean_batch.copy()
-    bad.loc[0, "device"] = "smartwatch"
+    bad.loc[0, CATEGORY] = UNKNOWN_VALUE
     source = tmp_path / "incoming.csv"
     bad.to_csv(source, index=False)
 
@@ -51,7 +52,7 @@ def test_bad_batch_fails_the_flow_and_is_quarantined(
     assert quarantined.parent == settings.quarantine_dir
     pd.testing.assert_frame_equal(
         pd.read_parquet(quarantined),
-        pd.read_csv(source).pipe(lambda f: f.assign(event_time=pd.to_datetime(f["event_time"]))),
+        pd.read_csv(source).pipe(lambda f: f.assign(event_time=pd.to_datetime(f[TIMESTAMP]))),
         check_dtype=False,
     )
     report = json.loads(quarantined.with_suffix(".report.json").read_text())
@@ -69,7 +70,7 @@ def test_cli_ingests_rejects_and_reports_status(
     assert result.output.startswith("validated: batch ")
 
     source = tmp_path / "bad.parquet"
-    clean_batch.drop(columns=["bid_price"]).to_parquet(source)
+    clean_batch.drop(columns=[FLOAT_FEATURE]).to_parquet(source)
     result = runner.invoke(app, ["ingest", "--source", str(source)])
     assert result.exit_code == 1
     assert "missing ['bid_price']" in result.output

@@ -24,6 +24,7 @@ from {{ cookiecutter.package_name }}.serving.scorer import Scorer
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training import registry
 from {{ cookiecutter.package_name }}.training.flow import training_flow
+from worked_example import CATEGORY, FLOAT_FEATURE, INT_FEATURE, TARGET
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 NEXT_WEEK = DEFAULT_START + timedelta(days=7)
@@ -43,9 +44,7 @@ def serve_traffic(settings: Settings, rows: int, seed: int, drift: str = "none")
     assert scorer.refresh()
     record = record_model(scorer.contract)
     frame = generate_batch(rows, seed=seed, drift=drift, start=NEXT_WEEK)  # type: ignore[arg-type]
-    records = [
-        record.model_validate(row) for row in frame.drop(columns="clicked").to_dict("records")
-    ]
+    records = [record.model_validate(row) for row in frame.drop(columns=TARGET).to_dict("records")]
     scorer.score(records)
 
 
@@ -99,7 +98,7 @@ def test_drift_above_the_threshold_retrains_and_promotes(
 
     assert outcome.action == "retrain"
     assert outcome.summary.current_rows == 3_000  # only what arrived since the last run
-    assert {"user_age", "bid_price", "device"} <= set(outcome.summary.drifted_features)
+    assert {INT_FEATURE, FLOAT_FEATURE, CATEGORY} <= set(outcome.summary.drifted_features)
     assert outcome.retrained is not None and outcome.retrained["version"] == "2"
     assert outcome.retrained["promoted"]
     champion_now = registry.version_by_alias(settings.registered_model_name, registry.CHAMPION)
@@ -140,7 +139,7 @@ def test_a_drifted_labelled_batch_is_ingested_before_the_retrain(
     monkeypatch.setenv("MLSD_MODEL_NAME", "logistic_regression")  # not what the champion is
     broken = tmp_path / "broken.parquet"
     shifted = generate_batch(3_000, seed=9, drift="covariate", start=NEXT_WEEK)
-    shifted.assign(user_age=shifted["user_age"] + 200).to_parquet(broken)
+    shifted.assign(user_age=shifted[INT_FEATURE] + 200).to_parquet(broken)
     with pytest.raises(BatchRejectedError):
         monitoring_flow(source=broken)
     assert versions(settings) == 1
@@ -174,7 +173,7 @@ def test_monitor_cli_names_a_missing_feature_column(
     settings: Settings, champion: registry.ModelVersion, tmp_path: Path
 ) -> None:
     source = tmp_path / "partial.parquet"
-    generate_batch(2_000, seed=8).drop(columns=["bid_price"]).to_parquet(source)
+    generate_batch(2_000, seed=8).drop(columns=[FLOAT_FEATURE]).to_parquet(source)
     result = CliRunner().invoke(app, ["monitor", "--source", str(source)])
     assert result.exit_code == 2
     assert "missing feature column(s) bid_price" in result.output

@@ -30,6 +30,16 @@ from {{ cookiecutter.package_name }}.serving.local import LocalServer, http_json
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
 from {{ cookiecutter.package_name }}.training import registry
 from {{ cookiecutter.package_name }}.training.flow import training_flow
+from worked_example import (
+    CATEGORY,
+    FLOAT_FEATURE,
+    HOUR,
+    ID,
+    INT_FEATURE,
+    SHARE_FEATURE,
+    SIGNAL,
+    TIMESTAMP,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 
@@ -75,7 +85,7 @@ def test_bentoml_client_scores_one_and_many(server: Server) -> None:
         assert 0 < prediction["score"] < 1
         assert prediction["model_version"] == "1"
     sent = records(64, seed=6)
-    assert [p["record_id"] for p in many] == [r["impression_id"] for r in sent]
+    assert [p["record_id"] for p in many] == [r[ID] for r in sent]
 
 
 def test_every_prediction_is_logged(server: Server) -> None:
@@ -89,7 +99,7 @@ def test_every_prediction_is_logged(server: Server) -> None:
         assert line["score"] == prediction["score"]
         assert line["model_version"] == "1"
         assert line["latency_ms"] > 0
-        assert line["device"] in ("mobile", "desktop", "tablet")
+        assert line[CATEGORY] in ("mobile", "desktop", "tablet")
 
 
 def valid() -> dict[str, Any]:
@@ -116,22 +126,22 @@ def post(url: str, body: bytes, content_type: str | None) -> tuple[int, Any]:
 @pytest.mark.parametrize(
     ("change", "field"),
     [
-        ({"bid_price": None}, "bid_price"),  # missing value
-        ({"user_age": "thirty"}, "user_age"),  # wrong type
-        ({"user_age": 30.5}, "user_age"),  # a float for an int
-        ({"hour_of_day": 24}, "hour_of_day"),  # out of range
-        ({"user_past_ctr": -0.1}, "user_past_ctr"),  # out of range
-        ({"device": "laptop"}, "device"),  # unknown category
+        ({FLOAT_FEATURE: None}, FLOAT_FEATURE),  # missing value
+        ({INT_FEATURE: "thirty"}, INT_FEATURE),  # wrong type
+        ({INT_FEATURE: 30.5}, INT_FEATURE),  # a float for an int
+        ({HOUR: 24}, HOUR),  # out of range
+        ({SHARE_FEATURE: -0.1}, SHARE_FEATURE),  # out of range
+        ({CATEGORY: "laptop"}, CATEGORY),  # unknown category
         ({"devise": "mobile"}, "devise"),  # unknown field (a typo)
-        ({"user_past_ctr": "0.5"}, "user_past_ctr"),  # a number in a string
-        ({"ad_relevance": True}, "ad_relevance"),  # a boolean for a float
-        ({"user_age": True}, "user_age"),  # a boolean for an int
-        ({"event_time": 0}, "event_time"),  # seconds since the epoch
-        ({"event_time": "1700000000"}, "event_time"),  # the same, as a string
-        ({"event_time": "2026-01-05T13:45:00"}, "event_time"),  # no UTC offset
-        ({"event_time": "2026-01-05"}, "event_time"),  # a date
-        ({"event_time": "0001-01-01T00:00:00+01:00"}, "event_time"),  # before year 1 in UTC
-        ({"impression_id": "x" * 65}, "impression_id"),  # longer than the contract allows
+        ({SHARE_FEATURE: "0.5"}, SHARE_FEATURE),  # a number in a string
+        ({SIGNAL: True}, SIGNAL),  # a boolean for a float
+        ({INT_FEATURE: True}, INT_FEATURE),  # a boolean for an int
+        ({TIMESTAMP: 0}, TIMESTAMP),  # seconds since the epoch
+        ({TIMESTAMP: "1700000000"}, TIMESTAMP),  # the same, as a string
+        ({TIMESTAMP: "2026-01-05T13:45:00"}, TIMESTAMP),  # no UTC offset
+        ({TIMESTAMP: "2026-01-05"}, TIMESTAMP),  # a date
+        ({TIMESTAMP: "0001-01-01T00:00:00+01:00"}, TIMESTAMP),  # before year 1 in UTC
+        ({ID: "x" * 65}, ID),  # longer than the contract allows
     ],
 )
 def test_a_bad_record_gets_400_naming_the_field(
@@ -190,10 +200,10 @@ def test_without_a_champion_the_service_is_up_but_not_ready(tmp_path: Path) -> N
 
 
 def test_a_time_with_an_offset_is_logged_in_naive_utc(server: Server) -> None:
-    record = valid() | {"event_time": "2026-01-05T15:45:00+02:00"}
+    record = valid() | {TIMESTAMP: "2026-01-05T15:45:00+02:00"}
     status, body = http_json(f"{server.url}/predict", {"records": [record]})
     assert status == 200, body
-    assert read_jsonl(server.settings.prediction_log)[-1]["event_time"] == "2026-01-05T13:45:00"
+    assert read_jsonl(server.settings.prediction_log)[-1][TIMESTAMP] == "2026-01-05T13:45:00"
 
 
 @pytest.mark.parametrize("path", ["/predict", "/reload", "/model"])
@@ -230,7 +240,7 @@ def test_a_body_over_the_limit_gets_413_whether_declared_or_streamed(server: Ser
         assert "limit" in json.loads(response.read())["error"]
     finally:
         connection.close()
-    streamed = b'{"records": [' + b'{"impression_id": "x"},' * 400_000 + b"{}]}"  # ~9 MB
+    streamed = b'{"records": [' + b'{ID: "x"},' * 400_000 + b"{}]}"  # ~9 MB
     connection = http.client.HTTPConnection(split.netloc, timeout=30)
     try:  # chunked, no Content-Length: counted as it arrives
         chunks = (streamed[i : i + 65536] for i in range(0, len(streamed), 65536))
@@ -256,7 +266,7 @@ def test_the_published_api_describes_the_answers_it_gives(server: Server) -> Non
     assert predict["requestBody"]["required"] is True
     resolver = jsonschema.RefResolver.from_schema(document)
     for code, request in (
-        ("400", (b'{"records": [{"user_age": "x"}]}', "application/json")),
+        ("400", (b'{"records": [{INT_FEATURE: "x"}]}', "application/json")),
         ("415", (b"x", "text/plain")),
     ):
         schema = predict["responses"][code]["content"]["application/json"]["schema"]
@@ -264,9 +274,9 @@ def test_the_published_api_describes_the_answers_it_gives(server: Server) -> Non
         assert answered == int(code)
         jsonschema.validate(body, schema, resolver=resolver)
     time_field = next(
-        schema["properties"]["event_time"]
+        schema["properties"][TIMESTAMP]
         for schema in document["components"]["schemas"].values()
-        if "event_time" in schema.get("properties", {})
+        if TIMESTAMP in schema.get("properties", {})
     )
     formats = [option.get("format") for option in time_field.get("anyOf", [time_field])]
     assert "date-time" in formats, time_field
@@ -275,7 +285,7 @@ def test_the_published_api_describes_the_answers_it_gives(server: Server) -> Non
 def test_bad_requests_are_one_warning_line_each(server: Server) -> None:
     log = server.settings.project_dir / "service.log"
     before = log.read_text(errors="replace")
-    for change in ({"user_age": "x"}, {"device": "laptop"}):
+    for change in ({INT_FEATURE: "x"}, {CATEGORY: "laptop"}):
         assert http_json(f"{server.url}/predict", {"records": [valid() | change]})[0] == 400
     assert post(f"{server.url}/predict", b"x", "text/plain")[0] == 415
     new = log.read_text(errors="replace")[len(before) :]

@@ -74,5 +74,6 @@ def predict_scores(model: Pipeline, frame: pd.DataFrame, contract: DataContract)
     probabilities = model.predict_proba(feature_frame(frame, contract))[:, 1]
     return pd.Series(probabilities, index=frame.index, name="score")
 
+
 # The simple model every other candidate must beat (what `make train MODEL=…` compares with).
 BASELINE = "logistic_regression"

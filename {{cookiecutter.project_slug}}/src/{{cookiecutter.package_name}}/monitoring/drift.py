@@ -166,7 +166,8 @@ def summarise(
         if kind == "ValueDrift":
             p_values[config["column"]] = float(value)
         elif kind in quality.QUALITY_METRICS:
-            metrics[kind] = float(value)
+            # Error metrics come as their mean and spread over rows: the mean is the metric.
+            metrics[kind] = float(value["mean"] if isinstance(value, dict) else value)
     features = [column.name for column in contract.features]
     drifted = [name for name in features if p_values.get(name, 1.0) < p_value]
 
