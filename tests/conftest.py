@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -82,3 +83,63 @@ def uv() -> str:
     if not Path(found).is_file():
         pytest.fail("uv not found: run the tests with `make test`, which bootstraps it")
     return found
+
+
+# The tasks the template offers besides the default, each baked and run for real in the
+# background while the default project's tests run (two cores: the runs overlap).
+OTHER_TASKS = [task for task in TEMPLATE_OPTIONS["problem_type"][1:]]
+
+
+class TaskRun:
+    """One task's project: baked, installed, linted, its own tests and `make all`, in order, in a
+    thread; each step's result is kept for the tests that read it."""
+
+    STEPS = (("lint", 600), ("test", 2_400), ("all", 900))
+
+    def __init__(self, task: str, folder: Path, uv: str) -> None:
+        self.task, self.folder, self.uv = task, folder, uv
+        self.project: Path | None = None
+        self.results: dict[str, subprocess.CompletedProcess[str] | str] = {}
+        self._thread = threading.Thread(target=self._run, name=f"task-{task}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.project = bake(self.folder, problem_type=self.task)
+            steps = (("setup", 900), *self.STEPS)
+            for target, timeout in steps:
+                result = subprocess.run(
+                    ["make", target, f"UV={self.uv}"],
+                    cwd=self.project,
+                    env=clean_env(),
+                    capture_output=True,
+                    text=True,
+                    timeout=timeout,
+                    check=False,
+                )
+                self.results[target] = result
+                if result.returncode != 0 and target == "setup":
+                    return
+        except Exception as error:  # reported by the test that reads the step
+            self.results["error"] = f"{type(error).__name__}: {error}"
+
+    def result(self, target: str) -> subprocess.CompletedProcess[str]:
+        """The finished step `target`; fails the test with the output when it failed."""
+        self._thread.join(timeout=3_600)
+        if "error" in self.results:
+            pytest.fail(f"{self.task}: {self.results['error']}")
+        found = self.results.get(target)
+        if not isinstance(found, subprocess.CompletedProcess):
+            pytest.fail(f"{self.task}: `make {target}` did not run ({sorted(self.results)} did)")
+        if found.returncode != 0:
+            pytest.fail(
+                f"{self.task}: make {target} exited {found.returncode}\n--- stdout ---\n"
+                f"{found.stdout[-6000:]}\n--- stderr ---\n{found.stderr[-6000:]}"
+            )
+        return found
+
+
+@pytest.fixture(scope="session")
+def other_tasks(tmp_path_factory: pytest.TempPathFactory, uv: str) -> dict[str, TaskRun]:
+    """Started by the default project's tests (so the runs overlap), read by test_other_tasks."""
+    return {task: TaskRun(task, tmp_path_factory.mktemp(task), uv) for task in OTHER_TASKS}

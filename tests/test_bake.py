@@ -161,7 +161,7 @@ def baked_files(project: Path) -> set[str]:
 def test_every_choice_is_covered() -> None:
     choice_options = {k for k, v in TEMPLATE_OPTIONS.items() if isinstance(v, list)}
     assert choice_options == set(OPTION_NAMES)
-    assert len(COMBINATIONS) == 16
+    assert len(COMBINATIONS) == 32
     assert set(TEMPLATE_OPTIONS["problem_type"]) <= set(VARIANT_TASKS)
 
 
@@ -170,7 +170,7 @@ def test_combination_bakes_clean(combination: tuple[str, ...], tmp_path: Path) -
     answers = dict(zip(OPTION_NAMES, combination, strict=True))
     project = bake(tmp_path, **answers)
 
-    assert baked_files(project) == expected_tree(DEFAULT_PACKAGE, answers)
+    assert baked_files(project) == expected_tree(project.name.replace("-", "_"), answers)
     for path in project.rglob("*"):
         assert not re.search(r"\{\{|\{%|\{#", path.name), path
         assert not any(f".{task}." in path.name for task in VARIANT_TASKS), path

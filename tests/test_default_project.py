@@ -16,7 +16,8 @@ import pytest
 
 from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, bake, clean_env, run
 
-pytestmark = pytest.mark.slow
+# The other tasks' projects start in the background with this module, and run beside it.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("other_tasks")]
 
 
 @pytest.fixture(scope="module")

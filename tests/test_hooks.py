@@ -69,8 +69,6 @@ BAD_ANSWERS = {
     "python_3_10": ({"python_version": "3.10"}, "python_version"),
     "unknown_license": ({"license": "GPL"}, "license"),
     "unknown_problem_type": ({"problem_type": "clustering"}, "problem_type"),
-    # Regression has its variant files but is not offered until its generated tests are whole.
-    "unoffered_problem_type": ({"problem_type": "regression"}, "problem_type"),
 }
 
 

@@ -23,6 +23,7 @@ import pandas as pd
 
 import {{ cookiecutter.package_name }}
 from {{ cookiecutter.package_name }}.contract import load_contract
+from {{ cookiecutter.package_name }}.contract.target import TASK
 from {{ cookiecutter.package_name }}.data.batches import read_batch
 from {{ cookiecutter.package_name }}.data.replay import inject_drift
 from harness import project_environment
@@ -37,14 +38,18 @@ def generated_table(rows: int, seed: int = 0) -> pd.DataFrame:
     load = rng.gamma(3, 4, rows)
     load[rng.random(rows) < 0.05] = np.nan
     zone = rng.choice(["nord", "sud", "est"], rows, p=[0.5, 0.3, 0.2])
-    log_odds = -3 + 0.25 * width + 0.03 * np.nan_to_num(load, nan=12) + (zone == "sud")
+    signal = -3 + 0.25 * width + 0.03 * np.nan_to_num(load, nan=12) + (zone == "sud")
+    if TASK == "regression":  # the outcome is a quantity, rising with the signal
+        outcome: np.ndarray = np.round(np.exp(0.5 * signal) * rng.gamma(4, 2, rows), 2)
+    else:  # the outcome is a class, more often "fail" as the signal rises
+        outcome = np.where(rng.random(rows) < 1 / (1 + np.exp(-signal)), "fail", "pass")
     return pd.DataFrame(
         {
             "largeur (cm)": width.round(2),
             "load-factor": load.round(2),
             "zône": zone,
             "late?": np.where(rng.random(rows) < 0.3, "true", "false"),
-            "outcome": np.where(rng.random(rows) < 1 / (1 + np.exp(-log_odds)), "fail", "pass"),
+            "outcome": outcome,
         }
     )
 
@@ -81,7 +86,8 @@ def main() -> None:
         if options.table is None:
             generated_table(options.rows).to_csv(table, index=False)
         infer = ["contract", "infer", str(table), "--target", options.target]
-        positive = options.positive or ("fail" if options.table is None else None)
+        default = "fail" if options.table is None and TASK != "regression" else None
+        positive = options.positive or default
         rows.append(timed(project, *infer, *(["--positive", positive] if positive else [])))
         (project / ".env").write_text(ENV_FILE)
         rows.append(timed(project, "ingest", "--source", str(table)))

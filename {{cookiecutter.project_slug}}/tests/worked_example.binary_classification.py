@@ -3,6 +3,8 @@ project's own example: ad impressions (binary classification)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 TARGET = "clicked"
@@ -20,10 +22,55 @@ CATEGORY = "device"
 CATEGORY_VALUES = ("mobile", "desktop", "tablet")
 UNKNOWN_VALUE = "smartwatch"  # not one of CATEGORY_VALUES
 OTHER_CATEGORY = "ad_position"
-# The features the generator's covariate drift moves.
-COVARIATE_SHIFTED = ("device", "user_age", "user_past_ctr", "ad_relevance", "bid_price")
 
 
 def noise_scores(rng: np.random.Generator, rows: int) -> np.ndarray:
     """Scores of a model that knows nothing, on the target's scale."""
     return rng.beta(1, 9, rows)
+
+
+# One of the plots every training run logs.
+TRAINING_PLOT = "roc_curve.png"
+
+
+def useless_estimator() -> Any:
+    """A model that learns nothing from the features: the base rate for everyone."""
+    from sklearn.dummy import DummyClassifier
+
+    return DummyClassifier(strategy="prior")
+
+
+def weak_estimator() -> Any:
+    """A model with real but weaker signal (given the categorical features only)."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression()
+
+
+# Where every served score lies: a probability.
+SCORE_RANGE = (0.0, 1.0)
+
+
+def good_quality(metrics: dict[str, float]) -> bool:
+    """Whether Evidently's quality of a labelled window is what the champion reaches."""
+    return metrics["RocAuc"] > 0.7
+
+
+# Words of the worked example that nothing written about a user's own data may hold.
+EXAMPLE_WORDS = r"click|impression|\bads?\b|\bbids?\b"
+# The target a user's own table gets in the bring-your-own-data test, and what infer is told.
+OWN_TARGET = "diagnosis"
+OWN_INFER_ARGUMENTS = ["--positive", "malignant"]
+OWN_OUTPUT = "P(diagnosis = malignant)"  # how the model card names a score
+# A column `contract infer` refuses as the target, and the reason it gives.
+OWN_REFUSAL = "has 4 classes"
+
+
+def own_target(rng: np.random.Generator, signal: np.ndarray) -> np.ndarray:
+    """Malignant or benign, more often malignant as the table's signal (log-odds) rises."""
+    malignant = rng.random(len(signal)) < 1 / (1 + np.exp(-signal))
+    return np.where(malignant, "malignant", "benign")
+
+
+def own_score_ok(score: float) -> bool:
+    return 0.0 <= score <= 1.0

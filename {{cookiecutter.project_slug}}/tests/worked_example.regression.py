@@ -3,6 +3,8 @@ project's own example: food deliveries (regression)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 TARGET = "delivery_minutes"
@@ -20,10 +22,54 @@ CATEGORY = "vehicle"
 CATEGORY_VALUES = ("bike", "scooter", "car")
 UNKNOWN_VALUE = "hovercraft"  # not one of CATEGORY_VALUES
 OTHER_CATEGORY = "weather"
-# The features the generator's covariate drift moves.
-COVARIATE_SHIFTED = ("items", "kitchen_load", "distance_km", "vehicle", "weather")
 
 
 def noise_scores(rng: np.random.Generator, rows: int) -> np.ndarray:
     """Scores of a model that knows nothing, on the target's scale."""
     return rng.normal(40.0, 10.0, rows)
+
+
+# One of the plots every training run logs.
+TRAINING_PLOT = "predicted_vs_true.png"
+
+
+def useless_estimator() -> Any:
+    """A model that learns nothing from the features: the mean for everyone."""
+    from sklearn.dummy import DummyRegressor
+
+    return DummyRegressor(strategy="mean")
+
+
+def weak_estimator() -> Any:
+    """A model with real but weaker signal (given the categorical features only)."""
+    from sklearn.linear_model import Ridge
+
+    return Ridge()
+
+
+# Where every served score lies: minutes, from nothing to the contract's longest delivery.
+SCORE_RANGE = (0.0, 600.0)
+
+
+def good_quality(metrics: dict[str, float]) -> bool:
+    """Whether Evidently's quality of a labelled window is what the champion reaches."""
+    return metrics["MAE"] < 4.0
+
+
+# Words of the worked example that nothing written about a user's own data may hold.
+EXAMPLE_WORDS = r"deliver|courier|restaurant|kitchen"
+# The target a user's own table gets in the bring-your-own-data test, and what infer is told.
+OWN_TARGET = "stay (days)"
+OWN_INFER_ARGUMENTS: list[str] = []
+OWN_OUTPUT = "the predicted stay (days)"  # how the model card names a score
+# A column `contract infer` refuses as the target, and the reason it gives.
+OWN_REFUSAL = "is not a number"
+
+
+def own_target(rng: np.random.Generator, signal: np.ndarray) -> np.ndarray:
+    """Days in hospital, rising with the table's signal."""
+    return np.round(np.exp(0.6 * signal) * rng.gamma(4.0, 1.0, len(signal)), 1)
+
+
+def own_score_ok(score: float) -> bool:
+    return bool(np.isfinite(score))

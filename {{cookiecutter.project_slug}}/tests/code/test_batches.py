@@ -55,7 +55,7 @@ def test_unreadable_sources_are_clear_errors(tmp_path: Path, contract: DataContr
 
 def test_content_hash_tracks_values(clean_batch: pd.DataFrame) -> None:
     changed = clean_batch.assign(
-        bid_price=clean_batch[FLOAT_FEATURE].where(clean_batch.index > 0, 99.0)
+        **{FLOAT_FEATURE: clean_batch[FLOAT_FEATURE].where(clean_batch.index > 0, 99.0)}
     )
     assert content_hash(clean_batch) == content_hash(clean_batch.copy())
     assert content_hash(clean_batch) != content_hash(changed)

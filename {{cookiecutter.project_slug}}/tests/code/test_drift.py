@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.contract import DataContract
-from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
+from {{ cookiecutter.package_name }}.data.synthetic import COVARIATE_SHIFTED, generate_batch
 from {{ cookiecutter.package_name }}.monitoring.drift import (
     DriftSummary,
     bounded_sample,
@@ -19,7 +19,7 @@ from {{ cookiecutter.package_name }}.monitoring.drift import (
 )
 from {{ cookiecutter.package_name }}.monitoring.quality import DASHBOARD_METRIC, QUALITY_METRICS
 from {{ cookiecutter.package_name }}.requirements.spec import DriftThresholds
-from worked_example import COVARIATE_SHIFTED, TARGET, noise_scores
+from worked_example import TARGET, noise_scores
 
 THRESHOLDS = DriftThresholds(
     column_p_value=0.01, alert_drift_share=0.2, retrain_drift_share=0.4, min_window_rows=1_000

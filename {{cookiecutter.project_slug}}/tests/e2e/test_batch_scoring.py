@@ -14,7 +14,7 @@ from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
 from {{ cookiecutter.package_name }}.serving.flow import scoring_flow
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training.flow import training_flow
-from worked_example import FLOAT_FEATURE, TARGET
+from worked_example import FLOAT_FEATURE, SCORE_RANGE, TARGET
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 
@@ -35,7 +35,7 @@ def test_a_batch_is_scored_with_the_champion_version(settings: Settings, tmp_pat
     assert output.parent == settings.scored_dir
     scored = pd.read_parquet(output)
     assert len(scored) == 500
-    assert scored["score"].between(0, 1).all()
+    assert scored["score"].between(*SCORE_RANGE).all()
     assert set(scored["model_version"]) == {version}
 
 
@@ -44,4 +44,4 @@ def test_a_batch_without_a_feature_is_refused(settings: Settings, tmp_path: Path
     generate_batch(rows=50, seed=9).drop(columns=[FLOAT_FEATURE]).to_parquet(source)
     result = CliRunner().invoke(app, ["score", str(source)])
     assert result.exit_code == 2
-    assert "missing feature column(s) bid_price" in result.output
+    assert f"missing feature column(s) {FLOAT_FEATURE}" in result.output

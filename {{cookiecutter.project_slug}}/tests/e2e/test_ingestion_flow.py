@@ -45,14 +45,14 @@ def test_bad_batch_fails_the_flow_and_is_quarantined(
 
     state = ingestion_flow(source=source, return_state=True)
     assert state.is_failed()
-    with pytest.raises(BatchRejectedError, match="device: 1 values") as rejected:
+    with pytest.raises(BatchRejectedError, match=f"{CATEGORY}: 1 values") as rejected:
         state.result()
 
     quarantined = Path(rejected.value.record.path)
     assert quarantined.parent == settings.quarantine_dir
     pd.testing.assert_frame_equal(
         pd.read_parquet(quarantined),
-        pd.read_csv(source).pipe(lambda f: f.assign(event_time=pd.to_datetime(f[TIMESTAMP]))),
+        pd.read_csv(source).pipe(lambda f: f.assign(**{TIMESTAMP: pd.to_datetime(f[TIMESTAMP])})),
         check_dtype=False,
     )
     report = json.loads(quarantined.with_suffix(".report.json").read_text())
@@ -73,7 +73,7 @@ def test_cli_ingests_rejects_and_reports_status(
     clean_batch.drop(columns=[FLOAT_FEATURE]).to_parquet(source)
     result = runner.invoke(app, ["ingest", "--source", str(source)])
     assert result.exit_code == 1
-    assert "missing ['bid_price']" in result.output
+    assert f"missing ['{FLOAT_FEATURE}']" in result.output
 
     result = runner.invoke(app, ["ingest", "--source", str(tmp_path / "absent.csv")])
     assert result.exit_code == 2

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import mlflow
 import pytest
+import yaml
 from mlflow import MlflowClient
 from sklearn.compose import ColumnTransformer
-from sklearn.dummy import DummyClassifier
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 from typer.testing import CliRunner
@@ -19,21 +18,25 @@ from typer.testing import CliRunner
 from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.contract import DataContract
 from {{ cookiecutter.package_name }}.data.flow import ingestion_flow
-from {{ cookiecutter.package_name }}.modeling import MODELS, preprocessor
+from {{ cookiecutter.package_name }}.modeling import MODELS, PREDICT_METHOD, preprocessor
+from {{ cookiecutter.package_name }}.requirements import OfflineMetrics, load_requirements
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.status import collect_status
 from {{ cookiecutter.package_name }}.training import registry
 from {{ cookiecutter.package_name }}.training.flow import training_flow
+from worked_example import TRAINING_PLOT, useless_estimator, weak_estimator
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 ROWS = 20_000
 
 
+OFFLINE = load_requirements(Settings().requirements_file).offline_metrics
+PRIMARY = OFFLINE.primary
+
+
 def prior_only(contract: DataContract, seed: int) -> Pipeline:
-    """A deliberately useless model: the base rate for everyone (ROC-AUC 0.5)."""
-    return Pipeline(
-        [("features", preprocessor(contract)), ("model", DummyClassifier(strategy="prior"))]
-    )
+    """A deliberately useless model: the same score for everyone."""
+    return Pipeline([("features", preprocessor(contract)), ("model", useless_estimator())])
 
 
 def categories_only(contract: DataContract, seed: int) -> Pipeline:
@@ -46,7 +49,7 @@ def categories_only(contract: DataContract, seed: int) -> Pipeline:
                     [("categorical", OneHotEncoder(), contract.categorical_features)]
                 ),
             ),
-            ("model", LogisticRegression()),
+            ("model", weak_estimator()),
         ]
     )
 
@@ -60,20 +63,27 @@ def trained(settings: Settings) -> registry.ModelVersion:
     return outcome.registered
 
 
-def use_requirements(
+def use_thresholds(
     settings: Settings,
     monkeypatch: pytest.MonkeyPatch,
     folder: Path,
-    edits: dict[str, str],
+    thresholds: dict[str, dict[str, float]],
 ) -> None:
-    """Point the project at a copy of the requirements file with `edits` applied; each edit
-    must match, so a reworded file fails here instead of silently testing the defaults."""
-    text = Path(settings.requirements_file).read_text()
-    for old, new in edits.items():
-        assert old in text, old
-        text = text.replace(old, new)
-    (folder / "requirements.yaml").write_text(text)
+    """Point the project at a copy of the requirements file with these thresholds instead."""
+    raw = yaml.safe_load(Path(settings.requirements_file).read_text())
+    raw["offline_metrics"]["thresholds"] = thresholds
+    (folder / "requirements.yaml").write_text(yaml.safe_dump(raw))
     monkeypatch.setenv("MLSD_REQUIREMENTS_FILE", str(folder / "requirements.yaml"))
+
+
+def bound(offline: OfflineMetrics, value: float) -> dict[str, dict[str, float]]:
+    """A threshold on the primary metric at `value`, on the side it is bounded from."""
+    side = "min" if offline.higher_is_better else "max"
+    return {offline.primary: {side: value}}
+
+
+def better(new: float, old: float) -> bool:
+    return new > old if OFFLINE.higher_is_better else new < old
 
 
 def aliases(settings: Settings) -> dict[str, str]:
@@ -91,11 +101,11 @@ def test_first_model_is_tracked_registered_and_promoted(
     client = MlflowClient()
     run = client.get_run(trained.run_id)
     assert run.info.status == "FINISHED"
-    assert run.data.metrics["roc_auc"] > 0.75
+    assert OFFLINE.failures(run.data.metrics) == []
     assert run.data.params["model_name"] == "gradient_boosting"
     assert run.data.tags["gate"] == "passed"
     artifacts = {item.path for item in client.list_artifacts(trained.run_id, "evaluation")}
-    assert {"evaluation/metrics.json", "evaluation/roc_curve.png"} <= artifacts
+    assert {"evaluation/metrics.json", f"evaluation/{TRAINING_PLOT}"} <= artifacts
     assert Path(run.info.artifact_uri.removeprefix("file://")).is_relative_to(
         settings.mlflow_artifacts_dir
     )
@@ -106,11 +116,11 @@ def test_first_model_is_tracked_registered_and_promoted(
 
     champion = registry.version_by_alias(trained.name, registry.CHAMPION)
     assert champion == trained
-    assert hasattr(registry.load_model(champion), "predict_proba")
+    assert hasattr(registry.load_model(champion), PREDICT_METHOD)
 
     status = collect_status(settings)["registry"]
     assert status["champion"]["version"] == "1"
-    assert status["champion"]["metrics"]["roc_auc"] == run.data.metrics["roc_auc"]
+    assert status["champion"]["metrics"][PRIMARY] == run.data.metrics[PRIMARY]
 
 
 def test_a_worse_model_is_registered_but_not_promoted(
@@ -120,7 +130,7 @@ def test_a_worse_model_is_registered_but_not_promoted(
     monkeypatch.setenv("MLSD_MODEL_NAME", "prior_only")
     outcome = training_flow()  # completes: a failed gate is an outcome, not an error
     assert not outcome.decision.promote
-    assert any("roc_auc" in reason for reason in outcome.decision.reasons)
+    assert any(PRIMARY in reason for reason in outcome.decision.reasons)
     assert aliases(settings) == {"champion": "1", "challenger": "2"}
     assert MlflowClient().get_run(outcome.registered.run_id).data.tags["gate"] == "failed"
     card = Path(outcome.report_dir, "model_card.md").read_text()
@@ -130,16 +140,9 @@ def test_a_worse_model_is_registered_but_not_promoted(
 def test_a_better_model_replaces_the_champion(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    # Loose thresholds, so the weak model can become champion first.
-    use_requirements(
-        settings,
-        monkeypatch,
-        tmp_path,
-        {
-            "roc_auc: {min: 0.70}": "roc_auc: {min: 0.55}",
-            "pr_auc: {min: 0.20}": "pr_auc: {min: 0.10}",
-        },
-    )
+    # A threshold any model meets, so the weak model can become champion first.
+    loose = -1e9 if OFFLINE.higher_is_better else 1e9
+    use_thresholds(settings, monkeypatch, tmp_path, bound(OFFLINE, loose))
     monkeypatch.setitem(MODELS, "weak", categories_only)
     ingestion_flow(rows=ROWS, seed=2)
 
@@ -150,24 +153,25 @@ def test_a_better_model_replaces_the_champion(
     monkeypatch.setenv("MLSD_MODEL_NAME", "gradient_boosting")
     strong = training_flow()
     assert strong.decision.promote, strong.decision.reasons
-    assert strong.metrics["roc_auc"] > weak.metrics["roc_auc"]
+    assert better(strong.metrics[PRIMARY], weak.metrics[PRIMARY])
     assert aliases(settings) == {"champion": "2", "challenger": "2"}
     summary = json.loads(Path(strong.report_dir, "metrics.json").read_text())
     # The champion was re-measured on this run's holdout, not taken from its own run.
     assert summary["champion"]["version"]["version"] == "1"
-    assert summary["champion"]["metrics"]["roc_auc"] < strong.metrics["roc_auc"]
+    assert better(strong.metrics[PRIMARY], summary["champion"]["metrics"][PRIMARY])
 
 
 def test_thresholds_from_the_requirements_file_are_honoured(
     settings: Settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    use_requirements(
-        settings, monkeypatch, tmp_path, {"roc_auc: {min: 0.70}": "roc_auc: {min: 0.99}"}
-    )
+    # A bar no model on this data can clear: a perfect score and then some.
+    impossible = 2.0 if OFFLINE.higher_is_better else -1.0
+    use_thresholds(settings, monkeypatch, tmp_path, bound(OFFLINE, impossible))
     ingestion_flow(rows=ROWS, seed=3)
     outcome = training_flow()
     assert not outcome.decision.promote
-    assert any("below the minimum 0.99" in reason for reason in outcome.decision.reasons)
+    side = "below the minimum" if OFFLINE.higher_is_better else "above the maximum"
+    assert any(f"{side} {impossible}" in reason for reason in outcome.decision.reasons)
     assert aliases(settings) == {"challenger": "1"}  # no champion without passing the gate
 
 

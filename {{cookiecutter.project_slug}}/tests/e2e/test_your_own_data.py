@@ -1,7 +1,7 @@
-"""Bring your own data, as a user does it: a table made here (not by the ad-click generator),
-with column names holding spaces, dashes, dots and accents, string class labels, no id and
-no timestamp; then config and commands only: infer -> ingest -> train -> serve -> score ->
-monitor -> loop --source. Nothing the system writes about that data may speak of ad clicks.
+"""Bring your own data, as a user does it: a table made here (not by the worked example's
+generator), with column names holding spaces, dashes, dots and accents, no id and no timestamp;
+then config and commands only: infer -> ingest -> train -> serve -> score -> monitor ->
+loop --source. Nothing the system writes about that data may speak of the worked example.
 """
 
 from __future__ import annotations
@@ -20,9 +20,18 @@ from test_failure_modes import api_url, cli  # noqa: F401 (api_url is a fixture)
 
 from {{ cookiecutter.package_name }}.errors import BAD_INPUT
 from {{ cookiecutter.package_name }}.serving.local import http_json, start_service
+from worked_example import (
+    EXAMPLE_WORDS,
+    OWN_INFER_ARGUMENTS,
+    OWN_OUTPUT,
+    OWN_REFUSAL,
+    OWN_TARGET,
+    own_score_ok,
+    own_target,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
-AD_CLICK_WORDS = re.compile(r"click|impression|\bads?\b|\bbids?\b", re.IGNORECASE)
+EXAMPLE = re.compile(EXAMPLE_WORDS, re.IGNORECASE)
 OWN_NAMES = ("{{ cookiecutter.package_name }}", "{{ cookiecutter.project_slug }}")  # the project's own name may stay
 FEATURES = ["mean radius", "tumour-size (mm)", "Größe", "région", "smoker?", "3rd.measure"]
 
@@ -39,12 +48,11 @@ def patients(rows: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
     region = rng.choice(["nord", "sud", "est", "ouest"], rows, p=weights)
     smoker = rng.random(rows) < 0.3 + 0.15 * shift
     third = rng.uniform(0, 1, rows)
-    log_odds = (
+    signal = (
         (-8 + 0.35 * radius + 0.04 * np.nan_to_num(size, nan=20) + 0.02 * age + 0.8 * smoker)
         + np.where(region == "sud", 0.6, 0)
         + 1.5 * third
     )
-    malignant = rng.random(rows) < 1 / (1 + np.exp(-log_odds))
     return pd.DataFrame(
         {
             "mean radius": radius.round(3),
@@ -53,15 +61,15 @@ def patients(rows: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
             "région": region,
             "smoker?": np.where(smoker, "true", "false"),
             "3rd.measure": third.round(4),
-            "diagnosis": np.where(malignant, "malignant", "benign"),
+            OWN_TARGET: own_target(rng, signal),
         }
     )
 
 
-def speaks_of_ad_clicks(text: str) -> list[str]:
+def speaks_of_the_example(text: str) -> list[str]:
     for name in OWN_NAMES:
         text = text.replace(name, "")
-    return AD_CLICK_WORDS.findall(text)
+    return EXAMPLE.findall(text)
 
 
 def ok(result: subprocess.CompletedProcess[str]) -> str:
@@ -85,10 +93,10 @@ def test_a_users_table_from_contract_to_closed_loop(tmp_path: Path, api_url: str
     # Step 2 by inference; a refusal is one sentence, and nothing is written.
     refused = cli(project, "contract", "infer", str(table), "--target", "région")
     assert refused.returncode == BAD_INPUT
-    assert "has 4 classes" in refused.stderr and "Traceback" not in refused.stderr
+    assert OWN_REFUSAL in refused.stderr and "Traceback" not in refused.stderr
     contract_file = project / "contract.yaml"
     assert not contract_file.exists()
-    infer = ["contract", "infer", str(table), "--target", "diagnosis", "--positive", "malignant"]
+    infer = ["contract", "infer", str(table), "--target", OWN_TARGET, *OWN_INFER_ARGUMENTS]
     inferred = ok(cli(project, *infer, "--output", str(contract_file)))
     assert "région: category feature, 4 values" in inferred
     assert "MLSD_CONTRACT_FILE=contract.yaml" in inferred
@@ -99,18 +107,18 @@ def test_a_users_table_from_contract_to_closed_loop(tmp_path: Path, api_url: str
     trained = ok(cli(project, "train", api_url=api_url))
     assert "promoted to champion" in trained
     card = next((project / "reports" / "training").glob("*/model_card.md")).read_text()
-    assert "`Größe`" in card and "P(diagnosis = malignant)" in card
+    assert "`Größe`" in card and OWN_OUTPUT in card
     assert "random holdout" in card and "| région | sud |" in card
-    assert speaks_of_ad_clicks(card) == []
+    assert speaks_of_the_example(card) == []
 
     server = start_service(project, log=project / "service.log")
     try:
-        row = patients(1, seed=9).drop(columns="diagnosis")
+        row = patients(1, seed=9).drop(columns=OWN_TARGET)
         record = json.loads(row.to_json(orient="records"))[0]
         record["smoker?"] = record["smoker?"] == "true"
         status, answer = http_json(f"{server.url}/predict", {"records": [record]})
         assert status == 200, answer
-        assert 0.0 <= answer[0]["score"] <= 1.0 and answer[0]["model_version"] == "1"
+        assert own_score_ok(answer[0]["score"]) and answer[0]["model_version"] == "1"
         status, answer = http_json(
             f"{server.url}/predict", {"records": [record | {"Größe": "old"}]}
         )
@@ -118,14 +126,14 @@ def test_a_users_table_from_contract_to_closed_loop(tmp_path: Path, api_url: str
         status, document = http_json(f"{server.url}/docs.json")
         schema = json.dumps(document, ensure_ascii=False)
         assert all(f'"{name}"' in schema for name in FEATURES)
-        assert speaks_of_ad_clicks(schema) == []
+        assert speaks_of_the_example(schema) == []
     finally:
         server.stop()
     logged = (project / "data" / "predictions" / "prediction_log.jsonl").read_text()
     assert '"tumour-size (mm)"' in logged
 
     unlabelled = project / "new patients.csv"
-    patients(300, seed=2).drop(columns="diagnosis").to_csv(unlabelled, index=False)
+    patients(300, seed=2).drop(columns=OWN_TARGET).to_csv(unlabelled, index=False)
     scored_line = ok(cli(project, "score", str(unlabelled), api_url=api_url)).strip()
     scored = pd.read_parquet(scored_line.split("scores written to ", 1)[1].splitlines()[0])
     assert [*FEATURES, "score", "model_version"] == list(scored.columns)
@@ -151,7 +159,7 @@ def test_a_users_table_from_contract_to_closed_loop(tmp_path: Path, api_url: str
     assert "the service now answers with v" in looped
     assert "synthetic" not in looped
     for card_file in (fresh / "reports" / "training").glob("*/model_card.md"):
-        assert speaks_of_ad_clicks(card_file.read_text()) == []
+        assert speaks_of_the_example(card_file.read_text()) == []
 
 
 def test_make_all_runs_the_loop_on_source(tmp_path: Path) -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import Pipeline
 
 from {{ cookiecutter.package_name }}.contract import DataContract
@@ -13,8 +13,14 @@ from {{ cookiecutter.package_name }}.modeling import (
     MODELS,
     UnknownModelError,
     build_model,
-    feature_frame,
+    fit_model,
+    labels,
+    predict_scores,
 )
+from {{ cookiecutter.package_name }}.requirements import OfflineMetrics, load_requirements
+from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.training.evaluation import holdout_metrics
+from worked_example import CATEGORY, ID, SIGNAL, TIMESTAMP, UNKNOWN_VALUE
 
 
 @pytest.fixture(scope="module")
@@ -27,51 +33,58 @@ def holdout() -> pd.DataFrame:
     return generate_batch(rows=10_000, seed=202)
 
 
+@pytest.fixture(scope="module")
+def offline() -> OfflineMetrics:
+    return load_requirements(Settings().requirements_file).offline_metrics
+
+
 @pytest.fixture(scope="module", params=sorted(MODELS))
 def fitted(request: pytest.FixtureRequest, train: pd.DataFrame, contract: DataContract) -> Pipeline:
-    model = build_model(request.param, contract, seed=0)
-    return model.fit(feature_frame(train, contract), train[contract.target.name])
-
-
-def scores(model: Pipeline, frame: pd.DataFrame, contract: DataContract) -> pd.Series:
-    return pd.Series(model.predict_proba(feature_frame(frame, contract))[:, 1], index=frame.index)
+    return fit_model(request.param, train, contract, seed=0)
 
 
 def test_minimum_functionality_on_known_signal(
-    fitted: Pipeline, holdout: pd.DataFrame, contract: DataContract
+    fitted: Pipeline, holdout: pd.DataFrame, contract: DataContract, offline: OfflineMetrics
 ) -> None:
-    predicted = scores(fitted, holdout, contract)
-    assert predicted.between(0, 1).all()
-    # The generator's true log-odds reach about 0.82 ROC-AUC: a model must get close.
-    assert roc_auc_score(holdout[contract.target.name], predicted) > 0.75
+    predicted = predict_scores(fitted, holdout, contract)
+    assert np.isfinite(predicted).all()
+    # Every candidate, the baseline too, clears step 1's bar on the primary metric.
+    metrics = holdout_metrics(labels(holdout, contract), predicted, offline)
+    assert (
+        offline.thresholds[offline.primary].failure(offline.primary, metrics[offline.primary])
+        is None
+    )
 
 
-def test_directional_more_relevant_ads_are_clicked_more(
+def test_directional_more_of_the_signal_raises_the_score(
     fitted: Pipeline, holdout: pd.DataFrame, contract: DataContract
 ) -> None:
-    more_relevant = holdout.assign(ad_relevance=(holdout["ad_relevance"] + 0.3).clip(upper=1.0))
-    assert scores(fitted, more_relevant, contract).mean() > scores(fitted, holdout, contract).mean()
+    column = contract.column(SIGNAL)
+    assert column.max is not None
+    step = float(holdout[SIGNAL].std())  # one standard deviation more
+    more = holdout.assign(**{SIGNAL: (holdout[SIGNAL] + step).clip(upper=column.max)})
+    before = predict_scores(fitted, holdout, contract).mean()
+    assert predict_scores(fitted, more, contract).mean() > before
 
 
 def test_invariance_to_columns_that_are_not_features(
     fitted: Pipeline, holdout: pd.DataFrame, contract: DataContract
 ) -> None:
-    relabelled = holdout.assign(
-        impression_id="other-" + holdout["impression_id"],
-        event_time=holdout["event_time"] + pd.Timedelta(days=30),
-    )
+    relabelled = holdout.copy()
+    relabelled[ID] = "other-" + holdout[ID]
+    relabelled[TIMESTAMP] = holdout[TIMESTAMP] + pd.Timedelta(days=30)
     pd.testing.assert_series_equal(
-        scores(fitted, relabelled, contract), scores(fitted, holdout, contract)
+        predict_scores(fitted, relabelled, contract), predict_scores(fitted, holdout, contract)
     )
 
 
 def test_unknown_category_does_not_break_prediction(
     fitted: Pipeline, holdout: pd.DataFrame, contract: DataContract
 ) -> None:
-    odd = holdout.head(5).assign(device="smartwatch")
-    assert scores(fitted, odd, contract).between(0, 1).all()
+    odd = holdout.head(5).assign(**{CATEGORY: UNKNOWN_VALUE})
+    assert np.isfinite(predict_scores(fitted, odd, contract)).all()
 
 
 def test_unknown_model_name_lists_the_choices(contract: DataContract) -> None:
-    with pytest.raises(UnknownModelError, match="gradient_boosting, logistic_regression"):
+    with pytest.raises(UnknownModelError, match=", ".join(sorted(MODELS))):
         build_model("deep_forest", contract)

@@ -27,6 +27,8 @@ POSITIONS = ("top", "side", "bottom")
 SITE_CATEGORIES = ("news", "sports", "shopping", "social", "video")
 DEFAULT_START = datetime(2026, 1, 5)  # a Monday, naive UTC
 WORKED_EXAMPLE = "synthetic ad impressions"
+# The features covariate drift moves (monitoring should flag these, and only these).
+COVARIATE_SHIFTED = ("device", "user_age", "user_past_ctr", "ad_relevance", "bid_price")
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,8 @@ VEHICLES = ("bike", "scooter", "car")
 WEATHER = ("clear", "rain", "snow")
 DEFAULT_START = datetime(2026, 1, 5)  # a Monday, naive UTC
 WORKED_EXAMPLE = "synthetic food deliveries"
+# The features covariate drift moves (monitoring should flag these, and only these).
+COVARIATE_SHIFTED = ("items", "kitchen_load", "distance_km", "vehicle", "weather")
 
 
 @dataclass(frozen=True)

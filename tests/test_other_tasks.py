@@ -1,0 +1,45 @@
+"""Every other task the template offers, baked and run for real like the default: its linters,
+its own test suite, and its whole loop (`make all`). The runs started in the background with
+the default project's tests (conftest.TaskRun); these tests read their results."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from .conftest import OTHER_TASKS, TaskRun
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("task", OTHER_TASKS)
+def test_the_project_lints_clean(other_tasks: dict[str, TaskRun], task: str) -> None:
+    other_tasks[task].result("lint")
+
+
+@pytest.mark.parametrize("task", OTHER_TASKS)
+def test_the_projects_own_tests_pass(other_tasks: dict[str, TaskRun], task: str) -> None:
+    output = other_tasks[task].result("test").stdout
+    summary = re.findall(r"^=+ (.*) in [\d.]+s.* =+$", output, flags=re.M)
+    assert summary and re.fullmatch(r"\d+ passed", summary[-1]), summary
+
+
+@pytest.mark.parametrize("task", OTHER_TASKS)
+def test_the_whole_loop_runs_on_the_tasks_worked_example(
+    other_tasks: dict[str, TaskRun], task: str
+) -> None:
+    loop = other_tasks[task].result("all").stdout
+    assert re.search(r"^monitor .* -> none$", loop, flags=re.M), loop
+    assert re.search(r"^monitor .* -> retrain; promoted to champion", loop, flags=re.M), loop
+    assert "the service now answers with v2" in loop, loop
+    project = other_tasks[task].project
+    assert project is not None
+    cards = sorted((project / "reports" / "training").glob("*/model_card.md"))
+    assert len(cards) == 2
+    package = project / "src" / project.name.replace("-", "_")
+    requirements = yaml.safe_load((package / "requirements" / "requirements.yaml").read_text())
+    primary = requirements["offline_metrics"]["primary"]
+    card = cards[-1].read_text()
+    assert f"Primary metric: `{primary}`" in card and f"| {primary} |" in card
