@@ -269,7 +269,9 @@ def contract_infer(
     ] = None,
     positive: Annotated[
         str | None,
-        typer.Option(help="The target's positive class (default: 1, true, or the rarer)."),
+        typer.Option(
+            help="Classification: the target's positive class (default: 1, true, or the rarer)."
+        ),
     ] = None,
     output: Annotated[Path, typer.Option(help="Where to write the contract.")] = Path(
         "contract.yaml"

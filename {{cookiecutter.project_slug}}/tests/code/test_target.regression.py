@@ -95,3 +95,12 @@ def test_starting_requirements_judge_mae_against_the_median_guess() -> None:
     ceiling = offline.thresholds["mae"].max
     constant_mae = float(np.abs(values - np.median(values)).mean())
     assert ceiling == pytest.approx(constant_mae, rel=0.01)
+
+
+def test_a_classification_setting_in_step_1_is_refused() -> None:
+    from {{ cookiecutter.package_name }}.requirements import OfflineMetrics
+
+    with pytest.raises(ValueError, match="decision_threshold"):
+        OfflineMetrics.model_validate(
+            {"primary": "mae", "thresholds": {"mae": {"max": 3}}, "decision_threshold": 0.3}
+        )

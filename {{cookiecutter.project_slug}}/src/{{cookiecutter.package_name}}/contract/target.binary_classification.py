@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from .spec import DataContract, Label
 
 TASK = "binary classification"
+# What the service says a score is (the OpenAPI document's description of `score`).
+SCORE_DESCRIPTION = "P(target = the contract's positive class) for the record"
 # Without a timestamp, the holdout is sampled per class so it keeps the positive rate.
 STRATIFY_HOLDOUT = True
 

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from .spec import DataContract
 
 TASK = "regression"
+# What the service says a score is (the OpenAPI document's description of `score`).
+SCORE_DESCRIPTION = "The predicted target for the record, in the target's own unit"
 # Without a timestamp, the holdout is a plain random sample of the newest batches.
 STRATIFY_HOLDOUT = False
 # Fewer distinct values than this is a set of classes, not a quantity.

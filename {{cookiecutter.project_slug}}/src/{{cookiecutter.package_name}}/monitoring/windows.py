@@ -122,7 +122,7 @@ def batch_window(source: Path, contract: DataContract, model: Pipeline) -> pd.Da
 
 
 def with_labels(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
-    """The target as 1/0 for the positive class, as models are judged; a window whose labels
+    """The target as the task encodes it, as models are judged; a window whose labels
     have not all arrived is compared without them."""
     target = contract.target.name
     if target not in frame.columns:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pydantic import BaseModel, Field
+
 MetricName = Literal[
     "precision",
     "recall",
@@ -14,3 +16,10 @@ MetricName = Literal[
     "brier_score",
     "expected_calibration_error",
 ]
+
+
+class TaskOfflineMetrics(BaseModel):
+    """Offline-metric settings only a classification has."""
+
+    # The score at which a row counts as predicted positive (precision, recall, F1).
+    decision_threshold: float = Field(default=0.5, gt=0, lt=1)

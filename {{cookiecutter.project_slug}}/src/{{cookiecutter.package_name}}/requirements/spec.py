@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import ExpectedError, describe_validation_error
-from .metrics import MetricName
+from .metrics import MetricName, TaskOfflineMetrics
 
 
 class _Strict(BaseModel):
@@ -46,12 +46,11 @@ class MetricThreshold(_Strict):
         return None
 
 
-class OfflineMetrics(_Strict):
+class OfflineMetrics(TaskOfflineMetrics, _Strict):
+    """The promotion gate's rules; `TaskOfflineMetrics` adds what only this task has."""
+
     primary: MetricName
     higher_is_better: bool = True
-    # Classification: the score at which a row counts as predicted positive (precision, recall,
-    # F1). Other tasks have no use for it.
-    decision_threshold: float = Field(default=0.5, gt=0, lt=1)
     thresholds: dict[MetricName, MetricThreshold]
     # Replacing a champion needs an improvement the holdout can show: the lower end of a paired
     # bootstrap interval of the primary metric's improvement must clear `min_improvement`.

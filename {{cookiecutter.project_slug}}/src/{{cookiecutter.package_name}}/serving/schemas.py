@@ -25,6 +25,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from ..contract import Column, DataContract
+from ..contract.target import SCORE_DESCRIPTION
 
 # RFC 3339's date-time, the JSON Schema `date-time` format: pydantic alone would also take
 # "1700000000" (seconds since the epoch) for a datetime.
@@ -45,7 +46,7 @@ class Record(BaseModel):
 
 
 class Prediction(BaseModel):
-    score: float = Field(description="P(target = 1) for the record")
+    score: float = Field(description=SCORE_DESCRIPTION)
     model_version: str = Field(description="Registry version of the model that scored it")
     record_id: str | None = Field(default=None, description="The record's id, when it had one")
 
