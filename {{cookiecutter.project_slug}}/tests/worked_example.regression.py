@@ -73,3 +73,8 @@ def own_target(rng: np.random.Generator, signal: np.ndarray) -> np.ndarray:
 
 def own_score_ok(score: float) -> bool:
     return bool(np.isfinite(score))
+
+
+# A seed whose undrifted batch no drift test flags by chance against the training seed's batch
+# (each column's test has a 5% false alarm rate at step 1's p-value; this one has none).
+UNDRIFTED_SEED = 13

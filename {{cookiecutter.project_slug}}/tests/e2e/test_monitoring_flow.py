@@ -15,7 +15,7 @@ from {{ cookiecutter.package_name }}.contract import load_contract
 from {{ cookiecutter.package_name }}.data.batches import read_jsonl
 from {{ cookiecutter.package_name }}.data.flow import ingestion_flow
 from {{ cookiecutter.package_name }}.data.ingestion import BatchRejectedError
-from {{ cookiecutter.package_name }}.data.synthetic import DEFAULT_START, generate_batch
+from {{ cookiecutter.package_name }}.data.synthetic import COVARIATE_SHIFTED, DEFAULT_START, generate_batch
 from {{ cookiecutter.package_name }}.modeling.candidates import BASELINE
 from {{ cookiecutter.package_name }}.monitoring.flow import monitoring_flow
 from {{ cookiecutter.package_name }}.monitoring.workspace import open_project
@@ -25,7 +25,7 @@ from {{ cookiecutter.package_name }}.serving.scorer import Scorer
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training import registry
 from {{ cookiecutter.package_name }}.training.flow import training_flow
-from worked_example import CATEGORY, FLOAT_FEATURE, INT_FEATURE, TARGET, good_quality
+from worked_example import FLOAT_FEATURE, INT_FEATURE, TARGET, UNDRIFTED_SEED, good_quality
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 NEXT_WEEK = DEFAULT_START + timedelta(days=7)
@@ -99,7 +99,9 @@ def test_drift_above_the_threshold_retrains_and_promotes(
 
     assert outcome.action == "retrain"
     assert outcome.summary.current_rows == 3_000  # only what arrived since the last run
-    assert {INT_FEATURE, FLOAT_FEATURE, CATEGORY} <= set(outcome.summary.drifted_features)
+    # Most of what the generator shifts is found in 3,000 rows (and little else).
+    drifted = set(outcome.summary.drifted_features)
+    assert len(drifted & set(COVARIATE_SHIFTED)) >= 3 and len(drifted - set(COVARIATE_SHIFTED)) <= 1
     assert outcome.retrained is not None and outcome.retrained["version"] == "2"
     assert outcome.retrained["promoted"]
     champion_now = registry.version_by_alias(settings.registered_model_name, registry.CHAMPION)
@@ -119,7 +121,7 @@ def test_a_labelled_batch_is_judged_with_the_tasks_quality(
     settings: Settings, champion: registry.ModelVersion, tmp_path: Path
 ) -> None:
     source = tmp_path / "labelled.parquet"
-    generate_batch(3_000, seed=8, start=NEXT_WEEK).to_parquet(source)
+    generate_batch(3_000, seed=UNDRIFTED_SEED, start=NEXT_WEEK).to_parquet(source)
     outcome = monitoring_flow(source=source)
     assert outcome.window == str(source)
     assert outcome.action == "none"
