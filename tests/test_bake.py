@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import DEFAULT_PACKAGE, REPO, TEMPLATE_OPTIONS, bake, clean_env, run
+from .conftest import REPO, TEMPLATE_OPTIONS, bake, clean_env, run
 from .test_hooks import POST_GEN
 
 # Every file of the default project; `{package}` is the package directory.
