@@ -97,15 +97,16 @@ class TaskRun:
     STEPS = (("lint", 600), ("test", 2_400), ("all", 900))
 
     def __init__(self, task: str, folder: Path, uv: str) -> None:
-        self.task, self.folder, self.uv = task, folder, uv
-        self.project: Path | None = None
+        self.task, self.uv = task, uv
+        # Baked here, in the calling thread: cookiecutter changes the process's working
+        # directory while it renders, so two bakes must never overlap.
+        self.project = bake(folder, problem_type=task)
         self.results: dict[str, subprocess.CompletedProcess[str] | str] = {}
         self._thread = threading.Thread(target=self._run, name=f"task-{task}", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         try:
-            self.project = bake(self.folder, problem_type=self.task)
             steps = (("setup", 900), *self.STEPS)
             for target, timeout in steps:
                 result = subprocess.run(

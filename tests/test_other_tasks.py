@@ -35,7 +35,6 @@ def test_the_whole_loop_runs_on_the_tasks_worked_example(
     assert re.search(r"^monitor .* -> retrain; promoted to champion", loop, flags=re.M), loop
     assert "the service now answers with v2" in loop, loop
     project = other_tasks[task].project
-    assert project is not None
     cards = sorted((project / "reports" / "training").glob("*/model_card.md"))
     assert len(cards) == 2
     package = project / "src" / project.name.replace("-", "_")
