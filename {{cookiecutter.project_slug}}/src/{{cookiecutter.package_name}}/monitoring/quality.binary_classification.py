@@ -17,8 +17,9 @@ TARGET_TEST = "chisquare"
 TARGET_IS_CATEGORY = True
 # The Evidently metrics read back as the window's quality (by their type name).
 QUALITY_METRICS = frozenset({"Accuracy", "Precision", "Recall", "F1Score", "RocAuc", "LogLoss"})
-# The quality metric the dashboard plots over time, and its title.
-DASHBOARD_METRIC = ("RocAuc", "ROC-AUC")
+# The quality metric the dashboard plots over time, its title, and which of its values (a
+# single number: no label needed).
+DASHBOARD_METRIC: tuple[str, str, dict[str, str]] = ("RocAuc", "ROC-AUC", {})
 
 
 def task_definition(target: str, score: str) -> dict[str, Any]:

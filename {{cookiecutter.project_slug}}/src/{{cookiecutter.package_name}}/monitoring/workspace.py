@@ -23,7 +23,7 @@ def dashboard_panels(contract: DataContract) -> list[object]:
         metric=f"{METRIC}DriftedColumnsCount",
         metric_labels={"value_type": "share"},
     )
-    quality_metric, quality_title = DASHBOARD_METRIC
+    quality_metric, quality_title, quality_labels = DASHBOARD_METRIC
     return [
         counter_panel(
             title="Share of drifted features (last run)", values=[drift_share], size="half"
@@ -59,7 +59,13 @@ def dashboard_panels(contract: DataContract) -> list[object]:
         ),
         line_plot_panel(
             title=f"{quality_title} where labels arrived",
-            values=[PanelMetric(legend=quality_title, metric=f"{METRIC}{quality_metric}")],
+            values=[
+                PanelMetric(
+                    legend=quality_title,
+                    metric=f"{METRIC}{quality_metric}",
+                    metric_labels=quality_labels,
+                )
+            ],
             size="half",
         ),
     ]
