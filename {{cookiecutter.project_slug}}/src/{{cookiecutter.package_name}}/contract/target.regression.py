@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .values import InferenceError, is_bool_text, require_complete
+from .values import InferenceError, is_bool_text, plain, require_complete
 
 if TYPE_CHECKING:
     from .spec import DataContract
@@ -70,10 +70,10 @@ def infer_target(values: pd.Series, positive: str | None) -> tuple[dict[str, Any
             "problem_type=binary_classification"
         )
     if distinct < MIN_DISTINCT_VALUES:
+        shown = ", ".join(repr(plain(value)) for value in sorted(values.unique())[:2])
         raise InferenceError(
-            f"the target {name!r} takes {distinct} value(s) only "
-            f"({', '.join(repr(value) for value in sorted(values.unique())[:2])}): that is a "
-            "set of classes, not a quantity; bake with problem_type=binary_classification"
+            f"the target {name!r} takes {distinct} value(s) only ({shown}): that is a set of "
+            "classes, not a quantity; bake with problem_type=binary_classification"
         )
     kind = "int" if pd.api.types.is_integer_dtype(values) else "float"
     entry = {"role": "target", "type": kind} | observed_range(values, kind)
