@@ -87,7 +87,7 @@ def uv() -> str:
 
 # The tasks the template offers besides the default, each baked and run for real in the
 # background while the default project's tests run (two cores: the runs overlap).
-OTHER_TASKS = [task for task in TEMPLATE_OPTIONS["problem_type"][1:]]
+OTHER_TASKS = list(TEMPLATE_OPTIONS["problem_type"][1:])
 
 
 class TaskRun:

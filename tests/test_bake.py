@@ -79,6 +79,7 @@ EXPECTED_FILES = [
     "src/{package}/training/README.md",
     "src/{package}/training/__init__.py",
     "src/{package}/training/bootstrap.py",
+    "src/{package}/training/plots.py",
     "src/{package}/training/dataset.py",
     "src/{package}/training/evaluation.py",
     "src/{package}/training/flow.py",

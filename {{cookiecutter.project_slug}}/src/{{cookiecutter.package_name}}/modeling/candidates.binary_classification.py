@@ -8,18 +8,16 @@ before they start anything, and that check must not cost scikit-learn's import (
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from ..contract import DataContract
-from .features import feature_frame, preprocessor
+from .features import ModelBuilder, feature_frame, preprocessor
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
-ModelBuilder = Callable[[DataContract, int], "Pipeline"]
 # What the registry's generic (pyfunc) model calls: the probability of each class.
 PREDICT_METHOD = "predict_proba"
 

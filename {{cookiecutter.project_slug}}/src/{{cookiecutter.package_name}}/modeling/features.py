@@ -9,6 +9,7 @@ pay for its import (~1 s).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -17,6 +18,10 @@ from ..contract import DataContract
 
 if TYPE_CHECKING:
     from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+# What every candidate is: a function of the contract and a seed, returning an unfitted pipeline.
+ModelBuilder = Callable[[DataContract, int], "Pipeline"]
 
 
 def preprocessor(contract: DataContract) -> ColumnTransformer:

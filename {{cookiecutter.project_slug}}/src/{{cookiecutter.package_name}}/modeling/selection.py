@@ -8,8 +8,8 @@ import pandas as pd
 
 from ..contract import DataContract
 from ..errors import ExpectedError
-from .candidates import MODELS, ModelBuilder
-from .features import feature_frame, labels
+from .candidates import MODELS
+from .features import ModelBuilder, feature_frame, labels
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline

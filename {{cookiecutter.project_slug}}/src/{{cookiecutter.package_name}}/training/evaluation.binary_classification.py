@@ -27,6 +27,7 @@ from sklearn.metrics import (
 
 from ..requirements import OfflineMetrics
 from .bootstrap import PairedBootstrap, paired_bootstrap
+from .plots import Drawing, write_figures
 
 CALIBRATION_BINS = 10
 
@@ -182,19 +183,13 @@ def write_plots(
     folder: Path,
 ) -> list[Path]:
     """Confusion matrix, ROC, precision-recall and reliability curves as PNG files."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: no display, no GUI toolkit
-    import matplotlib.pyplot as plt
-    from matplotlib.axes import Axes
     from sklearn.calibration import CalibrationDisplay
     from sklearn.metrics import ConfusionMatrixDisplay, PrecisionRecallDisplay, RocCurveDisplay
 
     y = np.asarray(labels, dtype=int)
     p = np.asarray(scores, dtype=float)
     threshold = offline.decision_threshold
-    folder.mkdir(parents=True, exist_ok=True)
-    drawings: dict[str, Callable[[Axes], object]] = {
+    drawings: dict[str, Drawing] = {
         "confusion_matrix.png": lambda ax: ConfusionMatrixDisplay.from_predictions(
             y, (p >= threshold).astype(int), ax=ax, colorbar=False
         ),
@@ -206,16 +201,7 @@ def write_plots(
             y, p, n_bins=CALIBRATION_BINS, strategy="quantile", ax=ax
         ),
     }
-    written = []
-    for file_name, draw in drawings.items():
-        figure, axes = plt.subplots(figsize=(5, 4), dpi=100)
-        draw(axes)
-        axes.set_title(file_name.removesuffix(".png").replace("_", " "))
-        figure.tight_layout()
-        figure.savefig(folder / file_name)
-        plt.close(figure)
-        written.append(folder / file_name)
-    return written
+    return write_figures(drawings, folder)
 
 
 @dataclass(frozen=True)

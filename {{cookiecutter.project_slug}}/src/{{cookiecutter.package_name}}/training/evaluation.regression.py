@@ -12,13 +12,17 @@ import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from ..requirements import OfflineMetrics
 from .bootstrap import PairedBootstrap, paired_bootstrap
+from .plots import Drawing, write_figures
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 
 def _arrays(
@@ -146,15 +150,9 @@ def write_plots(
     folder: Path,
 ) -> list[Path]:
     """Predicted vs true, residuals vs predicted, and the residuals' histogram, as PNG files."""
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: no display, no GUI toolkit
-    import matplotlib.pyplot as plt
-    from matplotlib.axes import Axes
     from sklearn.metrics import PredictionErrorDisplay
 
     y, p = _arrays(labels, scores)
-    folder.mkdir(parents=True, exist_ok=True)
     # A bounded sample of points keeps the scatter plots readable and fast on large holdouts.
     shown = {"subsample": min(len(y), 2_000), "random_state": 0}
 
@@ -163,7 +161,7 @@ def write_plots(
         ax.set_xlabel("residual (predicted - true)")
         ax.set_ylabel("rows")
 
-    drawings: dict[str, Callable[[Axes], object]] = {
+    drawings: dict[str, Drawing] = {
         "predicted_vs_true.png": lambda ax: PredictionErrorDisplay.from_predictions(
             y, p, kind="actual_vs_predicted", ax=ax, **shown
         ),
@@ -172,16 +170,7 @@ def write_plots(
         ),
         "residual_histogram.png": histogram,
     }
-    written = []
-    for file_name, draw in drawings.items():
-        figure, axes = plt.subplots(figsize=(5, 4), dpi=100)
-        draw(axes)
-        axes.set_title(file_name.removesuffix(".png").replace("_", " "))
-        figure.tight_layout()
-        figure.savefig(folder / file_name)
-        plt.close(figure)
-        written.append(folder / file_name)
-    return written
+    return write_figures(drawings, folder)
 
 
 @dataclass(frozen=True)
