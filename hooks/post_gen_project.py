@@ -3,9 +3,10 @@
 Optional parts are whole files or folders; which answer removes which path is the table below,
 so adding an optional part is one line here and one expected-tree case in the tests.
 
-Parts that differ by ML task (`problem_type`) are whole files too, one per task, named
+Parts that differ by ML task (`problem_type`) are whole files too, named
 `name.<problem_type>.ext` in the template: the project keeps its own task's as `name.ext` and
-none of the others'.
+none of the others'. Where a plain `name.ext` sits beside them, it is what the tasks without a
+variant of their own keep (a ranking's `endpoints.py` replaces the one every other task has).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ PRUNE: dict[str, dict[str, list[str]]] = {
 # The option whose value names a file variant, e.g. `synthetic.regression.py`, and every task
 # the template holds variants for: cookiecutter.json offers those whose project is complete.
 VARIANT_OPTION = "problem_type"
-VARIANT_TASKS = ("binary_classification", "regression")
+VARIANT_TASKS = ("binary_classification", "regression", "ranking")
 
 CRUFT_FILE = ".cruft.json"
 
@@ -56,7 +57,8 @@ def variant_of(path: Path, choices: list[str]) -> str | None:
 
 
 def keep_variants(project_dir: Path, chosen: str, choices: list[str]) -> None:
-    """Each `name.<chosen>.ext` becomes `name.ext`; every other task's variant is removed."""
+    """Each `name.<chosen>.ext` becomes `name.ext` (replacing a shared default of that name);
+    every other task's variant is removed."""
     for path in sorted(project_dir.rglob("*")):
         task = variant_of(path, choices) if path.is_file() else None
         if task is None:

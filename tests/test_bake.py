@@ -90,6 +90,7 @@ EXPECTED_FILES = [
     "src/{package}/serving/README.md",
     "src/{package}/serving/__init__.py",
     "src/{package}/serving/batch.py",
+    "src/{package}/serving/endpoints.py",
     "src/{package}/serving/flow.py",
     "src/{package}/serving/guard.py",
     "src/{package}/serving/local.py",
@@ -132,8 +133,9 @@ EXPECTED_FILES = [
     "tests/model/test_candidates.py",
 ]
 
-# What each non-default answer removes: written out here, independently of the hook's table.
+# What each non-default answer removes or adds: written out here, independently of the hook.
 REMOVED_BY = {("ci", "none"): {".github/workflows/ci.yml"}}
+ADDED_BY = {("problem_type", "ranking"): {"tests/e2e/test_ranking_api.py"}}
 
 LICENSE_MARKERS = {
     "MIT": "MIT License",
@@ -152,6 +154,9 @@ def expected_tree(package: str, answers: dict[str, str]) -> set[str]:
     for (option, value), removed in REMOVED_BY.items():
         if answers.get(option) == value:
             files -= removed
+    for (option, value), added in ADDED_BY.items():
+        if answers.get(option) == value:
+            files |= added
     return files
 
 
@@ -162,7 +167,7 @@ def baked_files(project: Path) -> set[str]:
 def test_every_choice_is_covered() -> None:
     choice_options = {k for k, v in TEMPLATE_OPTIONS.items() if isinstance(v, list)}
     assert choice_options == set(OPTION_NAMES)
-    assert len(COMBINATIONS) == 32
+    assert len(COMBINATIONS) == 48
     assert set(TEMPLATE_OPTIONS["problem_type"]) <= set(VARIANT_TASKS)
 
 

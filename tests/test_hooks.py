@@ -175,3 +175,20 @@ def test_the_chosen_tasks_variants_are_kept_under_their_plain_names(tmp_path: Pa
     kept = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*") if path.is_file())
     assert kept == ["data/contract.yaml", "evaluation.py", "flow.py"]
     assert (tmp_path / "evaluation.py").read_text() == "evaluation.regression.py"
+
+
+def test_a_tasks_variant_replaces_the_shared_default_only_for_that_task(tmp_path: Path) -> None:
+    choices = ["binary_classification", "ranking"]
+    for task in choices:
+        project = tmp_path / task
+        project.mkdir()
+        for name in ("endpoints.py", "endpoints.ranking.py", "test_rank.ranking.py"):
+            (project / name).write_text(name)
+        POST_GEN.keep_variants(project, task, choices)
+        kept = sorted(path.name for path in project.iterdir())
+        if task == "ranking":
+            assert kept == ["endpoints.py", "test_rank.py"]
+            assert (project / "endpoints.py").read_text() == "endpoints.ranking.py"
+        else:
+            assert kept == ["endpoints.py"]
+            assert (project / "endpoints.py").read_text() == "endpoints.py"

@@ -40,13 +40,13 @@ def main() -> None:
         split = split_by_time(frame, contract, settings.holdout_fraction, settings.seed)
         labels = split.holdout_labels
         best = pd.Series(expected_target(split.holdout), index=split.holdout.index)
-        ceiling = holdout_metrics(labels, best, offline)[offline.primary]
+        ceiling = holdout_metrics(labels, best, offline, split.holdout_groups)[offline.primary]
         cells = []
         for name in names:
             started = time.perf_counter()
             model = fit_model(name, split.train, contract, settings.seed)
             scores = predict_scores(model, split.holdout, contract)
-            value = holdout_metrics(labels, scores, offline)[offline.primary]
+            value = holdout_metrics(labels, scores, offline, split.holdout_groups)[offline.primary]
             cells.append(f"{value:.3f} ({time.perf_counter() - started:.1f} s)")
         print(f"{rows:>10,} {ceiling:>8.3f} " + " ".join(f"{cell:>22}" for cell in cells))
 

@@ -6,7 +6,8 @@ One throw-away project gets a trained champion; then each server in turn runs on
 each client sends its next request when the last one returns), first with 1-record requests,
 then with 64-record ones. After a warm-up, it counts requests/s and client-side p50/p95/p99
 latency, errors (no answer, or any status but 200) and shed requests (503) among them. The
-client shares the 2 cores with the server, equally for both servers.
+client shares the 2 cores with the server, equally for both servers. A ranking's own `/rank`
+(one query and its candidates a request) is measured on BentoML too.
 
     python bench/serving.py                          # 16 in flight, 20 s per measurement
     python bench/serving.py --in-flight 32 --seconds 20
@@ -64,6 +65,23 @@ def serve_with_fastapi(port: int) -> None:
         return "ok" if SCORER.loaded else "no model"
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
+def ranking_bodies() -> tuple[list[bytes], int]:
+    """A ranking's own requests, one query and its candidates each (none for other tasks), and
+    their mean number of candidates."""
+    from {{ cookiecutter.package_name }}.contract import load_contract
+    from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
+    from {{ cookiecutter.package_name }}.serving.local import ranking_requests
+    from {{ cookiecutter.package_name }}.settings import get_settings
+
+    contract = load_contract(get_settings().contract_file)
+    if contract.group_column is None:
+        return [], 0
+    batch = generate_batch(rows=20 * DISTINCT_BODIES, seed=3)
+    bodies = ranking_requests(batch, contract, max_candidates=len(batch))
+    mean = round(sum(len(body["candidates"]) for body in bodies) / len(bodies))
+    return [json.dumps(body).encode() for body in bodies], mean
 
 
 def request_bodies(rows: int) -> list[bytes]:
@@ -183,6 +201,12 @@ def main() -> None:
                         f"{server.url}/predict", request_bodies(rows), args.in_flight, args.seconds
                     )
                     results[kind, rows] = asyncio.run(load)
+                bodies, candidates = ranking_bodies()
+                if kind == "bentoml" and bodies:
+                    load = closed_loop_load(
+                        f"{server.url}/rank", bodies, args.in_flight, args.seconds
+                    )
+                    results["/rank", candidates] = asyncio.run(load)
             finally:
                 server.stop()
 

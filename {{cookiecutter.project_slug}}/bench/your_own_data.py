@@ -41,9 +41,11 @@ def generated_table(rows: int, seed: int = 0) -> pd.DataFrame:
     signal = -3 + 0.25 * width + 0.03 * np.nan_to_num(load, nan=12) + (zone == "sud")
     if TASK == "regression":  # the outcome is a quantity, rising with the signal
         outcome: np.ndarray = np.round(np.exp(0.5 * signal) * rng.gamma(4, 2, rows), 2)
+    elif TASK == "ranking":  # the outcome is a grade 0-2, higher as the signal rises
+        outcome = np.clip(np.round(signal + rng.normal(0, 0.8, rows)), 0, 2).astype(int)
     else:  # the outcome is a class, more often "fail" as the signal rises
         outcome = np.where(rng.random(rows) < 1 / (1 + np.exp(-signal)), "fail", "pass")
-    return pd.DataFrame(
+    table = pd.DataFrame(
         {
             "largeur (cm)": width.round(2),
             "load-factor": load.round(2),
@@ -52,6 +54,9 @@ def generated_table(rows: int, seed: int = 0) -> pd.DataFrame:
             "outcome": outcome,
         }
     )
+    if TASK == "ranking":  # each row answers a query: ten rows to a visit
+        table.insert(0, "visite", [f"v{row // 10}" for row in range(rows)])
+    return table
 
 
 def timed(project: Path, *arguments: str) -> tuple[str, float, int]:
@@ -75,6 +80,7 @@ def main() -> None:
     parser.add_argument("--table", type=Path, help="CSV or Parquet (default: a generated one)")
     parser.add_argument("--target", default="outcome")
     parser.add_argument("--positive", help="the target's positive class, when not obvious")
+    parser.add_argument("--group", help="ranking: the query column (default: the generated one)")
     parser.add_argument("--rows", type=int, default=6_000, help="rows of the generated table")
     options = parser.parse_args()
     rows: list[tuple[str, float, int]] = []
@@ -86,9 +92,11 @@ def main() -> None:
         if options.table is None:
             generated_table(options.rows).to_csv(table, index=False)
         infer = ["contract", "infer", str(table), "--target", options.target]
-        default = "fail" if options.table is None and TASK != "regression" else None
+        default = "fail" if options.table is None and TASK == "binary_classification" else None
         positive = options.positive or default
-        rows.append(timed(project, *infer, *(["--positive", positive] if positive else [])))
+        group = options.group or ("visite" if options.table is None and TASK == "ranking" else None)
+        infer += ["--positive", positive] if positive else []
+        rows.append(timed(project, *infer, *(["--group", group] if group else [])))
         (project / ".env").write_text(ENV_FILE)
         rows.append(timed(project, "ingest", "--source", str(table)))
         rows.append(timed(project, "train"))

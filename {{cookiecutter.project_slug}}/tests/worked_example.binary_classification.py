@@ -62,6 +62,8 @@ EXAMPLE_WORDS = r"click|impression|\bads?\b|\bbids?\b"
 OWN_TARGET = "diagnosis"
 OWN_INFER_ARGUMENTS = ["--positive", "malignant"]
 OWN_OUTPUT = "P(diagnosis = malignant)"  # how the model card names a score
+# What the model card shows of the table's slices: a row of one of its categories.
+OWN_SLICE = "| région | sud |"
 # A column `contract infer` refuses as the target, and the reason it gives.
 OWN_REFUSAL = "has 4 classes"
 
@@ -79,3 +81,13 @@ def own_score_ok(score: float) -> bool:
 # A seed whose undrifted batch no drift test flags by chance against the training seed's batch
 # (each column's test has a 5% false alarm rate at step 1's p-value; this one has none).
 UNDRIFTED_SEED = 8
+
+
+# What a made-up table of this task needs beside its features and target: the roles to name
+# when inferring its contract, their contract entries, and their columns (none for this task).
+ROLES: dict[str, str] = {}
+ROLE_ENTRIES: list[dict[str, object]] = []
+
+
+def role_columns(rows: int, seed: int) -> dict[str, list[str]]:
+    return {}

@@ -273,6 +273,10 @@ def contract_infer(
             help="Classification: the target's positive class (default: 1, true, or the rarer)."
         ),
     ] = None,
+    group: Annotated[
+        str | None,
+        typer.Option(help="Ranking: the column naming each row's query (rows ranked together)."),
+    ] = None,
     output: Annotated[Path, typer.Option(help="Where to write the contract.")] = Path(
         "contract.yaml"
     ),
@@ -291,7 +295,9 @@ def contract_infer(
     if output.exists() and not force:
         raise InferenceError(f"{output} exists: pass --force to replace it, or choose --output")
     frame = read_table(source)
-    inferred = infer_contract(frame, target, contract_name(source), id_column, timestamp, positive)
+    inferred = infer_contract(
+        frame, target, contract_name(source), id_column, timestamp, positive, group
+    )
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(inferred.to_yaml(source.name), encoding="utf-8")
     for column in inferred.contract.columns:

@@ -29,6 +29,7 @@ from .data.synthetic import DEFAULT_START, WORKED_EXAMPLE, generate_batch
 from .requirements import load_requirements
 from .serving.local import (
     http_json,
+    ranking_requests,
     request_records,
     start_prefect_server,
     start_service,
@@ -102,15 +103,21 @@ def latest_event_time(validated_dir: Path, contract: DataContract) -> datetime |
 
 
 def send_traffic(url: str, frame: pd.DataFrame, contract: DataContract) -> int:
-    """POST the batch's features to /predict, `REQUEST_ROWS` records per request."""
-    records = request_records(frame, contract)
-    for start in range(0, len(records), REQUEST_ROWS):
-        status, body = http_json(
-            f"{url}/predict", {"records": records[start : start + REQUEST_ROWS]}
-        )
+    """POST the batch's features to /predict, `REQUEST_ROWS` records per request; a ranking's
+    as its users send them, one /rank request per query."""
+    if contract.group_column is not None:
+        requests = [("/rank", body) for body in ranking_requests(frame, contract, REQUEST_ROWS)]
+    else:
+        records = request_records(frame, contract)
+        requests = [
+            ("/predict", {"records": records[start : start + REQUEST_ROWS]})
+            for start in range(0, len(records), REQUEST_ROWS)
+        ]
+    for path, request in requests:
+        status, body = http_json(f"{url}{path}", request)
         if status != 200:
             raise RuntimeError(f"the service answered {status}: {body}")
-    return len(records)
+    return len(frame)
 
 
 def describe_monitoring(outcome: MonitoringOutcome) -> str:

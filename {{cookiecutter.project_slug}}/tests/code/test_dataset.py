@@ -52,7 +52,8 @@ def test_time_split_holds_out_the_latest_rows(contract: DataContract) -> None:
     assert timestamp is not None
     assert split.train[timestamp].max() < split.holdout[timestamp].min()
     assert len(split.train) + len(split.holdout) == 5_000
-    assert len(split.holdout) == pytest.approx(1_000, abs=5)
+    # Whole groups (a ranking's queries) may move the cut by up to one group.
+    assert len(split.holdout) == pytest.approx(1_000, abs=5 if not contract.group_column else 25)
 
 
 def test_without_a_timestamp_the_split_is_seeded_and_stratified_by_a_class_target(

@@ -64,7 +64,9 @@ def test_windows_are_cut_to_the_sample_size(
 ) -> None:
     _, summary = compare(reference, window(seed=2), contract, THRESHOLDS, sample_rows=2_000)
     assert (summary.reference_rows, summary.current_rows) == (ROWS, ROWS)
-    assert summary.compared_rows == (2_000, 2_000)
+    # Whole groups (a ranking's queries): up to one group short of the sample size.
+    slack = 0 if contract.group_column is None else 25
+    assert all(2_000 - slack <= rows <= 2_000 for rows in summary.compared_rows)
 
 
 def test_unlabelled_window_skips_target_drift_and_quality(

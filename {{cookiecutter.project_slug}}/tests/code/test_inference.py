@@ -16,14 +16,19 @@ from {{ cookiecutter.package_name }}.contract.inference import CATEGORY_LIMIT, i
 from {{ cookiecutter.package_name }}.contract.values import InferenceError
 from {{ cookiecutter.package_name }}.data.replay import ReplayError, inject_drift, split_for_replay
 from {{ cookiecutter.package_name }}.errors import BAD_INPUT
+from worked_example import ROLES, role_columns
 
 ROWS = 400
+ROLE_OPTIONS = [part for role, column in ROLES.items() for part in (f"--{role}", column)]
 
 
 def table(seed: int = 0, rows: int = ROWS) -> pd.DataFrame:
+    """A made-up table: five features of every type, the task's own target, and the columns
+    the task needs beside them (a ranking's query)."""
     rng = np.random.default_rng(seed)
     return pd.DataFrame(
         {
+            **role_columns(rows, seed),
             "Température (°C)": rng.normal(20, 5, rows),
             "visits-per week": rng.integers(0, 12, rows),
             "plan.type": rng.choice(["free", "pro", "team"], rows),
@@ -36,9 +41,10 @@ def table(seed: int = 0, rows: int = ROWS) -> pd.DataFrame:
 
 def test_types_roles_and_margins_of_a_plain_table(tmp_path: Path) -> None:
     frame = table()
-    inferred = infer_contract(frame, target=TARGET, name="churn")
+    inferred = infer_contract(frame, target=TARGET, name="churn", **ROLES)
     contract = inferred.contract
-    assert [c.name for c in contract.features] == list(frame.columns[:-1])
+    given = [name for name in frame.columns if name not in (TARGET, *ROLES.values())]
+    assert [c.name for c in contract.features] == given
     assert contract.target.name == TARGET
     types = {c.name: c.type for c in contract.features}
     assert types == {
@@ -75,7 +81,7 @@ def test_awkward_columns_are_ignored_and_reported() -> None:
     frame["note"] = [f"free text {i}" for i in range(ROWS)]
     frame["mixed"] = np.where(np.arange(ROWS) % 2, "12", "n/a")
     frame["gaps"] = frame["1st score"].where(np.arange(ROWS) % 10 > 0)
-    inferred = infer_contract(frame, target=TARGET, name="t")
+    inferred = infer_contract(frame, target=TARGET, name="t", **ROLES)
     contract = inferred.contract
     assert contract.column("empty").role == "ignored" and contract.column("empty").nullable
     assert contract.column("constant").role == "ignored"
@@ -92,7 +98,7 @@ def test_awkward_columns_are_ignored_and_reported() -> None:
 def test_many_distinct_strings_are_not_a_category() -> None:
     frame = table(rows=2_000)
     frame["city"] = [f"city {i % (CATEGORY_LIMIT + 1)}" for i in range(2_000)]
-    contract = infer_contract(frame, target=TARGET, name="t").contract
+    contract = infer_contract(frame, target=TARGET, name="t", **ROLES).contract
     assert contract.column("city").role == "ignored"
 
 
@@ -103,7 +109,7 @@ def test_id_and_timestamp() -> None:
         "%Y-%m-%dT%H:%M:%SZ"
     )
     contract = infer_contract(
-        frame, target=TARGET, name="t", id_column="customer", timestamp="seen at"
+        frame, target=TARGET, name="t", id_column="customer", timestamp="seen at", **ROLES
     ).contract
     assert contract.id_column == "customer" and contract.timestamp_column == "seen at"
 
@@ -120,7 +126,7 @@ def test_id_and_timestamp() -> None:
         (lambda f: f, {"timestamp": "plan.type"}, "does not parse as dates and times"),
         (lambda f: f, {"target": "nope"}, "--target 'nope' is not a column"),
         (lambda f: f.rename(columns={"1st score": "score"}), {}, "rename them in the table"),
-        (lambda f: f[[TARGET]].assign(k=1), {}, "no column can be a feature"),
+        (lambda f: f[[TARGET, *ROLES.values()]].assign(k=1), {}, "no column can be a feature"),
         (lambda f: f.iloc[:0], {}, "no rows"),
     ],
 )
@@ -128,7 +134,7 @@ def test_what_cannot_be_inferred_is_refused_in_one_sentence(
     change: object, roles: dict[str, str], message: str
 ) -> None:
     frame = change(table())  # type: ignore[operator]
-    arguments = {"target": TARGET} | roles
+    arguments = {"target": TARGET} | ROLES | roles
     with pytest.raises(InferenceError, match=message.replace("(", r"\(").replace(")", r"\)")):
         infer_contract(frame, name="t", **arguments)
 
@@ -139,7 +145,17 @@ def test_the_command_refuses_with_exit_2_and_writes_nothing(tmp_path: Path) -> N
     output = tmp_path / "contract.yaml"
     cli = str(Path(sys.executable).with_name("{{ cookiecutter.project_slug }}"))
     result = subprocess.run(
-        [cli, "contract", "infer", str(source), "--target", TARGET, "--output", str(output)],
+        [
+            cli,
+            "contract",
+            "infer",
+            str(source),
+            "--target",
+            TARGET,
+            *ROLE_OPTIONS,
+            "--output",
+            str(output),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -151,7 +167,17 @@ def test_the_command_refuses_with_exit_2_and_writes_nothing(tmp_path: Path) -> N
     output.write_text("# mine\n")
     table().to_csv(source, index=False)
     again = subprocess.run(
-        [cli, "contract", "infer", str(source), "--target", TARGET, "--output", str(output)],
+        [
+            cli,
+            "contract",
+            "infer",
+            str(source),
+            "--target",
+            TARGET,
+            *ROLE_OPTIONS,
+            "--output",
+            str(output),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -162,7 +188,7 @@ def test_the_command_refuses_with_exit_2_and_writes_nothing(tmp_path: Path) -> N
 
 def test_replay_windows_and_drift_stay_inside_the_contract() -> None:
     frame = table(rows=2_000)
-    contract = infer_contract(frame, target=TARGET, name="t").contract
+    contract = infer_contract(frame, target=TARGET, name="t", **ROLES).contract
     parts = split_for_replay(frame, contract, min_window_rows=300, seed=1)
     assert (len(parts.reference), len(parts.live), len(parts.drifted)) == (1_200, 400, 400)
     assert parts.live.equals(frame.iloc[1_200:1_600].reset_index(drop=True))  # file order

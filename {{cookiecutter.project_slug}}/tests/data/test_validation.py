@@ -21,8 +21,10 @@ from worked_example import (
     ID_PREFIX,
     INT_FEATURE,
     OTHER_CATEGORY,
+    ROLE_ENTRIES,
     TARGET,
     UNKNOWN_VALUE,
+    role_columns,
 )
 
 
@@ -98,6 +100,18 @@ def test_each_breach_is_reported_with_its_column(
     assert "Data Docs: file://" in report.summary()
 
 
+def with_roles(csv: str) -> str:
+    """CSV text with the columns the task needs beside features and target (a ranking's
+    query) added to each line."""
+    header, *rows = csv.splitlines()
+    extra = role_columns(len(rows), seed=0)
+    lines = [",".join([header, *extra])]
+    lines += [
+        ",".join([row, *(values[i] for values in extra.values())]) for i, row in enumerate(rows)
+    ]
+    return "\n".join(lines) + "\n"
+
+
 def test_bool_columns_as_files_write_them(tmp_path: Path, settings: Settings) -> None:
     """true/false/1/0 in any case (with gaps where nullable) pass; anything else is reported
     with examples, however the column was read."""
@@ -112,18 +126,19 @@ def test_bool_columns_as_files_write_them(tmp_path: Path, settings: Settings) ->
                 {"name": "x", "type": "float"},
                 # A 0/1 target: a valid target for every task.
                 {"name": "y", "type": "int", "values": [0, 1], "role": "target"},
+                *ROLE_ENTRIES,
             ],
         }
     )
     good = tmp_path / "good.csv"
-    good.write_text("opted in?,x,y\nTRUE,1.0,1\n,2.0,0\nfalse,3.0,1\n 0 ,4.0,0\n")
+    good.write_text(with_roles("opted in?,x,y\nTRUE,1.0,1\n,2.0,0\nfalse,3.0,1\n 0 ,4.0,0\n"))
     frame = read_batch(good, contract)
     assert frame["opted in?"].tolist()[::2] == [True, False]
     assert frame["y"].tolist() == [1, 0, 1, 0]
     assert run(frame, contract, settings).success
 
     bad = tmp_path / "bad.csv"
-    bad.write_text("opted in?,x,y\nmaybe,1.0,1\nyes,2.0,0\n")
+    bad.write_text(with_roles("opted in?,x,y\nmaybe,1.0,1\nyes,2.0,0\n"))
     report = run(read_batch(bad, contract), contract, settings)
     assert not report.success
     (failure,) = report.failures

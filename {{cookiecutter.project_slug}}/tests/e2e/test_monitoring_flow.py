@@ -25,7 +25,7 @@ from {{ cookiecutter.package_name }}.serving.scorer import Scorer
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training import registry
 from {{ cookiecutter.package_name }}.training.flow import training_flow
-from worked_example import FLOAT_FEATURE, INT_FEATURE, TARGET, UNDRIFTED_SEED, good_quality
+from worked_example import FLOAT_FEATURE, INT_FEATURE, UNDRIFTED_SEED, good_quality
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 NEXT_WEEK = DEFAULT_START + timedelta(days=7)
@@ -45,7 +45,8 @@ def serve_traffic(settings: Settings, rows: int, seed: int, drift: str = "none")
     assert scorer.refresh()
     record = record_model(scorer.contract)
     frame = generate_batch(rows, seed=seed, drift=drift, start=NEXT_WEEK)  # type: ignore[arg-type]
-    records = [record.model_validate(row) for row in frame.drop(columns=TARGET).to_dict("records")]
+    wanted = frame[scorer.contract.request_columns()]
+    records = [record.model_validate(row) for row in wanted.to_dict("records")]
     scorer.score(records)
 
 

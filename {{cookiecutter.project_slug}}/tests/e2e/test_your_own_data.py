@@ -25,9 +25,11 @@ from worked_example import (
     OWN_INFER_ARGUMENTS,
     OWN_OUTPUT,
     OWN_REFUSAL,
+    OWN_SLICE,
     OWN_TARGET,
     own_score_ok,
     own_target,
+    role_columns,
 )
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
@@ -55,6 +57,7 @@ def patients(rows: int, seed: int, shift: float = 0.0) -> pd.DataFrame:
     )
     return pd.DataFrame(
         {
+            **role_columns(rows, seed),
             "mean radius": radius.round(3),
             "tumour-size (mm)": size.round(2),
             "Größe": age,
@@ -108,7 +111,7 @@ def test_a_users_table_from_contract_to_closed_loop(tmp_path: Path, api_url: str
     assert "promoted to champion" in trained
     card = next((project / "reports" / "training").glob("*/model_card.md")).read_text()
     assert "`Größe`" in card and OWN_OUTPUT in card
-    assert "random holdout" in card and "| région | sud |" in card
+    assert "random holdout" in card and OWN_SLICE in card
     assert speaks_of_the_example(card) == []
 
     server = start_service(project, log=project / "service.log")
@@ -136,7 +139,7 @@ def test_a_users_table_from_contract_to_closed_loop(tmp_path: Path, api_url: str
     patients(300, seed=2).drop(columns=OWN_TARGET).to_csv(unlabelled, index=False)
     scored_line = ok(cli(project, "score", str(unlabelled), api_url=api_url)).strip()
     scored = pd.read_parquet(scored_line.split("scores written to ", 1)[1].splitlines()[0])
-    assert [*FEATURES, "score", "model_version"] == list(scored.columns)
+    assert [*role_columns(1, seed=2), *FEATURES, "score", "model_version"] == list(scored.columns)
 
     # A labelled batch with shifted patients: judged, ingested, then retrained on.
     shifted = project / "shifted.csv"

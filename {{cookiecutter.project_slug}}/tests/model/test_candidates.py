@@ -14,6 +14,7 @@ from {{ cookiecutter.package_name }}.modeling import (
     UnknownModelError,
     build_model,
     fit_model,
+    groups,
     labels,
     predict_scores,
 )
@@ -49,7 +50,9 @@ def test_minimum_functionality_on_known_signal(
     predicted = predict_scores(fitted, holdout, contract)
     assert np.isfinite(predicted).all()
     # Every candidate, the baseline too, clears step 1's bar on the primary metric.
-    metrics = holdout_metrics(labels(holdout, contract), predicted, offline)
+    metrics = holdout_metrics(
+        labels(holdout, contract), predicted, offline, groups(holdout, contract)
+    )
     assert (
         offline.thresholds[offline.primary].failure(offline.primary, metrics[offline.primary])
         is None

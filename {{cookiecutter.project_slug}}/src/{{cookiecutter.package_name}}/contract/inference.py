@@ -99,11 +99,13 @@ def infer_contract(
     id_column: str | None = None,
     timestamp: str | None = None,
     positive: str | None = None,
+    group: str | None = None,
 ) -> InferredContract:
     """A contract for `frame` with the given roles; `InferenceError` for what cannot be."""
     if frame.empty:
         raise InferenceError("the table has no rows: there is nothing to infer from")
-    for role, column in (("target", target), ("id", id_column), ("timestamp", timestamp)):
+    roles = (("target", target), ("id", id_column), ("timestamp", timestamp), ("group", group))
+    for role, column in roles:
         if column is not None and column not in frame.columns:
             raise InferenceError(
                 f"--{role} {column!r} is not a column of the table; its columns are "
@@ -127,6 +129,8 @@ def infer_contract(
             entry = _id(values, decisions)
         elif column == timestamp:
             entry = _timestamp(values, decisions)
+        elif column == group:
+            entry = _group(values, decisions)
         else:
             entry = _feature(values, decisions, hint_id=id_column is None)
         columns.append({"name": str(column), **entry})
@@ -169,6 +173,24 @@ def _id(values: pd.Series, decisions: Decisions) -> dict[str, Any]:
     else:
         entry |= {"type": "string", "max_length": _text_limit(values)}
     decisions.note(name, "id: unique in every row; echoed in predictions to join labels later")
+    return entry
+
+
+def _group(values: pd.Series, decisions: Decisions) -> dict[str, Any]:
+    name = values.name
+    if values.isna().any():
+        raise InferenceError(f"the group {name!r} is missing in {int(values.isna().sum())} rows")
+    entry: dict[str, Any] = {"role": "group"}
+    if pd.api.types.is_integer_dtype(values):
+        entry["type"] = "int"
+    else:
+        entry |= {"type": "string", "max_length": _text_limit(values)}
+    sizes = values.value_counts()
+    decisions.note(
+        name,
+        f"group: {len(sizes)} queries of {sizes.min()} to {sizes.max()} rows; rows are ranked, "
+        "split and judged within their group",
+    )
     return entry
 
 

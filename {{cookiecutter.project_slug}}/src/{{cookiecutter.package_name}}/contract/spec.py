@@ -20,7 +20,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
 # `ignored`: in the data and validated, never given to the model (free text, a second id...).
-ColumnRole = Literal["id", "timestamp", "feature", "target", "ignored"]
+# `group`: which query a row answers (a ranking's request, a session): rows of one group are
+# ranked against each other, split together and judged together.
+ColumnRole = Literal["id", "timestamp", "group", "feature", "target", "ignored"]
+# A feature's level: `query` is the same for every row of a group (who asks, on which device),
+# sent once per ranking request; `row` belongs to one candidate.
+ColumnLevel = Literal["row", "query"]
 ColumnType = Literal["int", "float", "bool", "category", "string", "datetime"]
 Label = str | int | bool
 
@@ -61,6 +66,7 @@ class Column(BaseModel):
     max_length: int | None = Field(default=None, ge=1)
     # A classification target only: which value is the positive class (scores are P(positive)).
     positive: Label | None = None
+    level: ColumnLevel = "row"
 
     @field_validator("name")
     @classmethod
@@ -92,6 +98,8 @@ class Column(BaseModel):
                 f"column {self.name}: a {self.type} column cannot be a feature (the model needs "
                 "numbers or listed categories); make it a category with `values`, or role ignored"
             )
+        if self.level == "query" and self.role != "feature":
+            raise ValueError(f"column {self.name}: only a feature has a `level`")
         if self.positive is not None and self.role != "target":
             raise ValueError(f"column {self.name}: only the target has a `positive` class")
         return self
@@ -135,8 +143,10 @@ class DataContract(BaseModel):
         roles = [column.role for column in self.columns]
         if roles.count("target") != 1:
             raise ValueError("the contract needs exactly one column with role: target")
-        if roles.count("id") > 1 or roles.count("timestamp") > 1:
-            raise ValueError("the contract allows at most one id and one timestamp column")
+        if roles.count("id") > 1 or roles.count("timestamp") > 1 or roles.count("group") > 1:
+            raise ValueError("the contract allows at most one id, timestamp and group column")
+        if self.group_column is None and any(c.level == "query" for c in self.columns):
+            raise ValueError("`level: query` needs a column with role: group (the query)")
         if not self.features:
             raise ValueError("the contract needs at least one feature column")
         if self.target.nullable:
@@ -183,12 +193,25 @@ class DataContract(BaseModel):
     def timestamp_column(self) -> str | None:
         return next((c.name for c in self.columns if c.role == "timestamp"), None)
 
+    @property
+    def group_column(self) -> str | None:
+        return next((c.name for c in self.columns if c.role == "group"), None)
+
+    def request_columns(self, level: ColumnLevel | None = None) -> list[str]:
+        """What a request carries: the features (of one `level`, or all), then the columns
+        echoed into the prediction log (the id of a row; the group and time of a query)."""
+        features = [c.name for c in self.features if level in (None, c.level)]
+        echoed = {
+            None: (self.id_column, self.timestamp_column, self.group_column),
+            "row": (self.id_column,),
+            "query": (self.group_column, self.timestamp_column),
+        }[level]
+        return features + [name for name in echoed if name is not None]
+
     def max_record_json_bytes(self) -> int:
         """The most bytes one record of the request columns can take as compact JSON."""
-        names = [column.name for column in self.features]
-        names += [name for name in (self.id_column, self.timestamp_column) if name]
         total = 2
-        for name in names:
+        for name in self.request_columns():
             column = self.column(name)
             longest = column.longest
             value = 6 * longest + 2 if longest is not None else JSON_NUMBER_BYTES

@@ -4,7 +4,9 @@ model learns from and what arrives after it, and drift is injected into the last
 - **Windows.** Rows in time order (by the contract's timestamp; in file order without one):
   the first rows are the reference the first model trains on, the next `window` rows are
   replayed to the service as they are, and the last `window` rows arrive later, drifted.
-  `window` is a fifth of the table, and at least step 1's `min_window_rows`.
+  `window` is a fifth of the table, and at least step 1's `min_window_rows`. Rows of one
+  group (a ranking's query) stay together, in the order the groups start: each cut moves to
+  the next group's first row.
 - **Drift** (`inject_drift`), driven by the contract alone: every numeric feature moves up by
   `SHIFT_IN_STD` of its reference standard deviation (rounded for ints, kept inside the
   contract's range); in every category and bool feature `REWEIGHTED_SHARE` of the values
@@ -44,9 +46,21 @@ def split_for_replay(
 ) -> ReplayParts:
     timestamp = contract.timestamp_column
     ordered = frame.sort_values(timestamp, kind="stable") if timestamp else frame
+    starts = np.arange(len(ordered) + 1)  # where a part may begin: any row, or the end
+    if contract.group_column is not None:
+        codes = pd.factorize(ordered[contract.group_column])[0]
+        ordered = ordered.iloc[np.argsort(codes, kind="stable")]
+        codes = np.sort(codes)
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1], True])
     ordered = ordered.reset_index(drop=True)
+
+    def cut(row: int) -> int:
+        index = int(np.searchsorted(starts, max(row, 0)))
+        return int(starts[min(index, len(starts) - 1)])
+
     window = max(min_window_rows, int(len(ordered) * WINDOW_SHARE))
-    reference_rows = len(ordered) - 2 * window
+    reference_rows = cut(len(ordered) - 2 * window)
+    live_end = cut(reference_rows + window)
     needed = max(window, contract.min_rows)
     if reference_rows < needed:
         raise ReplayError(
@@ -55,8 +69,8 @@ def split_for_replay(
             f"is {min_window_rows}; lower it, or give a larger table)"
         )
     reference = ordered.iloc[:reference_rows]
-    live = ordered.iloc[reference_rows : reference_rows + window]
-    later = ordered.iloc[reference_rows + window :]
+    live = ordered.iloc[reference_rows:live_end]
+    later = ordered.iloc[live_end:]
     return ReplayParts(
         reference=reference.reset_index(drop=True),
         live=live.reset_index(drop=True),

@@ -1,7 +1,7 @@
 """Step 4, model selection: candidate pipelines built from the data contract."""
 
 from .candidates import MODELS, PREDICT_METHOD, predict_scores
-from .features import feature_frame, labels, preprocessor
+from .features import feature_frame, groups, labels, preprocessor
 from .selection import UnknownModelError, build_model, fit_model, model_builder
 
 __all__ = [
@@ -11,6 +11,7 @@ __all__ = [
     "build_model",
     "feature_frame",
     "fit_model",
+    "groups",
     "labels",
     "model_builder",
     "predict_scores",

@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 # What the registry's generic (pyfunc) model calls: the probability of each class.
 PREDICT_METHOD = "predict_proba"
 
+# What the logged models hold beyond scikit-learn (see the registry): no package that loading
+# them needs, and no type skops must be told to trust.
+MODEL_PACKAGES: tuple[str, ...] = ()
+TRUSTED_TYPES: tuple[str, ...] = ()
+
 
 def logistic_regression(contract: DataContract, seed: int) -> Pipeline:
     """The baseline: linear in the features, fast, calibrated by construction."""

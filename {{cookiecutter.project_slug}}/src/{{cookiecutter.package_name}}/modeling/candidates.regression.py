@@ -21,6 +21,11 @@ if TYPE_CHECKING:
 # What the registry's generic (pyfunc) model calls: the predicted value.
 PREDICT_METHOD = "predict"
 
+# What the logged models hold beyond scikit-learn (see the registry): no package that loading
+# them needs, and no type skops must be told to trust.
+MODEL_PACKAGES: tuple[str, ...] = ()
+TRUSTED_TYPES: tuple[str, ...] = ()
+
 
 def ridge(contract: DataContract, seed: int) -> Pipeline:
     """The baseline: linear in the features, regularised, fast and easy to explain."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from ..contract import DataContract
@@ -67,6 +68,13 @@ def feature_frame(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
     if contract.bool_features:
         features = features.astype(dict.fromkeys(contract.bool_features, "float64"))
     return features
+
+
+def groups(frame: pd.DataFrame, contract: DataContract) -> np.ndarray | None:
+    """Each row's group (its query) as a code from 0, or None when the contract has no group
+    column: a ranking is judged group by group."""
+    group = contract.group_column
+    return None if group is None else pd.factorize(frame[group])[0]
 
 
 def labels(frame: pd.DataFrame, contract: DataContract) -> pd.Series:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from ..contract import DataContract
@@ -33,6 +35,18 @@ def build_model(name: str, contract: DataContract, seed: int = 42) -> Pipeline:
 
 
 def fit_model(name: str, train: pd.DataFrame, contract: DataContract, seed: int = 42) -> Pipeline:
-    """A fresh candidate `name`, fitted on the contract's features and target of `train`."""
+    """A fresh candidate `name`, fitted on the contract's features and target of `train`.
+
+    A learning-to-rank model (one whose fit takes `group`) learns from each group's rows
+    against each other: it gets the rows group by group, and each group's size."""
     model = build_model(name, contract, seed)
-    return model.fit(feature_frame(train, contract), labels(train, contract))
+    group = contract.group_column
+    step, estimator = model.steps[-1]
+    if group is None or "group" not in inspect.signature(estimator.fit).parameters:
+        return model.fit(feature_frame(train, contract), labels(train, contract))
+    codes = pd.factorize(train[group])[0]
+    train = train.iloc[np.argsort(codes, kind="stable")]
+    sizes = np.bincount(codes)
+    return model.fit(
+        feature_frame(train, contract), labels(train, contract), **{f"{step}__group": sizes}
+    )

@@ -8,6 +8,11 @@ judged at step 1's p-value. A p-value depends on the sample size as much as on t
 flags is fixed (a KS distance of ~0.014 at 20k rows a side, alpha 0.05), so the verdict means the
 same for a 5k-row window and a 5M-row one, and the cost no longer grows with the window.
 `bench/monitoring.py` checks the verdicts against the full computation.
+
+Where the contract has a group column (a ranking's query), samples hold whole groups, so a
+query's list can be judged as a list, and a query-level feature (the same on every row of its
+query) is tested once per query: counted once per row, a 20-row query would weigh as 20
+independent draws and make chance differences look significant.
 """
 
 from __future__ import annotations
@@ -62,11 +67,28 @@ class DriftSummary:
         )
 
 
-def bounded_sample(frame: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
-    """At most `max_rows` rows, drawn uniformly without replacement (all rows if fewer)."""
+def bounded_sample(
+    frame: pd.DataFrame, max_rows: int, seed: int, group: str | None = None
+) -> pd.DataFrame:
+    """At most `max_rows` rows, drawn uniformly without replacement (all rows if fewer); with a
+    `group` column, whole groups drawn in a random order until the next would not fit."""
     if len(frame) <= max_rows:
         return frame
-    return frame.sample(n=max_rows, random_state=seed)
+    if group is None or group not in frame.columns:
+        return frame.sample(n=max_rows, random_state=seed)
+    sizes = frame[group].value_counts(sort=False, dropna=False).sample(frac=1, random_state=seed)
+    return frame[frame[group].isin(sizes.index[sizes.cumsum() <= max_rows])]
+
+
+def once_per_query(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
+    """Query-level features kept on each query's first row only (missing on the others, which
+    the drift tests leave out), so each query counts once."""
+    group = contract.group_column
+    columns = [c.name for c in contract.features if c.level == "query" and c.name in frame]
+    if group is None or group not in frame.columns or not columns:
+        return frame
+    repeated = frame[group].duplicated() & frame[group].notna()
+    return frame.assign(**{name: frame[name].mask(repeated) for name in columns})
 
 
 def data_definition(contract: DataContract, columns: pd.Index) -> DataDefinition:
@@ -75,7 +97,7 @@ def data_definition(contract: DataContract, columns: pd.Index) -> DataDefinition
     the task maps them)."""
     target = contract.target.name
     has_score, has_target = SCORE_COLUMN in columns, target in columns
-    task = quality.task_definition(target, SCORE_COLUMN) if has_score and has_target else {}
+    task = quality.task_definition(contract, SCORE_COLUMN) if has_score and has_target else {}
     labelled = [target] if has_target else []
     # Bools are two categories here (Evidently's numeric summaries cannot subtract them).
     flags = contract.bool_features
@@ -117,7 +139,7 @@ def build_report(contract: DataContract, columns: pd.Index, p_value: float) -> R
         target = contract.target.name
         metrics.append(ValueDrift(column=target, method=quality.TARGET_TEST, threshold=p_value))
         if SCORE_COLUMN in columns:
-            metrics.append(quality.quality_preset())
+            metrics += quality.quality_preset()
     return Report(metrics, include_tests=False)
 
 
@@ -133,14 +155,24 @@ def compare(
     (labels that have not arrived, say) are left out of both."""
     shared = [column for column in reference.columns if column in current.columns]
     # Sample first, then select: selecting columns of a 1M-row frame would copy all of it.
-    reference_sample = as_categories(bounded_sample(reference, sample_rows, seed)[shared], contract)
-    current_sample = as_categories(bounded_sample(current, sample_rows, seed + 1)[shared], contract)
+    group = contract.group_column
+
+    def prepared(window: pd.DataFrame, seed: int) -> pd.DataFrame:
+        sample = bounded_sample(window, sample_rows, seed, group)[shared]
+        return once_per_query(as_categories(sample, contract), contract)
+
+    reference_sample, current_sample = prepared(reference, seed), prepared(current, seed + 1)
     definition = data_definition(contract, pd.Index(shared))
     report = build_report(contract, pd.Index(shared), thresholds.column_p_value)
     with warnings.catch_warnings():
         # Evidently's regression quality plots R² per bin of the target, and an extreme bin may
         # hold one row: scikit-learn's "not well-defined" warning says nothing about the model.
         warnings.filterwarnings("ignore", message=r"R\^2 score is not well-defined")
+        # Evidently's ranking metrics group by category with pandas' old default (a pandas
+        # FutureWarning from inside Evidently); and scipy's KS test falls back from its exact
+        # p-value to the asymptotic one on some samples (a per-query feature has fewer values).
+        warnings.filterwarnings("ignore", message="The default of observed=False is deprecated")
+        warnings.filterwarnings("ignore", message="ks_2samp: Exact calculation unsuccessful")
         snapshot = report.run(
             Dataset.from_pandas(current_sample.reset_index(drop=True), data_definition=definition),
             Dataset.from_pandas(
@@ -173,8 +205,7 @@ def summarise(
         if kind == "ValueDrift":
             p_values[config["column"]] = float(value)
         elif kind in quality.QUALITY_METRICS:
-            # Error metrics come as their mean and spread over rows: the mean is the metric.
-            metrics[kind] = float(value["mean"] if isinstance(value, dict) else value)
+            metrics[kind] = quality.read_metric(value)
     features = [column.name for column in contract.features]
     drifted = [name for name in features if p_values.get(name, 1.0) < p_value]
 

@@ -7,10 +7,13 @@ classification preset. Another task's project has its own `quality.py` instead.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evidently import BinaryClassification
 from evidently.presets import ClassificationPreset
+
+if TYPE_CHECKING:
+    from ..contract import DataContract
 
 # How the target's own drift is tested: it takes two values.
 TARGET_TEST = "chisquare"
@@ -22,10 +25,16 @@ QUALITY_METRICS = frozenset({"Accuracy", "Precision", "Recall", "F1Score", "RocA
 DASHBOARD_METRIC: tuple[str, str, dict[str, str]] = ("RocAuc", "ROC-AUC", {})
 
 
-def task_definition(target: str, score: str) -> dict[str, Any]:
+def task_definition(contract: DataContract, score: str) -> dict[str, Any]:
     """The part of Evidently's DataDefinition that says what the task is."""
+    target = contract.target.name
     return {"classification": [BinaryClassification(target=target, prediction_probas=score)]}
 
 
-def quality_preset() -> Any:
-    return ClassificationPreset()
+def quality_preset() -> list[Any]:
+    return [ClassificationPreset()]
+
+
+def read_metric(value: Any) -> float:
+    """A quality metric's value as a number (Evidently gives each as one)."""
+    return float(value)

@@ -7,10 +7,13 @@ target's own drift is tested like any numeric column; quality is Evidently's reg
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evidently import Regression
 from evidently.presets import RegressionPreset
+
+if TYPE_CHECKING:
+    from ..contract import DataContract
 
 # How the target's own drift is tested: it is a quantity.
 TARGET_TEST = "ks"
@@ -22,10 +25,17 @@ QUALITY_METRICS = frozenset({"MeanError", "MAE", "RMSE", "MAPE", "R2Score", "Abs
 DASHBOARD_METRIC: tuple[str, str, dict[str, str]] = ("MAE", "MAE", {"value_type": "mean"})
 
 
-def task_definition(target: str, score: str) -> dict[str, Any]:
+def task_definition(contract: DataContract, score: str) -> dict[str, Any]:
     """The part of Evidently's DataDefinition that says what the task is."""
+    target = contract.target.name
     return {"regression": [Regression(target=target, prediction=score)]}
 
 
-def quality_preset() -> Any:
-    return RegressionPreset()
+def quality_preset() -> list[Any]:
+    return [RegressionPreset()]
+
+
+def read_metric(value: Any) -> float:
+    """A quality metric's value as a number: Evidently gives an error metric as its mean and
+    spread over rows, and the mean is the metric."""
+    return float(value["mean"] if isinstance(value, dict) else value)

@@ -53,14 +53,18 @@ def reference_window(
     max_rows: int,
     seed: int,
 ) -> pd.DataFrame:
-    """A bounded sample of the champion's training rows, with the champion's scores."""
+    """A bounded sample of the champion's training rows, with the champion's scores (and, for a
+    ranking, each row's group and id: its quality is judged per query list)."""
     columns = [column.name for column in contract.features] + [contract.target.name]
+    if contract.group_column is not None:
+        columns += [name for name in (contract.group_column, contract.id_column) if name]
     paths = [validated_dir / f"{batch}.parquet" for batch in training_batches(version)]
     missing = [path.name for path in paths if not path.is_file()]
     if missing:
         raise WindowError(f"the champion's training batches are not in {validated_dir}: {missing}")
     frame = pd.concat([read_compact(path, columns) for path in paths], ignore_index=True)
-    sample = with_labels(bounded_sample(frame, max_rows, seed).reset_index(drop=True), contract)
+    sample = bounded_sample(frame, max_rows, seed, contract.group_column).reset_index(drop=True)
+    sample = with_labels(sample, contract)
     sample[SCORE_COLUMN] = predict_scores(model, sample, contract)
     return sample
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..contract import DataContract
+from ..contract import ColumnLevel, DataContract
 from ..settings import ENV_PREFIX, Settings
 
 SERVICE = f"{__package__}.service:PredictionService"
@@ -183,11 +183,13 @@ def start_prefect_server(settings: Settings) -> LocalServer | None:
     return server
 
 
-def request_records(frame: pd.DataFrame, contract: DataContract) -> list[dict[str, Any]]:
-    """Rows of a batch as /predict records: the features, id and timestamp, in JSON form
-    (timestamps, naive UTC in a batch, as RFC 3339 with their offset: the API's format)."""
-    columns = [column.name for column in contract.features]
-    columns += [name for name in (contract.id_column, contract.timestamp_column) if name]
+def request_records(
+    frame: pd.DataFrame, contract: DataContract, level: ColumnLevel | None = None
+) -> list[dict[str, Any]]:
+    """Rows of a batch as request records (/predict's, or a ranking request's query or
+    candidates: one `level`): the features, id, timestamp and group, in JSON form (timestamps,
+    naive UTC in a batch, as RFC 3339 with their offset: the API's format)."""
+    columns = contract.request_columns(level)
     records: list[dict[str, Any]] = json.loads(
         frame[columns].to_json(orient="records", date_format="iso", date_unit="s")
     )
@@ -197,3 +199,25 @@ def request_records(frame: pd.DataFrame, contract: DataContract) -> list[dict[st
             if isinstance(record[name], str):
                 record[name] += "Z"
     return records
+
+
+def ranking_requests(
+    frame: pd.DataFrame, contract: DataContract, max_candidates: int
+) -> list[dict[str, Any]]:
+    """Rows of a batch as /rank bodies, one per query (the contract's group) in the order the
+    queries first appear: the query's columns from its first row, each row a candidate. A query
+    with more than `max_candidates` rows is sent as several requests."""
+    if contract.group_column is None:
+        raise ValueError(f"contract {contract.name!r} has no group column: nothing to rank")
+    queries = request_records(frame, contract, "query")
+    candidates = request_records(frame, contract, "row")
+    lists: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+    for code, query, candidate in zip(
+        pd.factorize(frame[contract.group_column])[0], queries, candidates, strict=True
+    ):
+        lists.setdefault(int(code), (query, []))[1].append(candidate)
+    return [
+        {"query": query, "candidates": rows[start : start + max_candidates]}
+        for query, rows in lists.values()
+        for start in range(0, len(rows), max_candidates)
+    ]

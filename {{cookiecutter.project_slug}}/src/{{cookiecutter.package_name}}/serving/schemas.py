@@ -24,7 +24,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from ..contract import Column, DataContract
+from ..contract import Column, ColumnLevel, DataContract
 from ..contract.target import SCORE_DESCRIPTION
 
 # RFC 3339's date-time, the JSON Schema `date-time` format: pydantic alone would also take
@@ -135,20 +135,25 @@ def field_type(column: Column) -> Any:
     return Annotated[int, Field(strict=True, ge=column.min, le=column.max, description=description)]
 
 
-def record_model(contract: DataContract) -> type[Record]:
-    """One record to score: the contract's features (required; null only where the contract
-    allows it) plus its id and timestamp (optional, echoed into the prediction log so
-    predictions can be joined to labels)."""
+def record_model(
+    contract: DataContract,
+    level: ColumnLevel | None = None,
+    name: str = "Record",
+    required: tuple[str, ...] = (),
+) -> type[Record]:
+    """One record to score: the contract's features (of one `level`, or all; required, null
+    only where the contract allows it) plus the id, timestamp and group it has (optional unless
+    `required`, and echoed into the prediction log so predictions can be joined to labels)."""
     fields: dict[str, Any] = {}
-    for column in contract.features:
+    features = {column.name for column in contract.features}
+    for column_name in contract.request_columns(level):
+        column = contract.column(column_name)
         annotation = field_type(column)
-        annotation = annotation | None if column.nullable else annotation
-        fields[f"field_{len(fields)}"] = (annotation, Field(alias=column.name))
-    for name in (contract.id_column, contract.timestamp_column):
-        if name is not None:
-            annotation = field_type(contract.column(name)) | None
-            fields[f"field_{len(fields)}"] = (annotation, Field(default=None, alias=name))
-    return create_model(schema_name(contract.name, "Record"), __base__=Record, **fields)
+        if column.nullable or (column_name not in features and column_name not in required):
+            annotation = annotation | None
+        default = ... if column_name in features or column_name in required else None
+        fields[f"field_{len(fields)}"] = (annotation, Field(default, alias=column_name))
+    return create_model(schema_name(contract.name, name), __base__=Record, **fields)
 
 
 def schema_name(contract_name: str, suffix: str) -> str:

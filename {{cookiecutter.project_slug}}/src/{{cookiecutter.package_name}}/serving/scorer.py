@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
@@ -54,11 +55,6 @@ class PredictionLog:
     def append(self, rows: list[dict[str, Any]]) -> None:
         with self._lock:
             append_jsonl(rows, self.path)
-
-
-def _text_or_none(value: Any) -> str | None:
-    """An id as the response gives it: text (a contract's id may be an int)."""
-    return None if value is None else str(value)
 
 
 class Scorer:
@@ -121,37 +117,41 @@ class Scorer:
                 logger.exception("could not check the registry for a new champion")
 
     def score(self, records: Sequence[Record]) -> list[Prediction]:
+        # Dumped once, in JSON form: the frame for the model and the lines for the log.
+        rows = [record.model_dump(mode="json") for record in records]
+        scores, version = self.score_rows(rows)
+        return [
+            Prediction(score=float(score), model_version=version, record_id=self.record_id(row))
+            for row, score in zip(rows, scores, strict=True)
+        ]
+
+    def record_id(self, row: dict[str, Any]) -> str | None:
+        """A row's id as a response gives it: text (a contract's id may be an int)."""
+        value = row.get(self.contract.id_column) if self.contract.id_column else None
+        return None if value is None else str(value)
+
+    def score_rows(self, rows: list[dict[str, Any]]) -> tuple[np.ndarray, str]:
+        """Score request rows (in JSON form) with the model in memory and log each with its
+        score; the scores, in row order, and the model version that gave them."""
         loaded = self._loaded
         if loaded is None:
             raise NoChampionError(self._problem)
         started = time.perf_counter()
-        # Dumped once, in JSON form: the frame for the model and the lines for the log.
-        rows = [record.model_dump(mode="json") for record in records]
-        frame = pd.DataFrame(rows)
-        scores = predict_scores(loaded.model, frame, self.contract).to_numpy()
-        latency_ms = (time.perf_counter() - started) * 1000
+        scores = predict_scores(loaded.model, pd.DataFrame(rows), self.contract).to_numpy()
+        latency_ms = round((time.perf_counter() - started) * 1000, 3)
         version = loaded.version.version
-        id_column = self.contract.id_column
-        predictions = [
-            Prediction(
-                score=float(score),
-                model_version=version,
-                record_id=_text_or_none(row.get(id_column) if id_column else None),
-            )
-            for row, score in zip(rows, scores, strict=True)
-        ]
         logged_at = datetime.now(UTC).isoformat()
         self.log.append(
             [
                 row
                 | {
-                    "score": prediction.score,
+                    "score": float(score),
                     "model_version": version,
-                    "latency_ms": round(latency_ms, 3),
-                    "batch_rows": len(records),
+                    "latency_ms": latency_ms,
+                    "batch_rows": len(rows),
                     "logged_at": logged_at,
                 }
-                for row, prediction in zip(rows, predictions, strict=True)
+                for row, score in zip(rows, scores, strict=True)
             ]
         )
-        return predictions
+        return scores, version

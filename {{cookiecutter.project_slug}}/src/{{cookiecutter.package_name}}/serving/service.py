@@ -3,8 +3,9 @@
     bentoml serve <package>.serving.service:PredictionService --host 127.0.0.1 --port 3000
 
 Endpoints: POST /predict (1 to `max_batch_rows` records; adaptive batching merges concurrent
-requests into one model call), POST /reload (pick up a newly promoted champion now), GET /model,
-and BentoML's GET /livez, /readyz (ready only with a model loaded) and /metrics.
+requests into one model call), the task's own (`endpoints.py`), POST /reload (pick up a newly
+promoted champion now), GET /model, and BentoML's GET /livez, /readyz (ready only with a model
+loaded) and /metrics.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pydantic import Field
 from ..requirements import load_requirements
 from ..settings import get_settings
 from ..training.registry import ModelLoadError
+from .endpoints import TASK_PATHS, TaskEndpoints
 from .guard import RequestGuard, amend_openapi, quiet_client_errors
 from .schemas import Prediction, record_model
 from .scorer import NoChampionError, Scorer
@@ -34,8 +36,8 @@ Records = Annotated[list[RequestRecord], Field(min_length=1, max_length=MAX_ROWS
 # The largest body a full request can need, pretty-printed: each field's longest JSON value
 # (strings may be \u-escaped, 6 bytes a character) and name, doubled for whitespace.
 MAX_BODY_BYTES = 64 * 1024 + 2 * MAX_ROWS * SCORER.contract.max_record_json_bytes()
-API_PATHS = ("/predict", "/reload", "/model")
-SCORING_PATHS = ("/predict",)
+SCORING_PATHS = ("/predict", *TASK_PATHS)
+API_PATHS = (*SCORING_PATHS, "/reload", "/model")
 
 # Each request leaves ~30 tracked objects alive until BentoML's 30 s timeout timer fires, so at
 # a few hundred requests/s the heap holds ~300k of them, and with Python's default thresholds a
@@ -62,7 +64,7 @@ def settle_heap() -> None:
     traffic={"timeout": 30},
     logging={"access": {"enabled": False}},
 )
-class PredictionService:
+class PredictionService(TaskEndpoints):
     def __init__(self) -> None:
         self.scorer = SCORER
         try:

@@ -7,12 +7,14 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
 from ..contract import DataContract
 from ..contract.target import STRATIFY_HOLDOUT
 from ..errors import ExpectedError, reading_store
+from ..modeling.features import groups
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +37,9 @@ class Split:
     holdout: pd.DataFrame
     method: str
     holdout_labels: pd.Series  # the holdout's target as the task encodes it
+    # Each holdout row's group (its query) as a code, when the contract has a group column:
+    # a ranking is judged per group.
+    holdout_groups: np.ndarray | None = None
 
 
 def data_version(batch_files: list[Path]) -> str:
@@ -93,9 +98,14 @@ def split_by_time(
     Without a timestamp column, "latest" is the newest batches (`batch_rows`, in ingestion
     order): the holdout is a seeded random sample (stratified by a class target), of the rows of
     the newest batches that hold enough rows. So after new data arrives, the new model and the
-    champion are both judged on rows the champion never trained on."""
+    champion are both judged on rows the champion never trained on.
+
+    Rows of one group (a ranking's query) stay together: on one side of the time cut-off (a
+    group's time is its first row's), or sampled as a whole."""
     target = contract.target.name
     timestamp = contract.timestamp_column
+    group = contract.group_column
+    whole = "" if group is None else f", whole {group} groups"
     if timestamp is None:
         wanted = round(len(frame) * holdout_fraction)
         pool_rows, newest = 0, 0
@@ -105,19 +115,25 @@ def split_by_time(
             pool_rows, newest = pool_rows + rows, newest + 1
         pool = frame.iloc[len(frame) - pool_rows :]
         share = min(1.0, wanted / max(pool_rows, 1))
-        if STRATIFY_HOLDOUT:
+        if group is not None:
+            chosen = pool[group].drop_duplicates().sample(frac=share, random_state=seed)
+            holdout = pool[pool[group].isin(chosen)]
+        elif STRATIFY_HOLDOUT:
             holdout = pool.groupby(target, group_keys=False).sample(frac=share, random_state=seed)
         else:
             holdout = pool.sample(frac=share, random_state=seed)
         train = frame.drop(holdout.index)
         where = "all rows" if pool_rows >= len(frame) else f"the newest {newest} batch(es)"
         stratified = f", stratified by {target}" if STRATIFY_HOLDOUT else ""
-        method = f"random from {where}{stratified}, seed {seed}"
+        method = f"random from {where}{stratified}{whole}, seed {seed}"
     else:
-        cutoff = frame[timestamp].quantile(1 - holdout_fraction)
-        is_holdout = frame[timestamp] >= cutoff
+        when = frame[timestamp]
+        if group is not None:
+            when = when.groupby(frame[group], sort=False).transform("min")
+        cutoff = when.quantile(1 - holdout_fraction)
+        is_holdout = when >= cutoff
         train, holdout = frame[~is_holdout], frame[is_holdout]
-        method = f"time: holdout is {timestamp} >= {cutoff}"
+        method = f"time: holdout is {timestamp} >= {cutoff}{whole}"
     for part, name in ((train, "training"), (holdout, "holdout")):
         if part[target].nunique() < 2:
             raise NoTrainingDataError(
@@ -130,4 +146,5 @@ def split_by_time(
         holdout=holdout,
         method=method,
         holdout_labels=contract.encode_target(holdout[target]),
+        holdout_groups=groups(holdout, contract),
     )

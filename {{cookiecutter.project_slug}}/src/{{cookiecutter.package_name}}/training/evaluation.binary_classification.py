@@ -3,6 +3,8 @@ diagnostic plots and the paired comparison the gate judges.
 
 Everything here is a plain function of labels and scores, so the same code measures a new model,
 the current champion on the same holdout, and (in monitoring) a model on labelled traffic.
+Rows are judged one by one: the `groups` each function accepts (each row's query)
+matter to a ranking only.
 """
 
 from __future__ import annotations
@@ -76,7 +78,10 @@ METRICS: dict[str, MetricFunction] = {
 
 
 def holdout_metrics(
-    labels: np.ndarray | pd.Series, scores: np.ndarray | pd.Series, offline: OfflineMetrics
+    labels: np.ndarray | pd.Series,
+    scores: np.ndarray | pd.Series,
+    offline: OfflineMetrics,
+    groups: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Every metric `requirements.MetricName` lists; ranking metrics are NaN on a single class.
     Precision, recall and F1 count a row as predicted positive from step 1's threshold."""
@@ -108,6 +113,7 @@ def compare(
     champion: np.ndarray | pd.Series,
     offline: OfflineMetrics,
     seed: int,
+    groups: np.ndarray | None = None,
 ) -> PairedBootstrap:
     """The paired bootstrap of the primary metric over the holdout's rows."""
     y, new = _labels_and_probabilities(labels, challenger)
@@ -173,6 +179,11 @@ def slices_table(slices: list[SliceMetrics]) -> list[dict[str, Any]]:
     return [asdict(item) for item in slices]
 
 
+# What the model card says when there is nothing to slice by.
+NO_SLICES = (
+    "The contract has no category features, so there are no segments to slice by; only the "
+    "overall metrics above."
+)
 PLOTS = "confusion matrix, ROC, precision-recall and calibration curves"
 
 
@@ -181,6 +192,7 @@ def write_plots(
     scores: np.ndarray | pd.Series,
     offline: OfflineMetrics,
     folder: Path,
+    groups: np.ndarray | None = None,
 ) -> list[Path]:
     """Confusion matrix, ROC, precision-recall and reliability curves as PNG files."""
     from sklearn.calibration import CalibrationDisplay
@@ -216,6 +228,7 @@ def evaluate(
     scores: pd.Series,
     slice_columns: list[str],
     offline: OfflineMetrics,
+    groups: np.ndarray | None = None,
 ) -> Evaluation:
     return Evaluation(
         metrics=holdout_metrics(labels, scores, offline),

@@ -3,7 +3,8 @@ plots and the paired comparison the gate judges.
 
 Everything here is a plain function of true values and predictions, so the same code measures a
 new model, the current champion on the same holdout, and (in monitoring) a model on labelled
-traffic.
+traffic. Rows are judged one by one: the `groups` every task's functions accept (each row's
+query) matter to a ranking only.
 """
 
 from __future__ import annotations
@@ -60,7 +61,10 @@ METRICS: dict[str, MetricFunction] = {
 
 
 def holdout_metrics(
-    labels: np.ndarray | pd.Series, scores: np.ndarray | pd.Series, offline: OfflineMetrics
+    labels: np.ndarray | pd.Series,
+    scores: np.ndarray | pd.Series,
+    offline: OfflineMetrics,
+    groups: np.ndarray | None = None,
 ) -> dict[str, float]:
     """Every metric `requirements.MetricName` lists (NaN where one cannot be taken)."""
     y, p = _arrays(labels, scores)
@@ -75,6 +79,7 @@ def compare(
     champion: np.ndarray | pd.Series,
     offline: OfflineMetrics,
     seed: int,
+    groups: np.ndarray | None = None,
 ) -> PairedBootstrap:
     """The paired bootstrap of the primary metric over the holdout's rows."""
     y, new = _arrays(labels, challenger)
@@ -140,6 +145,11 @@ def slices_table(slices: list[SliceMetrics]) -> list[dict[str, Any]]:
     return [asdict(item) for item in slices]
 
 
+# What the model card says when there is nothing to slice by.
+NO_SLICES = (
+    "The contract has no category features, so there are no segments to slice by; only the "
+    "overall metrics above."
+)
 PLOTS = "predicted against true values, residuals against predictions, residual histogram"
 
 
@@ -148,6 +158,7 @@ def write_plots(
     scores: np.ndarray | pd.Series,
     offline: OfflineMetrics,
     folder: Path,
+    groups: np.ndarray | None = None,
 ) -> list[Path]:
     """Predicted vs true, residuals vs predicted, and the residuals' histogram, as PNG files."""
     from sklearn.metrics import PredictionErrorDisplay
@@ -185,6 +196,7 @@ def evaluate(
     scores: pd.Series,
     slice_columns: list[str],
     offline: OfflineMetrics,
+    groups: np.ndarray | None = None,
 ) -> Evaluation:
     return Evaluation(
         metrics=holdout_metrics(labels, scores, offline),

@@ -37,7 +37,12 @@ def evaluate_model(
     holdout = split.holdout
     scores = predict_scores(model, holdout, contract)
     evaluation = evaluate(
-        holdout, split.holdout_labels, scores, contract.categorical_features, offline
+        holdout,
+        split.holdout_labels,
+        scores,
+        contract.categorical_features,
+        offline,
+        split.holdout_groups,
     )
     return evaluation, scores
 
@@ -80,6 +85,7 @@ def training_flow(model_name: str | None = None) -> steps.TrainingOutcome:
             champion.scores,
             offline,
             settings.seed,
+            split.holdout_groups,
         )
     decision = decide_promotion(
         evaluation.metrics, champion.metrics if champion else None, offline, comparison

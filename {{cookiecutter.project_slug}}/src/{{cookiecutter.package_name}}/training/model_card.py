@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from ..contract import DataContract
 from ..contract.target import output_meaning
 from ..requirements import SystemRequirements
-from .evaluation import PLOTS, card_notes
+from .evaluation import NO_SLICES, PLOTS, card_notes
 from .gate import PromotionDecision
 
 
@@ -111,10 +111,7 @@ def render_model_card(
             for item in facts.slices
         ]
     else:
-        lines.append(
-            "The contract has no category features, so there are no segments to slice by; "
-            "only the overall metrics above."
-        )
+        lines.append(NO_SLICES)
     judged = (
         "- Judged on the latest rows by time of the data it was given; drift after that is "
         "step 7's to detect."

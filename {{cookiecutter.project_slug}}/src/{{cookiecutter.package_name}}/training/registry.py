@@ -27,7 +27,7 @@ from sklearn.pipeline import Pipeline
 
 from ..data.batches import exclusive
 from ..errors import ExpectedError
-from ..modeling.candidates import PREDICT_METHOD
+from ..modeling.candidates import MODEL_PACKAGES, PREDICT_METHOD, TRUSTED_TYPES
 from ..settings import Settings
 
 CHAMPION = "champion"
@@ -36,7 +36,7 @@ MODEL_ARTIFACT = "model"
 OWNER_HOST, OWNER_PID = "mlsd.host", "mlsd.pid"
 # What loading the model needs, pinned to what trained it. Passing the list also spares
 # MLflow from inferring it in a subprocess (4-5 s per logged model).
-MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy", "pandas", "scipy")
+MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy", "pandas", "scipy", *MODEL_PACKAGES)
 
 
 @dataclass(frozen=True)
@@ -197,17 +197,18 @@ def load_model(version: ModelVersion) -> Pipeline:
 
 
 def trusted_types(model: Pipeline) -> list[str]:
-    """skops refuses to load types it does not know. Trust scikit-learn's own and numpy's dtype
-    (an imputer keeps the one it was fitted on: data, not code); anything else in a pipeline
-    (a third-party estimator) must be reviewed and trusted explicitly."""
+    """skops refuses to load types it does not know. Trust scikit-learn's own, numpy's dtype
+    (an imputer keeps the one it was fitted on: data, not code) and the candidates' reviewed
+    `TRUSTED_TYPES`; anything else in a pipeline must be reviewed and listed there first."""
     untrusted: list[str] = skops.io.get_untrusted_types(data=skops.io.dumps(model))
+    reviewed = {"numpy.dtype", *TRUSTED_TYPES}
     foreign = [
-        name for name in untrusted if not name.startswith("sklearn.") and name != "numpy.dtype"
+        name for name in untrusted if not name.startswith("sklearn.") and name not in reviewed
     ]
     if foreign:
         raise TypeError(
             f"the model holds types skops does not trust: {foreign}. Review them and add them "
-            "to `trusted_types` before logging."
+            "to `TRUSTED_TYPES` in modeling/candidates.py before logging."
         )
     return untrusted
 

@@ -75,7 +75,7 @@ def score_champion(
         return ChampionScore(version=current, metrics=unmeasured, error=str(error))
     return ChampionScore(
         version=current,
-        metrics=holdout_metrics(split.holdout_labels, scores, offline),
+        metrics=holdout_metrics(split.holdout_labels, scores, offline, split.holdout_groups),
         scores=scores,
     )
 
@@ -99,7 +99,13 @@ def record_run(
     started = datetime.now(UTC)
     run_name = f"{started:%Y%m%dT%H%M%SZ}-{settings.model_name}"
     report_dir = settings.training_reports_dir / run_name
-    write_plots(split.holdout_labels, scores, requirements.offline_metrics, report_dir)
+    write_plots(
+        split.holdout_labels,
+        scores,
+        requirements.offline_metrics,
+        report_dir,
+        split.holdout_groups,
+    )
     summary = {
         "model_name": settings.model_name,
         "data_version": data.data_version,

@@ -1,0 +1,14 @@
+"""The task's own endpoints, beside /predict, /reload and /model (a mixin of the service).
+
+A task whose answer is one score per record needs none: /predict is its API. A ranking
+project has its own `endpoints.py` instead, which adds /rank.
+"""
+
+from __future__ import annotations
+
+# The paths this file adds: the service guards and documents them like /predict.
+TASK_PATHS: tuple[str, ...] = ()
+
+
+class TaskEndpoints:
+    """No endpoint beyond the service's own."""

@@ -1,0 +1,79 @@
+"""A ranking's own endpoint, beside /predict, /reload and /model (a mixin of the service).
+
+POST /rank takes one query (its group id, time and query-level features) and its candidates
+(each with its id and row-level features, 1 to `max_batch_rows` of them) and answers the
+candidates best first, with their scores and the model version. Every candidate is validated by
+the contract like a /predict record, so a missing field, a value out of range, too many
+candidates or none is a 400 naming the field. Each scored candidate is logged with the query's
+group, so ranking quality can be measured once the user's responses arrive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Annotated, Any
+
+import bentoml
+import numpy as np
+from bentoml.exceptions import ServiceUnavailable
+from pydantic import BaseModel, Field
+
+from ..contract import load_contract
+from ..requirements import load_requirements
+from ..settings import get_settings
+from .schemas import Record, record_model
+from .scorer import NoChampionError, Scorer
+
+TASK_PATHS = ("/rank",)
+
+_SETTINGS = get_settings()
+_CONTRACT = load_contract(_SETTINGS.contract_file)
+MAX_CANDIDATES = load_requirements(_SETTINGS.requirements_file).serving.max_batch_rows
+# Generated from the data contract at import: BentoML reads the API's types from annotations.
+RequestQuery: Any = record_model(
+    _CONTRACT, "query", "Query", required=tuple(filter(None, [_CONTRACT.group_column]))
+)
+RequestCandidate: Any = record_model(_CONTRACT, "row", "Candidate")
+Candidates = Annotated[list[RequestCandidate], Field(min_length=1, max_length=MAX_CANDIDATES)]
+
+
+class RankedCandidate(BaseModel):
+    index: int = Field(description="The candidate's place in the request's list (from 0)")
+    record_id: str | None = Field(default=None, description="The candidate's id, when it had one")
+    score: float = Field(description="The ranking score: higher ranks first")
+
+
+class Ranking(BaseModel):
+    model_version: str = Field(description="Registry version of the model that ranked them")
+    candidates: list[RankedCandidate] = Field(description="Every candidate, best first")
+
+
+def rank(scorer: Scorer, query: Record, candidates: Sequence[Record]) -> Ranking:
+    """Score each candidate in the query's context and order them, best first (ties keep the
+    request's order)."""
+    context = query.model_dump(mode="json")
+    rows = [context | candidate.model_dump(mode="json") for candidate in candidates]
+    scores, version = scorer.score_rows(rows)
+    return Ranking(
+        model_version=version,
+        candidates=[
+            RankedCandidate(
+                index=int(index),
+                record_id=scorer.record_id(rows[index]),
+                score=float(scores[index]),
+            )
+            for index in np.argsort(-scores, kind="stable")
+        ],
+    )
+
+
+class TaskEndpoints:
+    scorer: Scorer
+
+    @bentoml.api
+    def rank(self, query: RequestQuery, candidates: Candidates) -> Ranking:
+        self.scorer.refresh_if_due()
+        try:
+            return rank(self.scorer, query, candidates)
+        except NoChampionError as error:
+            raise ServiceUnavailable(str(error)) from None

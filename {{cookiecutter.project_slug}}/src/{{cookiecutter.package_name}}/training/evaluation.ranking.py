@@ -1,0 +1,307 @@
+"""Offline evaluation of a ranking: the metrics step 1 names, per-slice quality, plots and the
+paired comparison the gate judges.
+
+A ranking is judged query by query: each group's candidates are ordered by score (highest
+first; ties keep their given order), each metric is taken per group, and the reported value is
+its mean over the groups that hold a relevant candidate (a group where nothing was relevant
+has no defined NDCG, MRR or AP, and every ranking of it is as good). The unit of the paired
+bootstrap is therefore the group, never the row.
+
+Everything here is a plain function of groups, grades and scores, so the same code measures a
+new model, the current champion on the same holdout, and (in monitoring) a model on labelled
+traffic.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike
+
+from ..requirements import OfflineMetrics
+from .bootstrap import PairedBootstrap, paired_bootstrap
+from .plots import Drawing, write_figures
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+# Groups, grades and scores: arrays, Series or plain lists, one value per row.
+Array = ArrayLike
+# The cut-off of `ndcg` (no `_at_k`): the whole list, however long.
+WHOLE_LIST = 1_000_000
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A holdout in ranked order: rows sorted by group, then score (highest first)."""
+
+    group: np.ndarray  # 0..groups-1
+    grade: np.ndarray
+    rank: np.ndarray  # 1 is the top of its group
+    groups: int
+
+
+def ranked(groups: Array, labels: Array, scores: Array) -> Ranked:
+    codes = pd.factorize(np.asarray(groups))[0]
+    grade = np.asarray(labels, dtype=float)
+    score = np.asarray(scores, dtype=float)
+    order = np.lexsort((np.arange(len(codes)), -score, codes))
+    codes, grade = codes[order], grade[order]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]]) if len(codes) else codes
+    sizes = np.diff(np.r_[starts, len(codes)])
+    rank = np.arange(len(codes)) - np.repeat(starts, sizes) + 1
+    return Ranked(group=codes, grade=grade, rank=rank, groups=int(codes.max(initial=-1)) + 1)
+
+
+def _per_group_sum(ranking: Ranked, values: np.ndarray) -> np.ndarray:
+    return np.bincount(ranking.group, weights=values, minlength=ranking.groups)
+
+
+def ndcg_per_group(ranking: Ranked, k: int) -> np.ndarray:
+    """NDCG@k of each group (exponential gain 2^grade - 1), NaN where nothing is relevant."""
+    gain = (2.0**ranking.grade - 1.0) / np.log2(ranking.rank + 1.0)
+    dcg = _per_group_sum(ranking, np.where(ranking.rank <= k, gain, 0.0))
+    ideal = ranked(ranking.group, ranking.grade, ranking.grade)
+    ideal_gain = (2.0**ideal.grade - 1.0) / np.log2(ideal.rank + 1.0)
+    idcg = _per_group_sum(ideal, np.where(ideal.rank <= k, ideal_gain, 0.0))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(idcg > 0, dcg / idcg, np.nan)
+
+
+def reciprocal_rank_per_group(ranking: Ranked) -> np.ndarray:
+    """1 / the rank of each group's first relevant candidate, NaN where nothing is relevant."""
+    first = np.full(ranking.groups, np.inf)
+    relevant = ranking.grade > 0
+    np.minimum.at(first, ranking.group[relevant], ranking.rank[relevant])
+    return np.where(np.isfinite(first), 1.0 / first, np.nan)
+
+
+def precision_per_group(ranking: Ranked, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Precision@k and average precision@k of each group, NaN where nothing is relevant."""
+    relevant = (ranking.grade > 0).astype(float)
+    in_top = ranking.rank <= k
+    total = _per_group_sum(ranking, relevant)
+    hits = _per_group_sum(ranking, relevant * in_top)
+    # Relevant candidates at or above each row, within its group: a running count over all
+    # rows, less the count before the group's first row.
+    running = np.cumsum(relevant)
+    hits_so_far = running - np.r_[0.0, running][np.arange(len(relevant)) - ranking.rank + 1]
+    precision_here = np.where(in_top & (relevant > 0), hits_so_far / ranking.rank, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        average = _per_group_sum(ranking, precision_here) / np.minimum(total, k)
+        has_relevant = total > 0
+        return np.where(has_relevant, hits / k, np.nan), np.where(has_relevant, average, np.nan)
+
+
+def per_group(groups: Array, labels: Array, scores: Array, k: int) -> dict[str, np.ndarray]:
+    """Every metric of `requirements.MetricName`, one value per group (NaN: nothing relevant)."""
+    ranking = ranked(groups, labels, scores)
+    precision, average_precision = precision_per_group(ranking, k)
+    return {
+        "ndcg_at_k": ndcg_per_group(ranking, k),
+        "mrr": reciprocal_rank_per_group(ranking),
+        "map_at_k": average_precision,
+        "precision_at_k": precision,
+        "ndcg": ndcg_per_group(ranking, WHOLE_LIST),
+    }
+
+
+def _mean(values: np.ndarray) -> float:
+    judged = values[~np.isnan(values)]
+    return float(judged.mean()) if len(judged) else math.nan
+
+
+def _need_groups(groups: Array | None) -> Array:
+    if groups is None:
+        raise ValueError("a ranking is judged per group: pass each row's group")
+    return groups
+
+
+def holdout_metrics(
+    labels: Array, scores: Array, offline: OfflineMetrics, groups: Array | None = None
+) -> dict[str, float]:
+    """Every metric `requirements.MetricName` lists: means over the groups with a relevant
+    candidate (NaN when there is none)."""
+    values = per_group(_need_groups(groups), labels, scores, offline.k)
+    return {name: _mean(per) for name, per in values.items()}
+
+
+def random_ndcg(groups: Array, labels: Array, k: int, draws: int = 20, seed: int = 0) -> float:
+    """The NDCG@k that ranking each group at random scores on average: the floor."""
+    random = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    found = [
+        _mean(ndcg_per_group(ranked(groups, labels, random.random(len(labels))), k))
+        for _ in range(draws)
+    ]
+    return float(np.mean(found))
+
+
+def compare(
+    labels: Array,
+    challenger: Array,
+    champion: Array,
+    offline: OfflineMetrics,
+    seed: int,
+    groups: Array | None = None,
+) -> PairedBootstrap:
+    """The paired bootstrap of the primary metric over the holdout's groups: each resample
+    draws whole groups, and both models are judged on the same draw."""
+    groups = _need_groups(groups)
+    new = per_group(groups, labels, challenger, offline.k)[offline.primary]
+    old = per_group(groups, labels, champion, offline.k)[offline.primary]
+    judged = ~np.isnan(new) & ~np.isnan(old)
+    gain = np.where(judged, new - old, 0.0)
+
+    def difference(units: np.ndarray | None) -> float:
+        if units is None:
+            return float(gain[judged].mean()) if judged.any() else math.nan
+        # The mean over drawn groups with a relevant candidate, in O(groups) a round.
+        counts = np.bincount(units, minlength=len(gain))
+        drawn = float(counts @ judged)
+        return float(counts @ gain) / drawn if drawn else math.nan
+
+    return paired_bootstrap(
+        offline.primary,
+        len(gain),
+        difference,
+        offline.bootstrap_rounds,
+        offline.bootstrap_confidence,
+        seed,
+    )
+
+
+@dataclass(frozen=True)
+class SliceMetrics:
+    column: str
+    value: str
+    groups: int
+    rows: int
+    relevant_share: float
+    ndcg_at_k: float
+    mrr: float
+
+
+def query_columns(frame: pd.DataFrame, columns: list[str], groups: Array) -> list[str]:
+    """The columns that hold one value per group: only those slice a ranking (an event's
+    category differs within one request, so it cannot split the requests)."""
+    codes = pd.Series(np.asarray(groups), index=frame.index)
+    return [
+        column
+        for column in columns
+        if (frame[column].groupby(codes).nunique(dropna=False) <= 1).all()
+    ]
+
+
+def slice_metrics(
+    frame: pd.DataFrame,
+    labels: pd.Series,
+    scores: pd.Series,
+    columns: list[str],
+    k: int,
+    groups: Array,
+) -> list[SliceMetrics]:
+    """Quality per value of each query-level categorical column: a ranker can be good on
+    average and poor for one city or device, and the gate's averages would not show it."""
+    codes = np.asarray(groups)
+    results = []
+    for column in query_columns(frame, columns, codes):
+        for value, index in frame.groupby(column, observed=True).groups.items():
+            rows = frame.index.get_indexer(index)
+            values = per_group(codes[rows], labels.iloc[rows], scores.iloc[rows], k)
+            results.append(
+                SliceMetrics(
+                    column=column,
+                    value=str(value),
+                    groups=len(np.unique(codes[rows])),
+                    rows=len(rows),
+                    relevant_share=float((labels.iloc[rows] > 0).mean()),
+                    ndcg_at_k=_mean(values["ndcg_at_k"]),
+                    mrr=_mean(values["mrr"]),
+                )
+            )
+    return results
+
+
+def slices_table(slices: list[SliceMetrics]) -> list[dict[str, Any]]:
+    return [asdict(item) for item in slices]
+
+
+# What the model card says when there is nothing to slice by.
+NO_SLICES = (
+    "No category feature holds one value per query, so there are no segments of queries to "
+    "slice by; only the overall metrics above."
+)
+PLOTS = "NDCG@k for k from 1 to 20 (model, ideal and random order), score by relevance grade"
+
+
+def write_plots(
+    labels: Array,
+    scores: Array,
+    offline: OfflineMetrics,
+    folder: Path,
+    groups: Array | None = None,
+) -> list[Path]:
+    """NDCG at each cut-off against a random order, and the scores of each grade, as PNGs."""
+    groups = _need_groups(groups)
+    grades, values = np.asarray(labels), np.asarray(scores, dtype=float)
+    cutoffs = np.arange(1, 21)
+
+    def ndcg_by_cutoff(ax: Axes) -> None:
+        model = [_mean(ndcg_per_group(ranked(groups, grades, values), int(k))) for k in cutoffs]
+        chance = [random_ndcg(groups, grades, int(k), draws=5) for k in cutoffs]
+        ax.plot(cutoffs, model, marker="o", label="model")
+        ax.plot(cutoffs, chance, linestyle="--", label="random order")
+        ax.axvline(offline.k, color="grey", linewidth=0.8)
+        ax.set_xlabel("k (candidates looked at)")
+        ax.set_ylabel("mean NDCG@k")
+        ax.set_ylim(0, 1)
+        ax.legend()
+
+    def score_by_grade(ax: Axes) -> None:
+        levels = np.unique(grades)
+        ax.boxplot([values[grades == level] for level in levels], showfliers=False)
+        ax.set_xticks(range(1, len(levels) + 1), [str(level) for level in levels])
+        ax.set_xlabel("relevance grade")
+        ax.set_ylabel("score")
+
+    drawings: dict[str, Drawing] = {
+        "ndcg_by_cutoff.png": ndcg_by_cutoff,
+        "score_by_grade.png": score_by_grade,
+    }
+    return write_figures(drawings, folder)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    metrics: dict[str, float]
+    slices: list[SliceMetrics]
+
+
+def evaluate(
+    frame: pd.DataFrame,
+    labels: pd.Series,
+    scores: pd.Series,
+    slice_columns: list[str],
+    offline: OfflineMetrics,
+    groups: Array | None = None,
+) -> Evaluation:
+    groups = _need_groups(groups)
+    return Evaluation(
+        metrics=holdout_metrics(labels, scores, offline, groups),
+        slices=slice_metrics(frame, labels, scores, slice_columns, offline.k, groups),
+    )
+
+
+def card_notes(offline: OfflineMetrics) -> list[str]:
+    """What the model card says about how these metrics were taken."""
+    return [
+        f"Each metric is the mean over held-out queries with a relevant candidate; `_at_k` "
+        f"metrics look at each query's top {offline.k}. NDCG uses gain 2^grade - 1; MRR, MAP and "
+        "precision count a grade above 0 as relevant."
+    ]
