@@ -260,7 +260,9 @@ app.add_typer(contract_app, name="contract")
 @contract_app.command("infer")
 def contract_infer(
     source: Annotated[Path, typer.Argument(help="CSV or Parquet file of your data.")],
-    target: Annotated[str, typer.Option(help="The column to predict (two classes).")],
+    target: Annotated[
+        str, typer.Option(help="The column to predict (what it may be: contract/README.md).")
+    ],
     id_column: Annotated[
         str | None, typer.Option("--id", help="A column naming each row (unique).")
     ] = None,
