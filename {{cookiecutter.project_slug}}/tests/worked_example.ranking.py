@@ -62,7 +62,7 @@ EXAMPLE_WORDS = r"event|impression|feed|venue"
 # The target a user's own table gets in the bring-your-own-data test, and what infer is told.
 OWN_TARGET = "rating (0-3)"
 OWN_INFER_ARGUMENTS: list[str] = ["--group", "visit"]  # see ROLES
-OWN_OUTPUT = "the order of each query's candidates by rating (0-3)"  # how the card names it
+OWN_OUTPUT = "how high a candidate ranks within its query for rating (0-3)"  # the card's words
 # What the model card shows of the table's slices (a ranking slices only by a feature that
 # holds one value per query, and this table has none).
 OWN_SLICE = "no segments of queries to slice by"

@@ -60,7 +60,7 @@ def encode_target(contract: DataContract, values: pd.Series) -> pd.Series:
 
 def output_meaning(contract: DataContract) -> str:
     """What a served score is, in words."""
-    return f"the order of each query's candidates by {contract.target.name}"
+    return f"how high a candidate ranks within its query for {contract.target.name}"
 
 
 def infer_target(values: pd.Series, positive: str | None) -> tuple[dict[str, Any], str | None]:

@@ -237,7 +237,7 @@ NO_SLICES = (
     "No category feature holds one value per query, so there are no segments of queries to "
     "slice by; only the overall metrics above."
 )
-PLOTS = "NDCG@k for k from 1 to 20 (model, ideal and random order), score by relevance grade"
+PLOTS = "NDCG@k for k from 1 to 20 (model and random order), score by relevance grade"
 
 
 def write_plots(
