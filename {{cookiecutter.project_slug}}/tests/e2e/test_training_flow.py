@@ -4,6 +4,8 @@ store, and the promotion gate deciding between real models."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
@@ -121,6 +123,29 @@ def test_first_model_is_tracked_registered_and_promoted(
     status = collect_status(settings)["registry"]
     assert status["champion"]["version"] == "1"
     assert status["champion"]["metrics"][PRIMARY] == run.data.metrics[PRIMARY]
+
+
+def test_status_reads_the_registry_without_the_pipelines_tools(
+    settings: Settings, trained: registry.ModelVersion
+) -> None:
+    """`status` answers from the registry alone: scikit-learn, skops, the model's library,
+    Prefect, GX and Evidently take seconds to import, and none of them is needed to say what
+    has run (a fresh interpreter, as the command runs)."""
+    package = collect_status.__module__.split(".")[0]
+    code = (
+        "import json, sys\n"
+        f"from {package}.settings import get_settings\n"
+        f"from {package}.status import collect_status\n"
+        "report = collect_status(get_settings())\n"
+        "heavy = ('sklearn', 'skops', 'lightgbm', 'prefect', 'great_expectations', 'evidently')\n"
+        "print(json.dumps({'champion': report['registry']['champion']['version'],\n"
+        "                  'imported': [name for name in heavy if name in sys.modules]}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    answer = json.loads(result.stdout.strip().splitlines()[-1])
+    assert answer == {"champion": trained.version, "imported": []}, result.stderr[-2000:]
 
 
 def test_a_worse_model_is_registered_but_not_promoted(

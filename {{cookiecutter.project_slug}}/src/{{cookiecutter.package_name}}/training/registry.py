@@ -14,21 +14,20 @@ import socket
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mlflow
-import mlflow.sklearn
-import pandas as pd
-import skops.io
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
-from mlflow.models import infer_signature
-from sklearn.pipeline import Pipeline
 
 from ..data.batches import exclusive
 from ..errors import ExpectedError
 from ..modeling.candidates import MODEL_PACKAGES, PREDICT_METHOD, TRUSTED_TYPES
 from ..settings import Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sklearn.pipeline import Pipeline
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -183,6 +182,8 @@ def load_model(version: ModelVersion) -> Pipeline:
     """The scikit-learn flavour: the pipeline with all its methods (the pyfunc flavour keeps
     one). Any failure names the version and where its files are."""
     try:
+        import mlflow.sklearn  # with scikit-learn and skops: ~3 s that `status` must not pay
+
         model: Pipeline = mlflow.sklearn.load_model(version.uri)
     except Exception as error:  # missing file, truncated zip, unreachable store, ...
         try:
@@ -200,6 +201,8 @@ def trusted_types(model: Pipeline) -> list[str]:
     """skops refuses to load types it does not know. Trust scikit-learn's own, numpy's dtype
     (an imputer keeps the one it was fitted on: data, not code) and the candidates' reviewed
     `TRUSTED_TYPES`; anything else in a pipeline must be reviewed and listed there first."""
+    import skops.io
+
     untrusted: list[str] = skops.io.get_untrusted_types(data=skops.io.dumps(model))
     reviewed = {"numpy.dtype", *TRUSTED_TYPES}
     foreign = [
@@ -230,6 +233,9 @@ def log_training_run(
 ) -> ModelVersion:
     """One MLflow run: parameters, metrics, evaluation artifacts and the model, registered as
     a new version of `settings.registered_model_name`."""
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
     with warnings.catch_warnings():
         # The hint that integer columns cannot hold missing values: the contract forbids them.
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
