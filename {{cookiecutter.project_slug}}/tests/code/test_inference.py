@@ -144,44 +144,16 @@ def test_the_command_refuses_with_exit_2_and_writes_nothing(tmp_path: Path) -> N
     table().assign(**{TARGET: None}).to_csv(source, index=False)
     output = tmp_path / "contract.yaml"
     cli = str(Path(sys.executable).with_name("{{ cookiecutter.project_slug }}"))
-    result = subprocess.run(
-        [
-            cli,
-            "contract",
-            "infer",
-            str(source),
-            "--target",
-            TARGET,
-            *ROLE_OPTIONS,
-            "--output",
-            str(output),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    infer = [cli, "contract", "infer", str(source), "--target", TARGET, *ROLE_OPTIONS]
+    infer += ["--output", str(output)]
+    result = subprocess.run(infer, capture_output=True, text=True, check=False)
     assert result.returncode == BAD_INPUT, result.stderr
     assert "missing in 400 of 400 rows" in result.stderr and "Traceback" not in result.stderr
     assert not output.exists() and not (tmp_path / "requirements.yaml").exists()
 
     output.write_text("# mine\n")
     table().to_csv(source, index=False)
-    again = subprocess.run(
-        [
-            cli,
-            "contract",
-            "infer",
-            str(source),
-            "--target",
-            TARGET,
-            *ROLE_OPTIONS,
-            "--output",
-            str(output),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    again = subprocess.run(infer, capture_output=True, text=True, check=False)
     assert again.returncode == BAD_INPUT and "pass --force" in again.stderr
     assert output.read_text() == "# mine\n"
 

@@ -11,7 +11,7 @@ import pandas as pd
 from ..contract import DataContract
 from ..errors import ExpectedError
 from .candidates import MODELS
-from .features import ModelBuilder, feature_frame, labels
+from .features import ModelBuilder, feature_frame, groups, labels
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -40,11 +40,10 @@ def fit_model(name: str, train: pd.DataFrame, contract: DataContract, seed: int 
     A learning-to-rank model (one whose fit takes `group`) learns from each group's rows
     against each other: it gets the rows group by group, and each group's size."""
     model = build_model(name, contract, seed)
-    group = contract.group_column
+    codes = groups(train, contract)
     step, estimator = model.steps[-1]
-    if group is None or "group" not in inspect.signature(estimator.fit).parameters:
+    if codes is None or "group" not in inspect.signature(estimator.fit).parameters:
         return model.fit(feature_frame(train, contract), labels(train, contract))
-    codes = pd.factorize(train[group])[0]
     train = train.iloc[np.argsort(codes, kind="stable")]
     sizes = np.bincount(codes)
     return model.fit(

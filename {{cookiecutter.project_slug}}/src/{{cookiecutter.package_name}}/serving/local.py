@@ -26,6 +26,7 @@ from typing import Any
 import pandas as pd
 
 from ..contract import ColumnLevel, DataContract
+from ..modeling.features import groups
 from ..settings import ENV_PREFIX, Settings
 
 SERVICE = f"{__package__}.service:PredictionService"
@@ -207,14 +208,13 @@ def ranking_requests(
     """Rows of a batch as /rank bodies, one per query (the contract's group) in the order the
     queries first appear: the query's columns from its first row, each row a candidate. A query
     with more than `max_candidates` rows is sent as several requests."""
-    if contract.group_column is None:
+    codes = groups(frame, contract)
+    if codes is None:
         raise ValueError(f"contract {contract.name!r} has no group column: nothing to rank")
     queries = request_records(frame, contract, "query")
     candidates = request_records(frame, contract, "row")
     lists: dict[int, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
-    for code, query, candidate in zip(
-        pd.factorize(frame[contract.group_column])[0], queries, candidates, strict=True
-    ):
+    for code, query, candidate in zip(codes, queries, candidates, strict=True):
         lists.setdefault(int(code), (query, []))[1].append(candidate)
     return [
         {"query": query, "candidates": rows[start : start + max_candidates]}

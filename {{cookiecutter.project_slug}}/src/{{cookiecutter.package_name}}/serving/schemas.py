@@ -148,11 +148,14 @@ def record_model(
     features = {column.name for column in contract.features}
     for column_name in contract.request_columns(level):
         column = contract.column(column_name)
+        needed = column_name in features or column_name in required
         annotation = field_type(column)
-        if column.nullable or (column_name not in features and column_name not in required):
+        if column.nullable or not needed:
             annotation = annotation | None
-        default = ... if column_name in features or column_name in required else None
-        fields[f"field_{len(fields)}"] = (annotation, Field(default, alias=column_name))
+        fields[f"field_{len(fields)}"] = (
+            annotation,
+            Field(... if needed else None, alias=column_name),
+        )
     return create_model(schema_name(contract.name, name), __base__=Record, **fields)
 
 

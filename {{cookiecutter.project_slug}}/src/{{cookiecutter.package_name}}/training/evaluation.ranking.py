@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,12 @@ class Ranked:
     rank: np.ndarray  # 1 is the top of its group
     groups: int
 
+    @cached_property
+    def ideal(self) -> Ranked:
+        """The same rows in the best order (by grade within each group): NDCG's denominator,
+        computed once however many cut-offs are taken."""
+        return ranked(self.group, self.grade, self.grade)
+
 
 def ranked(groups: Array, labels: Array, scores: Array) -> Ranked:
     codes = pd.factorize(np.asarray(groups))[0]
@@ -66,7 +73,7 @@ def ndcg_per_group(ranking: Ranked, k: int) -> np.ndarray:
     """NDCG@k of each group (exponential gain 2^grade - 1), NaN where nothing is relevant."""
     gain = (2.0**ranking.grade - 1.0) / np.log2(ranking.rank + 1.0)
     dcg = _per_group_sum(ranking, np.where(ranking.rank <= k, gain, 0.0))
-    ideal = ranked(ranking.group, ranking.grade, ranking.grade)
+    ideal = ranking.ideal
     ideal_gain = (2.0**ideal.grade - 1.0) / np.log2(ideal.rank + 1.0)
     idcg = _per_group_sum(ideal, np.where(ideal.rank <= k, ideal_gain, 0.0))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -131,15 +138,20 @@ def holdout_metrics(
     return {name: _mean(per) for name, per in values.items()}
 
 
-def random_ndcg(groups: Array, labels: Array, k: int, draws: int = 20, seed: int = 0) -> float:
-    """The NDCG@k that ranking each group at random scores on average: the floor."""
+def random_rankings(groups: Array, labels: Array, draws: int, seed: int = 0) -> list[Ranked]:
+    """`draws` random orders of each group's rows, seeded."""
     random = np.random.default_rng(seed)
     labels = np.asarray(labels)
-    found = [
-        _mean(ndcg_per_group(ranked(groups, labels, random.random(len(labels))), k))
-        for _ in range(draws)
-    ]
-    return float(np.mean(found))
+    return [ranked(groups, labels, random.random(len(labels))) for _ in range(draws)]
+
+
+def mean_ndcg(rankings: list[Ranked], k: int) -> float:
+    return float(np.mean([_mean(ndcg_per_group(ranking, k)) for ranking in rankings]))
+
+
+def random_ndcg(groups: Array, labels: Array, k: int, draws: int = 20, seed: int = 0) -> float:
+    """The NDCG@k that ranking each group at random scores on average: the floor."""
+    return mean_ndcg(random_rankings(groups, labels, draws, seed), k)
 
 
 def compare(
@@ -253,10 +265,11 @@ def write_plots(
     cutoffs = np.arange(1, 21)
 
     def ndcg_by_cutoff(ax: Axes) -> None:
-        model = [_mean(ndcg_per_group(ranked(groups, grades, values), int(k))) for k in cutoffs]
-        chance = [random_ndcg(groups, grades, int(k), draws=5) for k in cutoffs]
-        ax.plot(cutoffs, model, marker="o", label="model")
-        ax.plot(cutoffs, chance, linestyle="--", label="random order")
+        # Each order is ranked once and cut at every k.
+        model, chance = [ranked(groups, grades, values)], random_rankings(groups, grades, draws=5)
+        ax.plot(cutoffs, [mean_ndcg(model, int(k)) for k in cutoffs], marker="o", label="model")
+        chance_ndcg = [mean_ndcg(chance, int(k)) for k in cutoffs]
+        ax.plot(cutoffs, chance_ndcg, linestyle="--", label="random order")
         ax.axvline(offline.k, color="grey", linewidth=0.8)
         ax.set_xlabel("k (candidates looked at)")
         ax.set_ylabel("mean NDCG@k")
