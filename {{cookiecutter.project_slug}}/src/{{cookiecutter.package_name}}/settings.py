@@ -20,6 +20,7 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 ENV_PREFIX = "MLSD_"
 
 DriftKind = Literal["none", "covariate", "concept"]
+ScoringPath = Literal["compiled", "pipeline"]
 
 
 def find_project_dir() -> Path:
@@ -75,6 +76,9 @@ class Settings(BaseSettings):
     serve_host: str = "127.0.0.1"
     serve_port: int = Field(default=3000, gt=0, lt=65536)
     champion_check_seconds: float = Field(default=30.0, ge=0)
+    # The service and batch scoring use a version's compiled scoring path (serving/compiled.py)
+    # when it has one; "pipeline" always scores with the registered scikit-learn pipeline.
+    scoring_path: ScoringPath = "compiled"
 
     # Step 7: each side of a drift comparison is cut to this many rows (see monitoring/drift.py).
     # The retraining flow tells the service at `service_url` (default: the serve host and

@@ -14,7 +14,7 @@ from .settings import Settings
 
 def collect_status(settings: Settings) -> dict[str, Any]:
     from .preflight import tracking_store
-    from .training.registry import registry_summary  # imports MLflow (about 1.5 s)
+    from .training.registry_view import registry_status
 
     tracking_store(settings, write=False)
     requirements = load_requirements(settings.requirements_file)
@@ -53,5 +53,5 @@ def collect_status(settings: Settings) -> dict[str, Any]:
             "quarantined_batches": len(quarantined),
             "last_run": log[-1] if log else None,
         },
-        "registry": registry_summary(settings),
+        "registry": registry_status(settings),
     }

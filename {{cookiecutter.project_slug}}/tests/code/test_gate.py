@@ -13,6 +13,7 @@ from {{ cookiecutter.package_name }}.requirements import (
     MetricThreshold,
     load_requirements,
 )
+from {{ cookiecutter.package_name }}.serving.compiled import PARITY_TOLERANCE, Parity
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training.bootstrap import PairedBootstrap
 from {{ cookiecutter.package_name }}.training.gate import decide_promotion
@@ -124,3 +125,18 @@ def test_the_cautious_end_of_the_interval_must_clear_the_margin(
     decision = decide_promotion(primary(3), primary(1), OFFLINE, interval(low, high))
     assert decision.promote is promote
     assert f"[{low:+.6f}, {high:+.6f}] over 500 resamples" in decision.summary()
+
+
+@pytest.mark.parametrize("difference", [0.0, PARITY_TOLERANCE])
+def test_a_compiled_path_that_agrees_does_not_block(difference: float) -> None:
+    parity = Parity(rows=1_000, max_abs_diff=difference)
+    assert decide_promotion(primary(3), primary(1), OFFLINE, parity=parity).promote
+
+
+@pytest.mark.parametrize("difference", [PARITY_TOLERANCE * 1.01, 0.2, math.inf])
+def test_a_compiled_path_that_disagrees_blocks_even_a_better_model(difference: float) -> None:
+    decision = decide_promotion(
+        primary(3), primary(1), OFFLINE, parity=Parity(rows=1_000, max_abs_diff=difference)
+    )
+    assert not decision.promote
+    assert any("compiled scoring path disagrees" in reason for reason in decision.reasons)

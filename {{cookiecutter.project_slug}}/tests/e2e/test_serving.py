@@ -27,6 +27,7 @@ from {{ cookiecutter.package_name }}.data.batches import read_jsonl
 from {{ cookiecutter.package_name }}.data.flow import ingestion_flow
 from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
 from {{ cookiecutter.package_name }}.serving.local import LocalServer, http_json, request_records, start_service
+from {{ cookiecutter.package_name }}.serving.scorer import PipelineModel
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
 from {{ cookiecutter.package_name }}.training import registry
 from {{ cookiecutter.package_name }}.training.flow import training_flow
@@ -77,6 +78,8 @@ def test_ready_with_the_champion_loaded(server: Server) -> None:
     status, model = http_json(f"{server.url}/model", body={})
     assert status == 200
     assert model["loaded"] and model["version"] == "1"
+    # The candidates' champion is served by its compiled path, not its pipeline.
+    assert model["scoring"] != PipelineModel.description, model
 
 
 def test_bentoml_client_scores_one_and_many(server: Server) -> None:
@@ -321,14 +324,16 @@ def test_the_api_passes_a_schemathesis_fuzz_run(server: Server) -> None:
 
 @pytest.fixture(scope="module")
 def broken_champion(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """A service whose registry has a champion whose model file was truncated."""
+    """A service whose registry has a champion whose model files were truncated: its pipeline,
+    and the compiled path that would otherwise serve it."""
     project_dir = tmp_path_factory.mktemp("broken")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(f"{ENV_PREFIX}PROJECT_DIR", str(project_dir))
         ingestion_flow(rows=5_000, seed=3)
         assert training_flow().decision.promote
     (model_file,) = (project_dir / "mlartifacts").rglob("model.skops")
-    model_file.write_bytes(model_file.read_bytes()[:100])
+    for path in [model_file, *(project_dir / "mlartifacts").rglob("compiled/*")]:
+        path.write_bytes(path.read_bytes()[:100])
     running = start_service(project_dir, log=project_dir / "service.log")
     yield running.url, project_dir
     running.stop()
@@ -344,3 +349,4 @@ def test_a_champion_that_cannot_load_is_named_in_the_503_and_the_log(
     assert "v1 cannot be loaded from file://" in body["error"], body
     log = (project_dir / "service.log").read_text()
     assert "v1 cannot be loaded" in log and "no champion in the registry yet" not in log
+    assert "compiled scoring path of" in log and "v1 cannot be loaded" in log

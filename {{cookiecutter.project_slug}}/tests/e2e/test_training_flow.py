@@ -26,6 +26,8 @@ from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.status import collect_status
 from {{ cookiecutter.package_name }}.training import registry
 from {{ cookiecutter.package_name }}.training.flow import training_flow
+from {{ cookiecutter.package_name }}.training.registry import read_registry
+from {{ cookiecutter.package_name }}.training.registry_view import registry_status
 from worked_example import TRAINING_PLOT, useless_estimator, weak_estimator
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
@@ -129,15 +131,16 @@ def test_status_reads_the_registry_without_the_pipelines_tools(
     settings: Settings, trained: registry.ModelVersion
 ) -> None:
     """`status` answers from the registry alone: scikit-learn, skops, the model's library,
-    Prefect, GX and Evidently take seconds to import, and none of them is needed to say what
-    has run (a fresh interpreter, as the command runs)."""
+    Prefect, GX, Evidently and, for a local store, MLflow itself take seconds to import, and
+    none of them is needed to say what has run (a fresh interpreter, as the command runs)."""
     package = collect_status.__module__.split(".")[0]
     code = (
         "import json, sys\n"
         f"from {package}.settings import get_settings\n"
         f"from {package}.status import collect_status\n"
         "report = collect_status(get_settings())\n"
-        "heavy = ('sklearn', 'skops', 'lightgbm', 'prefect', 'great_expectations', 'evidently')\n"
+        "heavy = ('sklearn', 'skops', 'lightgbm', 'prefect', 'great_expectations', 'evidently',\n"
+        "         'mlflow')\n"
         "print(json.dumps({'champion': report['registry']['champion']['version'],\n"
         "                  'imported': [name for name in heavy if name in sys.modules]}))\n"
     )
@@ -146,6 +149,24 @@ def test_status_reads_the_registry_without_the_pipelines_tools(
     )
     answer = json.loads(result.stdout.strip().splitlines()[-1])
     assert answer == {"champion": trained.version, "imported": []}, result.stderr[-2000:]
+
+
+def test_status_reads_a_local_registry_as_mlflow_does(
+    settings: Settings, trained: registry.ModelVersion
+) -> None:
+    """Reading the SQLite file directly gives what MLflow's client gives, a deleted version
+    left out as MLflow leaves it out."""
+    assert training_flow().registered.version == "2"
+    client = MlflowClient()
+    client.delete_model_version(trained.name, "2")
+    status = registry_status(settings)
+    assert status["versions"] == 1 and status["champion"]["version"] == "1"
+    where = {"tracking_uri": settings.tracking_uri, "registered_model": trained.name}
+    assert status == where | read_registry(settings)
+    assert (
+        status["champion"]["metrics"][PRIMARY]
+        == client.get_run(trained.run_id).data.metrics[PRIMARY]
+    )
 
 
 def test_a_worse_model_is_registered_but_not_promoted(

@@ -14,12 +14,12 @@ from pathlib import Path
 import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from sklearn.pipeline import Pipeline
 
 from ..contract import DataContract, load_contract
 from ..data.flow import ingestion_flow
 from ..requirements import load_requirements
 from ..serving import batch
+from ..serving.scorer import ScoringModel, load_scoring_model
 from ..settings import get_settings
 from ..stopwatch import Stopwatch
 from ..training import registry
@@ -35,7 +35,7 @@ reload_service = task(name="reload-service", cache_policy=NO_CACHE)(steps.reload
 
 @task(name="load-current-window", cache_policy=NO_CACHE)
 def load_current(
-    source: Path | None, offset: int, log: Path, contract: DataContract, model: Pipeline
+    source: Path | None, offset: int, log: Path, contract: DataContract, model: ScoringModel
 ) -> tuple[pd.DataFrame, int | None, list[str]]:
     if source is None:
         return windows.prediction_log_window(log, offset)
@@ -59,7 +59,7 @@ def monitoring_flow(
 
     registry.configure_tracking(settings)
     champion = batch.champion(settings.registered_model_name)
-    model = registry.load_model(champion)
+    model = load_scoring_model(champion, contract, settings.scoring_path)
 
     timed = Stopwatch()
     offset = steps.last_offset(settings.monitoring_log)

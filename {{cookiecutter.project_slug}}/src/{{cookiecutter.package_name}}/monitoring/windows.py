@@ -14,12 +14,12 @@ from pathlib import Path
 import mlflow
 import pandas as pd
 import pyarrow.parquet as pq
-from sklearn.pipeline import Pipeline
 
 from ..contract import DataContract
 from ..errors import ExpectedError, reading_store
-from ..modeling import labels, predict_scores
+from ..modeling import labels
 from ..serving.batch import read_features, require_features
+from ..serving.scorer import ScoringModel
 from ..training import registry
 from .drift import SCORE_COLUMN, bounded_sample
 
@@ -49,7 +49,7 @@ def reference_window(
     validated_dir: Path,
     contract: DataContract,
     version: registry.ModelVersion,
-    model: Pipeline,
+    model: ScoringModel,
     max_rows: int,
     seed: int,
 ) -> pd.DataFrame:
@@ -65,7 +65,7 @@ def reference_window(
     frame = pd.concat([read_compact(path, columns) for path in paths], ignore_index=True)
     sample = bounded_sample(frame, max_rows, seed, contract.group_column).reset_index(drop=True)
     sample = with_labels(sample, contract)
-    sample[SCORE_COLUMN] = predict_scores(model, sample, contract)
+    sample[SCORE_COLUMN] = model.score_frame(sample)
     return sample
 
 
@@ -114,14 +114,14 @@ def _count_lines(path: Path, offset: int) -> int:
     return count
 
 
-def batch_window(source: Path, contract: DataContract, model: Pipeline) -> pd.DataFrame:
+def batch_window(source: Path, contract: DataContract, model: ScoringModel) -> pd.DataFrame:
     """A CSV or Parquet batch; scored by the champion unless it already has scores."""
     if source.suffix.lower() == ".parquet" and source.is_file():
         frame = require_features(read_compact(source), contract, source)
     else:
         frame = read_features(source, contract)  # CSV, or the error for a missing file
     if SCORE_COLUMN not in frame.columns:
-        frame[SCORE_COLUMN] = predict_scores(model, frame, contract)
+        frame[SCORE_COLUMN] = model.score_frame(frame)
     return with_labels(frame, contract)
 
 

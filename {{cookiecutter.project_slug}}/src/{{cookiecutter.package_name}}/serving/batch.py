@@ -9,9 +9,9 @@ import pandas as pd
 
 from ..contract import DataContract
 from ..data.batches import BatchReadError, content_hash, read_batch, store_once
-from ..modeling import predict_scores
+from ..settings import ScoringPath
 from ..training import registry
-from .scorer import NoChampionError
+from .scorer import NoChampionError, load_scoring_model
 
 
 def read_features(source: Path, contract: DataContract) -> pd.DataFrame:
@@ -27,11 +27,14 @@ def require_features(frame: pd.DataFrame, contract: DataContract, source: Path) 
 
 
 def score_frame(
-    frame: pd.DataFrame, version: registry.ModelVersion, contract: DataContract
+    frame: pd.DataFrame,
+    version: registry.ModelVersion,
+    contract: DataContract,
+    scoring_path: ScoringPath = "compiled",
 ) -> pd.DataFrame:
     """`frame` with two more columns: `score` and the `model_version` that produced it."""
     scored = frame.copy()
-    scored["score"] = predict_scores(registry.load_model(version), frame, contract).to_numpy()
+    scored["score"] = load_scoring_model(version, contract, scoring_path).score_frame(frame)
     scored["model_version"] = version.version
     return scored
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from ..contract import load_contract
 from ..requirements import load_requirements
 from ..settings import get_settings
-from .schemas import Record, record_model
+from .schemas import Record, json_rows, record_model
 from .scorer import NoChampionError, Scorer
 
 TASK_PATHS = ("/rank",)
@@ -51,8 +51,8 @@ class Ranking(BaseModel):
 def rank(scorer: Scorer, query: Record, candidates: Sequence[Record]) -> Ranking:
     """Score each candidate in the query's context and order them, best first (ties keep the
     request's order)."""
-    context = query.model_dump(mode="json")
-    rows = [context | candidate.model_dump(mode="json") for candidate in candidates]
+    (context,) = json_rows([query])
+    rows = [context | candidate for candidate in json_rows(candidates)]
     scores, version = scorer.score_rows(rows)
     return Ranking(
         model_version=version,

@@ -27,7 +27,7 @@ def scoring_flow(source: Path) -> Path:
     registry.connect(settings)
     frame: pd.DataFrame = read_features(source, contract)
     version = find_champion(settings.registered_model_name)
-    scored = score_frame(frame, version, contract)
+    scored = score_frame(frame, version, contract, settings.scoring_path)
     output: Path = write_scores(scored, settings.scored_dir, source)
     get_run_logger().info(
         "scored %d rows of %s with %s v%s -> %s",

@@ -135,17 +135,23 @@ def start_process(
 
 
 def start_service(
-    project_dir: Path, port: int | None = None, log: Path | None = None, wait: bool = True
+    project_dir: Path,
+    port: int | None = None,
+    log: Path | None = None,
+    wait: bool = True,
+    settings: Mapping[str, str] | None = None,
 ) -> LocalServer:
-    """The BentoML service for `project_dir` on 127.0.0.1, started the way `serve` starts it.
-    Returns once it is live (at once with `wait=False`: call `wait_until_up` later);
-    `/readyz` says whether a champion is loaded."""
+    """The BentoML service for `project_dir` on 127.0.0.1, started the way `serve` starts it,
+    with these `settings` (MLSD_ variables) on top of the project's own. Returns once it is live
+    (at once with `wait=False`: call `wait_until_up` later); `/readyz` says whether a champion
+    is loaded."""
     from ..runtime import tool_environment
 
     port = port or free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
     env |= tool_environment(Settings(project_dir=project_dir))
     env[f"{ENV_PREFIX}PROJECT_DIR"] = str(project_dir)
+    env |= settings or {}
     command = [
         sys.executable, "-m", "bentoml", "serve", SERVICE,
         "--host", "127.0.0.1", "--port", str(port),

@@ -1,7 +1,8 @@
 """The training flow: Prefect wiring over the plain functions of this step.
 
-load validated data -> split by time -> fit -> evaluate -> score the champion on the same
-holdout -> decide -> log and register -> move aliases (last, so a crash changes nothing).
+load validated data -> split by time -> fit -> evaluate -> compile the scoring path and check it
+on the holdout -> score the champion on the same holdout -> decide -> log and register -> move
+aliases (last, so a crash changes nothing).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ score_champion = task(name="score-champion", cache_policy=NO_CACHE)(steps.score_
 record_run = task(name="log-and-register", cache_policy=NO_CACHE)(steps.record_run)
 move_aliases = task(name="move-aliases", cache_policy=NO_CACHE)(registry.move_aliases)
 compare_with_champion = task(name="paired-bootstrap", cache_policy=NO_CACHE)(compare)
+compile_and_check = task(name="compile-and-check", cache_policy=NO_CACHE)(steps.compile_and_check)
 
 
 @task(name="evaluate", cache_policy=NO_CACHE)
@@ -74,6 +76,7 @@ def training_flow(model_name: str | None = None) -> steps.TrainingOutcome:
     )
     model = timed("fit", fit, settings.model_name, split.train, contract, settings.seed)
     evaluation, scores = timed("evaluate", evaluate_model, model, split, contract, offline)
+    check = timed("compile", compile_and_check, model, split.holdout, scores)
     champion = timed("score_champion", score_champion, split, contract, settings, offline)
     comparison = None
     if champion is not None and champion.scores is not None:
@@ -88,7 +91,11 @@ def training_flow(model_name: str | None = None) -> steps.TrainingOutcome:
             split.holdout_groups,
         )
     decision = decide_promotion(
-        evaluation.metrics, champion.metrics if champion else None, offline, comparison
+        evaluation.metrics,
+        champion.metrics if champion else None,
+        offline,
+        comparison,
+        check.parity,
     )
     version, report_dir = timed(
         "record",
@@ -103,6 +110,7 @@ def training_flow(model_name: str | None = None) -> steps.TrainingOutcome:
         scores=scores,
         champion=champion,
         decision=decision,
+        check=check,
         comparison=comparison,
     )
     timed("aliases", move_aliases, version, decision.promote)

@@ -1,8 +1,9 @@
 """The promotion gate: when a newly trained model may replace the champion.
 
 A challenger becomes champion only if it meets every threshold in the requirements file AND
-beats the current champion on the primary metric, both measured on the same holdout. Failing
-the gate is a normal outcome with reasons, not an error.
+beats the current champion on the primary metric, both measured on the same holdout, AND its
+compiled scoring path (if it has one) scores that holdout as its pipeline does. Failing the
+gate is a normal outcome with reasons, not an error.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..requirements import OfflineMetrics
+from ..serving.compiled import PARITY_TOLERANCE, Parity
 from .bootstrap import PairedBootstrap
 
 
@@ -30,15 +32,24 @@ def decide_promotion(
     champion: Mapping[str, float] | None,
     requirements: OfflineMetrics,
     comparison: PairedBootstrap | None = None,
+    parity: Parity | None = None,
 ) -> PromotionDecision:
     """Judge `challenger` against the thresholds and, if there is one, the champion measured on
     the same holdout: the primary metric must improve by more than `min_improvement`, judged
-    at the cautious end of `comparison` (the paired bootstrap interval) when there is one."""
+    at the cautious end of `comparison` (the paired bootstrap interval) when there is one.
+    A compiled scoring path that disagrees with the pipeline (`parity`) blocks promotion: the
+    service would not serve the model that was judged."""
     primary = requirements.primary
     new = float(challenger.get(primary, math.nan))
     reasons = requirements.failures(challenger)
     if math.isnan(new) and primary not in requirements.thresholds:
         reasons.append(f"the primary metric {primary} could not be measured")
+    if parity is not None and not parity.agrees:
+        reasons.append(
+            f"its compiled scoring path disagrees with its pipeline: largest difference "
+            f"{parity.max_abs_diff:.3g} on {parity.rows} holdout rows (at most "
+            f"{PARITY_TOLERANCE:g})"
+        )
     passed_thresholds = not reasons
     if passed_thresholds:
         reasons.append("meets every threshold in the requirements file")

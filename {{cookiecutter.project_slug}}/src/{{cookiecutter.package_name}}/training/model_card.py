@@ -28,6 +28,7 @@ class CardFacts:
     champion_label: str | None
     slices: list[dict[str, object]]  # one row per slice: `evaluation.slices_table`
     decision: PromotionDecision
+    scoring: str  # how serving scores it: `CompiledCheck.summary`
     time_split: bool = True  # False: a random holdout
 
 
@@ -64,6 +65,7 @@ def render_model_card(
         f"contract `{contract.name}` v{contract.version}.",
         f"- {facts.train_rows} training rows, {facts.holdout_rows} holdout rows; split by "
         f"{facts.split}.",
+        f"- Scoring path: {facts.scoring}.",
         f"- Features: {', '.join(f'`{column.name}`' for column in contract.features)}. "
         f"Target: `{contract.target.name}`; a score is {output_meaning(contract)}.",
         "",

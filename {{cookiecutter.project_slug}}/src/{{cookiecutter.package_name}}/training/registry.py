@@ -11,8 +11,9 @@ import importlib.metadata
 import logging
 import os
 import socket
+import tempfile
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,14 +25,20 @@ from ..data.batches import exclusive
 from ..errors import ExpectedError
 from ..modeling.candidates import MODEL_PACKAGES, PREDICT_METHOD, TRUSTED_TYPES
 from ..settings import Settings
+from .registry_view import alias_entry
 
 if TYPE_CHECKING:
     import pandas as pd
     from sklearn.pipeline import Pipeline
 
+    from ..serving.compiled import CompiledModel
+
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 MODEL_ARTIFACT = "model"
+COMPILED_ARTIFACT = "compiled"
+# A version's tags: whether it has a compiled scoring path, and what it is (or why it has none).
+SCORING_PATH_TAG, SCORING_NOTE_TAG = "scoring_path", "scoring_path_note"
 OWNER_HOST, OWNER_PID = "mlsd.host", "mlsd.pid"
 # What loading the model needs, pinned to what trained it. Passing the list also spares
 # MLflow from inferring it in a subprocess (4-5 s per logged model).
@@ -43,6 +50,9 @@ class ModelVersion:
     name: str
     version: str
     run_id: str
+    # Whether the version has a compiled scoring path, and the note its training left.
+    compiled: bool = field(default=False, compare=False)
+    compiled_note: str | None = field(default=None, compare=False)
 
     @property
     def uri(self) -> str:
@@ -124,40 +134,23 @@ def fail_abandoned_runs(experiment_id: str) -> list[str]:
     return abandoned
 
 
-def registry_summary(settings: Settings) -> dict[str, Any]:
-    """The registered model and its aliases with their metrics, for `status`. Reads only: a
-    project that has never trained gets no tracking database created by asking."""
-    summary: dict[str, Any] = {
-        "tracking_uri": settings.tracking_uri,
-        "registered_model": settings.registered_model_name,
-        "versions": 0,
-    }
-    if settings.tracks_locally and not settings.local_tracking_db.is_file():
-        return summary
+def read_registry(settings: Settings) -> dict[str, Any]:
+    """The registered model's version count and aliases, by MLflow's client (any store); see
+    `registry_view.registry_status`, which reads a local store without MLflow."""
     connect(settings)
     client = MlflowClient()
     try:
         model = client.get_registered_model(settings.registered_model_name)
     except MlflowException:
-        return summary
-    summary["versions"] = len(
-        client.search_model_versions(f"name = '{settings.registered_model_name}'")
-    )
+        return {}
+    found: dict[str, Any] = {
+        "versions": len(client.search_model_versions(f"name = '{settings.registered_model_name}'"))
+    }
     for alias, version in sorted(model.aliases.items()):
         details = client.get_model_version(model.name, version)
         run = client.get_run(str(details.run_id))
-        summary[alias] = {
-            "version": str(version),
-            "run_id": details.run_id,
-            "data_version": details.tags.get("data_version"),
-            "gate": details.tags.get("gate"),
-            "metrics": {
-                name: value
-                for name, value in run.data.metrics.items()
-                if not name.startswith("champion_")
-            },
-        }
-    return summary
+        found[alias] = alias_entry(version, details.run_id, details.tags, run.data.metrics)
+    return found
 
 
 def version_by_alias(name: str, alias: str) -> ModelVersion | None:
@@ -165,7 +158,14 @@ def version_by_alias(name: str, alias: str) -> ModelVersion | None:
         found = MlflowClient().get_model_version_by_alias(name, alias)
     except MlflowException:  # no such model or no such alias: nothing has been promoted yet
         return None
-    return ModelVersion(name=name, version=str(found.version), run_id=str(found.run_id))
+    tags = found.tags or {}
+    return ModelVersion(
+        name=name,
+        version=str(found.version),
+        run_id=str(found.run_id),
+        compiled=tags.get(SCORING_PATH_TAG) == "compiled",
+        compiled_note=tags.get(SCORING_NOTE_TAG),
+    )
 
 
 def candidate_of(version: ModelVersion) -> str | None:
@@ -195,6 +195,27 @@ def load_model(version: ModelVersion) -> Pipeline:
             f"{type(error).__name__}: {error}"
         ) from error
     return model
+
+
+def load_compiled(version: ModelVersion) -> CompiledModel:
+    """The version's compiled scoring path (logged beside its model), or ModelLoadError."""
+    import mlflow.artifacts
+
+    from ..serving.compiled import CompiledModel
+
+    # A progress bar per download is noise in a service's log.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    try:
+        with tempfile.TemporaryDirectory(prefix="compiled-") as folder:
+            local = mlflow.artifacts.download_artifacts(
+                run_id=version.run_id, artifact_path=COMPILED_ARTIFACT, dst_path=folder
+            )
+            return CompiledModel.load(Path(local))
+    except Exception as error:  # missing or corrupt files, an unreachable store, ...
+        raise ModelLoadError(
+            f"the compiled scoring path of {version.name} v{version.version} cannot be loaded "
+            f"from run {version.run_id}: {type(error).__name__}: {error}"
+        ) from error
 
 
 def trusted_types(model: Pipeline) -> list[str]:
@@ -230,9 +251,11 @@ def log_training_run(
     metrics: dict[str, float],
     tags: dict[str, str],
     artifacts_dir: Path,
+    compiled: CompiledModel | None = None,
 ) -> ModelVersion:
-    """One MLflow run: parameters, metrics, evaluation artifacts and the model, registered as
-    a new version of `settings.registered_model_name`."""
+    """One MLflow run: parameters, metrics, evaluation artifacts, the model and its compiled
+    scoring path if it has one, registered as a new version of
+    `settings.registered_model_name`."""
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
@@ -245,6 +268,10 @@ def log_training_run(
         mlflow.log_metrics(metrics)
         mlflow.set_tags(tags)
         mlflow.log_artifacts(str(artifacts_dir), artifact_path="evaluation")
+        if compiled is not None:
+            with tempfile.TemporaryDirectory(prefix="compiled-") as folder:
+                compiled.save(Path(folder))
+                mlflow.log_artifacts(folder, artifact_path=COMPILED_ARTIFACT)
         info = mlflow.sklearn.log_model(
             model,
             name=MODEL_ARTIFACT,
@@ -260,6 +287,8 @@ def log_training_run(
         name=settings.registered_model_name,
         version=str(info.registered_model_version),
         run_id=run.info.run_id,
+        compiled=compiled is not None,
+        compiled_note=tags.get(SCORING_NOTE_TAG),
     )
 
 

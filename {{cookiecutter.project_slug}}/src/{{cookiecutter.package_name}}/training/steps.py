@@ -17,8 +17,17 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from ..contract import DataContract
-from ..modeling import feature_frame, predict_scores
+from ..modeling import feature_frame
 from ..requirements import MetricName, OfflineMetrics, SystemRequirements
+from ..serving.compiled import (
+    PARITY_TOLERANCE,
+    CompiledModel,
+    NotCompilableError,
+    Parity,
+    compile_pipeline,
+    parity,
+)
+from ..serving.scorer import load_scoring_model
 from ..settings import Settings
 from . import registry
 from .bootstrap import PairedBootstrap
@@ -59,6 +68,49 @@ class TrainingOutcome:
         )
 
 
+@dataclass(frozen=True)
+class CompiledCheck:
+    """The new model's compiled scoring path and its parity with the pipeline on the holdout,
+    or why it has none."""
+
+    compiled: CompiledModel | None
+    parity: Parity | None = None
+    reason: str | None = None  # why there is no compiled path
+
+    @property
+    def servable(self) -> CompiledModel | None:
+        """The compiled path to log with the version: only one that agrees with the pipeline."""
+        return self.compiled if self.parity is not None and self.parity.agrees else None
+
+    def summary(self) -> str:
+        if self.compiled is None or self.parity is None:
+            return f"its scikit-learn pipeline (no compiled path: {self.reason})"
+        difference = (
+            f"largest difference from the pipeline {self.parity.max_abs_diff:.2g} on the "
+            f"{self.parity.rows:,} holdout rows (at most {PARITY_TOLERANCE:g})"
+        )
+        if self.parity.agrees:
+            return f"compiled ({self.compiled.description}), {difference}"
+        return (
+            f"its scikit-learn pipeline: the compiled path ({self.compiled.description}) "
+            f"disagrees, {difference}"
+        )
+
+    def tags(self) -> dict[str, str]:
+        path = "compiled" if self.servable is not None else "pipeline"
+        return {registry.SCORING_PATH_TAG: path, registry.SCORING_NOTE_TAG: self.summary()}
+
+
+def compile_and_check(model: Pipeline, holdout: pd.DataFrame, scores: pd.Series) -> CompiledCheck:
+    """Compile `model` and score the holdout with it: `scores` are the pipeline's own."""
+    try:
+        compiled = compile_pipeline(model)
+    except NotCompilableError as error:
+        logger.info("no compiled scoring path: %s", error)
+        return CompiledCheck(compiled=None, reason=str(error))
+    return CompiledCheck(compiled=compiled, parity=parity(compiled, holdout, scores.to_numpy()))
+
+
 def score_champion(
     split: Split, contract: DataContract, settings: Settings, offline: OfflineMetrics
 ) -> ChampionScore | None:
@@ -68,7 +120,8 @@ def score_champion(
     if current is None:
         return None
     try:
-        scores = predict_scores(registry.load_model(current), split.holdout, contract)
+        model = load_scoring_model(current, contract, settings.scoring_path)
+        scores = pd.Series(model.score_frame(split.holdout), index=split.holdout.index)
     except Exception as error:  # any failure to load or score disqualifies the old model
         logger.warning("champion v%s cannot score the holdout: %s", current.version, error)
         unmeasured = dict.fromkeys(get_args(MetricName), math.nan)
@@ -92,6 +145,7 @@ def record_run(
     scores: pd.Series,
     champion: ChampionScore | None,
     decision: PromotionDecision,
+    check: CompiledCheck,
     comparison: PairedBootstrap | None = None,
 ) -> tuple[registry.ModelVersion, Path]:
     """Write the run's report folder, log it and the model to MLflow as a new registered
@@ -115,6 +169,7 @@ def record_run(
         "threshold_failures": requirements.offline_metrics.failures(evaluation.metrics),
         "champion": champion.facts() if champion else None,
         "decision": asdict(decision),
+        "scoring_path": check.summary(),
         "comparison": asdict(comparison) if comparison else None,
         "slices": slices_table(evaluation.slices),
     }
@@ -142,10 +197,13 @@ def record_run(
             "gate_interval_low": comparison.low,
             "gate_interval_high": comparison.high,
         }
+    if check.parity is not None:
+        metrics["compiled_max_abs_diff"] = check.parity.max_abs_diff
     tags = {
         "data_version": data.data_version,
         "gate": "passed" if decision.promote else "failed",
         "gate_reasons": "; ".join(decision.reasons),
+        **check.tags(),
     }
     version = registry.log_training_run(
         settings=settings,
@@ -156,6 +214,7 @@ def record_run(
         metrics=metrics,
         tags=tags,
         artifacts_dir=report_dir,
+        compiled=check.servable,
     )
     card = render_model_card(
         CardFacts(
@@ -173,6 +232,7 @@ def record_run(
             champion_label=f"v{champion.version.version}" if champion else None,
             slices=slices_table(evaluation.slices),
             decision=decision,
+            scoring=check.summary(),
             time_split=contract.timestamp_column is not None,
         ),
         requirements,
