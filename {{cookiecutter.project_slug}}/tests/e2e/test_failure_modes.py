@@ -218,10 +218,18 @@ def test_a_truncated_validated_batch_is_named(trained: Settings, api_url: str) -
 def test_a_corrupt_champion_is_named_by_version_and_file(
     trained: Settings, tmp_path: Path, api_url: str
 ) -> None:
-    (model_file,) = (trained.project_dir / "mlartifacts").rglob("model.skops")
-    model_file.write_bytes(b"not a zip file")
+    artifacts = trained.project_dir / "mlartifacts"
     source = tmp_path / "score.csv"
     generate_batch(rows=50, seed=9).to_csv(source, index=False)
+    # A broken compiled path: said, and the pipeline scores instead.
+    (compiled_spec,) = artifacts.rglob("compiled/compiled.json")
+    compiled_spec.write_text("{not json")
+    result = cli(trained.project_dir, "score", str(source), api_url=api_url)
+    assert result.returncode == 0, result.stderr
+    assert "compiled scoring path of" in result.stderr and "v1 cannot be loaded" in result.stderr
+    # And a broken pipeline: nothing left to score with.
+    (model_file,) = artifacts.rglob("model.skops")
+    model_file.write_bytes(b"not a zip file")
     result = cli(trained.project_dir, "score", str(source), api_url=api_url)
     one_message(result, BAD_INPUT, "v1 cannot be loaded from file://", "BadZipFile")
 
