@@ -36,7 +36,7 @@ NO_COMPILED_PATH = "has no compiled scoring path"
 
 @pytest.fixture
 def trained(settings: Settings) -> registry.ModelVersion:
-    ingestion_flow(rows=10_000, seed=1)
+    ingestion_flow(rows=5_000, seed=1)
     outcome = training_flow()
     assert outcome.decision.promote, outcome.decision.reasons
     return outcome.registered
@@ -103,13 +103,30 @@ def test_a_compiled_path_that_disagrees_blocks_promotion(
     assert client.list_artifacts(outcome.registered.run_id, registry.COMPILED_ARTIFACT) == []
 
 
-def test_a_version_without_a_compiled_path_is_scored_by_its_pipeline_said_once(
+def test_a_version_without_a_working_compiled_path_is_scored_by_its_pipeline(
     settings: Settings,
     trained: registry.ModelVersion,
     contract: DataContract,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    """Broken compiled files (truncated mid-write), then a version that has none: each is
+    scored by its pipeline, and the scorer says so once, when it loads the version."""
+    frame = generate_batch(rows=200, seed=11)
+    rows = request_records(frame, contract)
+    for path in Path(settings.mlflow_artifacts_dir).rglob("compiled/*"):
+        path.write_bytes(path.read_bytes()[:40])
+    scorer = Scorer.from_settings(settings)
+    with caplog.at_level(logging.WARNING):
+        scorer.refresh()
+    assert scorer.loaded is not None
+    assert isinstance(scorer.loaded.model, PipelineModel)
+    assert f"compiled scoring path of {trained.name} v{trained.version} cannot be loaded" in (
+        caplog.text
+    )
+    expected = predict_scores(registry.load_model(trained), frame, contract).to_numpy()
+    np.testing.assert_allclose(scorer.score_rows(rows)[0], expected, rtol=0, atol=1e-12)
+
     def refuse(pipeline: Pipeline) -> CompiledModel:
         raise NotCompilableError("no compiled form for this test's model")
 
@@ -118,11 +135,9 @@ def test_a_version_without_a_compiled_path_is_scored_by_its_pipeline_said_once(
     assert not version.compiled
     assert "no compiled form for this test's model" in (version.compiled_note or "")
 
-    scorer = Scorer.from_settings(settings)
+    caplog.clear()
     with caplog.at_level(logging.INFO):
         scorer.refresh()
-        frame = generate_batch(rows=200, seed=11)
-        rows = request_records(frame, contract)
         for start in range(0, 200, 50):
             scorer.score_rows(rows[start : start + 50])
         scorer.refresh()  # the same champion: nothing is loaded, nothing said again
@@ -134,27 +149,3 @@ def test_a_version_without_a_compiled_path_is_scored_by_its_pipeline_said_once(
     np.testing.assert_allclose(scorer.score_rows(rows)[0], expected, rtol=0, atol=1e-12)
     scored = batch.score_frame(frame, version, contract)
     np.testing.assert_allclose(scored["score"].to_numpy(), expected, rtol=0, atol=1e-12)
-
-
-def test_a_broken_compiled_file_falls_back_to_the_pipeline(
-    settings: Settings,
-    trained: registry.ModelVersion,
-    contract: DataContract,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    version = champion(settings)
-    for path in Path(settings.mlflow_artifacts_dir).rglob("compiled/*"):
-        path.write_bytes(path.read_bytes()[:40])  # truncated mid-write
-    scorer = Scorer.from_settings(settings)
-    with caplog.at_level(logging.WARNING):
-        scorer.refresh()
-    assert scorer.loaded is not None
-    assert isinstance(scorer.loaded.model, PipelineModel)
-    assert f"compiled scoring path of {version.name} v{version.version} cannot be loaded" in (
-        caplog.text
-    )
-    frame = generate_batch(rows=100, seed=12)
-    expected = predict_scores(registry.load_model(version), frame, contract).to_numpy()
-    np.testing.assert_allclose(
-        scorer.score_rows(request_records(frame, contract))[0], expected, rtol=0, atol=1e-12
-    )
