@@ -42,7 +42,7 @@ def test_generated_project_lints_clean(project: Path, uv: str) -> None:
 
 def test_generated_project_tests_pass(project: Path, uv: str) -> None:
     # ~15 minutes alone on 2 cores (real flows, servers and the closed loop, twice), more
-    # beside the other tasks' suites: the same limit as theirs (conftest.TaskProject).
+    # beside the other tasks' suites: the same limit as theirs (conftest.TaskRun).
     result = run(["make", "test", f"UV={uv}"], cwd=project, timeout=2_400)
     summary = re.findall(r"^=+ (.*) in [\d.]+s.* =+$", result.stdout, flags=re.M)
     assert summary and re.fullmatch(r"\d+ passed", summary[-1]), summary
