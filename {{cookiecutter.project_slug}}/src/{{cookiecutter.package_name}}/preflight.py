@@ -11,14 +11,17 @@ import sqlite3
 import tempfile
 from pathlib import Path
 
-from .contract import load_contract
 from .errors import StoreError
-from .requirements import load_requirements
 from .settings import ENV_PREFIX, Settings, SettingsError
 
 
 def documents(settings: Settings) -> None:
     """Step 1's requirements and step 2's contract load and are valid."""
+    # Imported here: the contract brings pandas (~1 s), and the CLI imports this module for
+    # every command, `--help` included.
+    from .contract import load_contract
+    from .requirements import load_requirements
+
     load_requirements(settings.requirements_file)
     load_contract(settings.contract_file)
 
