@@ -20,6 +20,10 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --locked --no-default-groups --no-editable
 
 FROM python:{{ cookiecutter.python_version }}-slim-bookworm
+# LightGBM (the compiled scoring path, and a ranking's model) needs OpenMP's runtime, which
+# the slim image lacks.
+RUN apt-get update && apt-get install --yes --no-install-recommends libgomp1 \
+    && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 app && mkdir /project && chown app /project
 COPY --from=build /opt/venv /opt/venv
 # Everything the service writes (the prediction log, BentoML's home) goes under /project: mount
