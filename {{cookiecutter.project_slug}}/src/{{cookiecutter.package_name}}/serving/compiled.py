@@ -277,7 +277,10 @@ def compile_pipeline(pipeline: Pipeline) -> CompiledModel:
     expected = len(features.get_feature_names_out())
     model, trees = _compile_estimator(estimator, expected)
     spec = CompiledSpec(numeric=numeric, one_hot=one_hot, layout=layout, **model)
-    compiled = CompiledModel(spec, trees)
+    try:
+        compiled = CompiledModel(spec, trees)
+    except (ImportError, OSError) as error:  # e.g. an image without OpenMP's libgomp
+        raise NotCompilableError(f"LightGBM's predictor cannot be loaded: {error}") from error
     if compiled.width != expected:
         raise NotCompilableError(
             f"compiled {compiled.width} model inputs where the pipeline has {expected}"
