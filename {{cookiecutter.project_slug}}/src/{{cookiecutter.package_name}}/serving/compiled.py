@@ -164,9 +164,19 @@ class CompiledModel:
         self.trees = trees  # LightGBM's text format
         self._numeric_columns = [column for block in spec.numeric for column in block.columns]
         self._indexes = [block.index() for block in spec.one_hot]
-        self.width = sum(block.width for block in spec.numeric) + sum(
-            block.width for block in spec.one_hot
-        )
+        # Where each layout entry reads its inputs and writes its outputs, worked out once
+        # rather than on every request: (kind, position, first input column, first output).
+        first_inputs = np.cumsum([0] + [len(block.columns) for block in spec.numeric])
+        self._plan: list[tuple[str, int, int, int]] = []
+        offset = 0
+        for kind, position in spec.layout:
+            block: NumericBlock | OneHotBlock = (
+                spec.numeric[position] if kind == "numeric" else spec.one_hot[position]
+            )
+            first_input = int(first_inputs[position]) if kind == "numeric" else 0
+            self._plan.append((kind, position, first_input, offset))
+            offset += block.width
+        self.width = offset
         self._predict = self._model_function()
 
     @property
@@ -201,24 +211,15 @@ class CompiledModel:
         return self._predict(self._assemble(numeric, codes))
 
     def _assemble(self, numeric: np.ndarray, codes: list[np.ndarray]) -> np.ndarray:
-        rows = numeric.shape[0]
-        encoded = np.zeros((rows, self.width), dtype=np.float64)
-        start, offset = 0, 0
-        numeric_starts = []
-        for block in self.spec.numeric:
-            numeric_starts.append(start)
-            start += len(block.columns)
-        for kind, position in self.spec.layout:
+        encoded = np.zeros((numeric.shape[0], self.width), dtype=np.float64)
+        for kind, position, first, offset in self._plan:
             if kind == "numeric":
                 block = self.spec.numeric[position]
-                first = numeric_starts[position]
                 part = block.encode(numeric[:, first : first + len(block.columns)])
                 encoded[:, offset : offset + block.width] = part
-                offset += block.width
             else:
                 known = codes[position] >= 0
                 encoded[np.flatnonzero(known), offset + codes[position][known]] = 1.0
-                offset += self.spec.one_hot[position].width
         return encoded
 
     def _model_function(self) -> Callable[[np.ndarray], np.ndarray]:
