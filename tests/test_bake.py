@@ -49,6 +49,7 @@ EXPECTED_FILES = [
     "src/{package}/loop.py",
     "src/{package}/preflight.py",
     "src/{package}/runtime.py",
+    "src/{package}/seeds.py",
     "src/{package}/settings.py",
     "src/{package}/status.py",
     "src/{package}/stopwatch.py",
@@ -118,7 +119,7 @@ EXPECTED_FILES = [
     "tests/code/test_evaluation.py",
     "tests/code/test_gate.py",
     "tests/code/test_inference.py",
-    "tests/code/test_local.py",
+    "tests/code/test_seeds.py",
     "tests/code/test_ingestion.py",
     "tests/code/test_requirements.py",
     "tests/code/test_settings.py",
@@ -217,7 +218,7 @@ def test_custom_names_flow_everywhere(tmp_path: Path, uv: str) -> None:
     assert baked_files(project) == expected_tree("fraud_shield", {})
     meta = tomllib.loads((project / "pyproject.toml").read_text())
     assert meta["project"]["name"] == "fraud-detection"
-    assert meta["project"]["scripts"] == {"fraud-detection": "fraud_shield.cli:app"}
+    assert meta["project"]["scripts"] == {"fraud-detection": "fraud_shield.cli:main"}
     assert "fraud-detection" in (project / "Makefile").read_text()
     # The lock file shipped in the template matches this project's pyproject as it is.
     run([uv, "lock", "--check"], cwd=project)

@@ -1,3 +1,4 @@
-from .cli import app
+from .cli import main
 
-app(prog_name=__package__)
+if __name__ == "__main__":
+    main()

@@ -12,6 +12,7 @@ arrive with drift injected (`data/replay.py`); no synthetic data is involved.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib
 import threading
@@ -160,6 +161,15 @@ def background_imports(*modules: str) -> threading.Thread:
     return thread
 
 
+def heartbeats_off() -> contextlib.AbstractContextManager[object]:
+    """A flow run sends heartbeats so that a standing server can tell when its process died;
+    the loop's own server dies with the loop, so they tell nothing, and each flow run's end
+    would wait up to 1 s for the heartbeat thread to notice it should stop."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
+    return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+
+
 def ingest(**arguments: Any) -> IngestionRecord:
     """The ingestion flow, imported when first called: Prefect must not be imported before
     the loop has started its server."""
@@ -216,13 +226,22 @@ def run_closed_loop(
     report.steps.append(("data", arrivals.what, 0.0, 0.0))
     prefect_server = start_prefect_server(settings)
     server: LocalServer | None = None
+    scope = contextlib.ExitStack()
     try:
         started = time.perf_counter()
         importlib.import_module(f"{__package__}.data.flow")  # Prefect and GX: the first step's
+        if prefect_server is not None:
+            scope.enter_context(heartbeats_off())
 
         # The later steps' tools import while the first steps run: their waits on the Prefect
         # server, files and numpy leave the interpreter free for it (the import costs ~4 s).
-        later = background_imports(f"{__package__}.training.flow", f"{__package__}.monitoring.flow")
+        # Recording a model imports MLflow's scikit-learn flavour and skops only when it logs.
+        later = background_imports(
+            f"{__package__}.training.flow",
+            "mlflow.sklearn",
+            "skops.io",
+            f"{__package__}.monitoring.flow",
+        )
         report.steps.append(
             (
                 "imports",
@@ -310,6 +329,7 @@ def run_closed_loop(
         served = predictions[0]["model_version"]
         report.steps.append(("check", f"the service now answers with v{served}", 0.0, 0.0))
     finally:
+        scope.close()
         if server is not None:
             server.stop()
 

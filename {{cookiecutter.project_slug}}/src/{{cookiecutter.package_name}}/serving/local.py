@@ -9,20 +9,16 @@ from __future__ import annotations
 import atexit
 import ctypes
 import fcntl
-import importlib.metadata
 import json
 import os
-import shutil
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +27,8 @@ import pandas as pd
 
 from ..contract import ColumnLevel, DataContract
 from ..modeling.features import groups
-from ..settings import ENV_PREFIX, PACKAGE_DIR, Settings
+from ..seeds import keep_seed, plant_seed, seed_path
+from ..settings import ENV_PREFIX, Settings
 
 SERVICE = f"{__package__}.service:PredictionService"
 STARTUP_SECONDS = 90.0
@@ -182,11 +179,8 @@ def start_prefect_server(settings: Settings) -> LocalServer | None:
     settings.prefect_home.mkdir(parents=True, exist_ok=True)
     start_lock = (settings.prefect_home / ".server-start.lock").open("a")
     fcntl.flock(start_lock, fcntl.LOCK_EX)
-    database, seed = settings.prefect_home / "prefect.db", prefect_seed()
-    new_database = not database.exists()
-    if new_database and seed.is_file():
-        shutil.copyfile(seed, database)
-        new_database = False
+    database, seed = settings.prefect_home / "prefect.db", seed_path("prefect")
+    new_database = not plant_seed(database, seed) and not database.exists()
 
     def when_up() -> None:
         if new_database:
@@ -203,32 +197,6 @@ def start_prefect_server(settings: Settings) -> LocalServer | None:
     # so Prefect's own (which send its last logs to this server) run first.
     atexit.register(server.stop)
     return server
-
-
-def prefect_seed() -> Path:
-    """Where this environment keeps a new, migrated Prefect database. A new database runs
-    Prefect's ~100 migrations when its server first starts (12.6 s to ready instead of 4.8 s
-    here); a new project's server copies this one instead. One per Prefect version, in the
-    virtual environment that has that version."""
-    version = importlib.metadata.version("prefect")
-    return Path(sys.prefix) / "share" / PACKAGE_DIR.name / f"prefect-{version}.db"
-
-
-def keep_seed(database: Path, seed: Path) -> None:
-    """Save `database`, just migrated by a server that has run nothing yet, as the seed: a
-    consistent copy (SQLite's backup, whatever the server writes meanwhile), put in place in
-    one step. Best effort: a read-only environment only misses the speed-up."""
-    partial = seed.with_name(f"{seed.name}.{os.getpid()}.tmp")
-    try:
-        seed.parent.mkdir(parents=True, exist_ok=True)
-        with (
-            closing(sqlite3.connect(database)) as source,
-            closing(sqlite3.connect(partial)) as copy,
-        ):
-            source.backup(copy)
-        partial.replace(seed)
-    except (OSError, sqlite3.Error):
-        partial.unlink(missing_ok=True)
 
 
 def request_records(

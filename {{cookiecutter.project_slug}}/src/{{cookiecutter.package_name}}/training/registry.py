@@ -11,8 +11,11 @@ import importlib.metadata
 import logging
 import os
 import socket
+import sqlite3
 import tempfile
+import time
 import warnings
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +27,7 @@ from mlflow.exceptions import MlflowException
 from ..data.batches import exclusive
 from ..errors import ExpectedError
 from ..modeling.candidates import MODEL_PACKAGES, PREDICT_METHOD, TRUSTED_TYPES
+from ..seeds import keep_seed, plant_seed, seed_path
 from ..settings import Settings
 from .registry_view import alias_entry
 
@@ -68,7 +72,7 @@ def connect(settings: Settings) -> None:
         # service starting beside a first training did. Processes open the store in turn.
         try:
             with exclusive(settings.project_dir / ".mlflow.db.lock"):
-                _open_store()
+                _open_seeded_store(settings)
         except OSError:  # a read-only project: nothing will be created in it either
             _open_store()
         _OPENED.add(settings.tracking_uri)
@@ -81,6 +85,28 @@ def _open_store() -> None:
     client = MlflowClient()
     client.search_experiments(max_results=1)
     client.search_registered_models(max_results=1)
+
+
+def _open_seeded_store(settings: Settings) -> None:
+    """Open the local store; a new one starts from the environment's seed, or becomes it."""
+    database, seed = settings.local_tracking_db, seed_path("mlflow")
+    new = not database.exists()
+    planted = new and plant_seed(database, seed)
+    _open_store()
+    if new and not planted:
+        keep_seed(database, seed)
+    if new:
+        # MLflow's Default experiment keeps its artifacts under the working directory (or,
+        # in a seed, where the seed was made): here, in this project's artifact folder.
+        with closing(sqlite3.connect(database)) as db, db:
+            db.execute(
+                "UPDATE experiments SET artifact_location = ?, creation_time = ?, "
+                "last_update_time = ? WHERE experiment_id = 0",
+                (
+                    (settings.mlflow_artifacts_dir / "0").as_uri(),
+                    *[int(time.time() * 1000)] * 2,
+                ),
+            )
 
 
 def configure_tracking(settings: Settings) -> str:
