@@ -93,20 +93,19 @@ def _open_seeded_store(settings: Settings) -> None:
     new = not database.exists()
     planted = new and plant_seed(database, seed)
     _open_store()
-    if new and not planted:
+    if not new:
+        return
+    if not planted:
         keep_seed(database, seed)
-    if new:
-        # MLflow's Default experiment keeps its artifacts under the working directory (or,
-        # in a seed, where the seed was made): here, in this project's artifact folder.
-        with closing(sqlite3.connect(database)) as db, db:
-            db.execute(
-                "UPDATE experiments SET artifact_location = ?, creation_time = ?, "
-                "last_update_time = ? WHERE experiment_id = 0",
-                (
-                    (settings.mlflow_artifacts_dir / "0").as_uri(),
-                    *[int(time.time() * 1000)] * 2,
-                ),
-            )
+    # MLflow's Default experiment keeps its artifacts under the working directory (or, in a
+    # seed, where the seed was made): here, in this project's artifact folder.
+    now_ms = int(time.time() * 1000)
+    with closing(sqlite3.connect(database)) as db, db:
+        db.execute(
+            "UPDATE experiments SET artifact_location = ?, creation_time = ?, "
+            "last_update_time = ? WHERE experiment_id = 0",
+            ((settings.mlflow_artifacts_dir / "0").as_uri(), now_ms, now_ms),
+        )
 
 
 def configure_tracking(settings: Settings) -> str:
