@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import get_args
 
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from {{ cookiecutter.package_name }}.requirements import MetricName, OfflineMetrics
 from {{ cookiecutter.package_name }}.training.evaluation import (
+    AucOfResample,
     compare,
     evaluate,
     expected_calibration_error,
@@ -91,6 +94,19 @@ def test_plots_are_written_as_png(tmp_path: Path) -> None:
     }
     for path in written:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_auc_of_a_resample_by_counts_is_the_auc_of_the_resampled_rows() -> None:
+    random = np.random.default_rng(3)
+    labels = (random.random(3_000) < 0.15).astype(int)
+    # Rounded scores, so that many rows tie, within and across the classes.
+    scores = np.round(np.clip(0.2 * labels + random.random(3_000), 0, 1), 2)
+    auc = AucOfResample(labels, scores)
+    for _ in range(5):
+        rows = random.integers(0, len(labels), len(labels))
+        expected = roc_auc_score(labels[rows], scores[rows])
+        assert auc(np.bincount(rows, minlength=len(labels))) == pytest.approx(expected, abs=1e-12)
+    assert math.isnan(auc(np.bincount(np.flatnonzero(labels == 0), minlength=len(labels))))
 
 
 def test_paired_bootstrap_finds_a_real_difference_and_not_a_copy() -> None:

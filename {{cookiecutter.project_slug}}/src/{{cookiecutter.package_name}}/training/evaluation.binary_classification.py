@@ -90,21 +90,31 @@ def holdout_metrics(
     return {name: compute(y, p, threshold) for name, compute in METRICS.items()}
 
 
-def _score_groups(scores: np.ndarray) -> tuple[np.ndarray, int]:
-    """Each row's rank among the distinct scores (ties share one), and how many there are."""
-    distinct, inverse = np.unique(scores, return_inverse=True)
-    return inverse, len(distinct)
+class AucOfResample:
+    """ROC-AUC of a resample of the rows given as a count per row, in O(n) a resample and with no
+    sort: the order of the scores is worked out once. Only positive-negative pairs count
+    (Mann-Whitney, a tie counts half), so each positive needs the resampled negatives that score
+    below it and level with it, read off a running count of the negatives in score order."""
 
+    def __init__(self, labels: np.ndarray, scores: np.ndarray) -> None:
+        negatives = np.flatnonzero(labels == 0)
+        self.negatives = negatives[np.argsort(scores[negatives], kind="stable")]
+        self.positives = np.flatnonzero(labels == 1)
+        ordered, positive_scores = scores[self.negatives], scores[self.positives]
+        # Per positive: how many negatives, in score order, are below it / below or level.
+        self.below = np.searchsorted(ordered, positive_scores, side="left")
+        self.up_to_level = np.searchsorted(ordered, positive_scores, side="right")
 
-def _weighted_auc(groups: np.ndarray, size: int, y: np.ndarray, weights: np.ndarray) -> float:
-    """ROC-AUC with row weights (Mann-Whitney: ties count half), in one pass over the groups."""
-    positives = np.bincount(groups, weights=weights * y, minlength=size)
-    negatives = np.bincount(groups, weights=weights * (1 - y), minlength=size)
-    below = np.cumsum(negatives) - negatives
-    pairs = positives.sum() * negatives.sum()
-    if pairs == 0:
-        return float("nan")
-    return float((positives * (below + 0.5 * negatives)).sum() / pairs)
+    def __call__(self, counts: np.ndarray) -> float:
+        running = np.zeros(len(self.negatives) + 1, dtype=np.int64)
+        np.cumsum(counts[self.negatives], out=running[1:])
+        positive_counts = counts[self.positives]
+        pairs = int(positive_counts.sum()) * int(running[-1])
+        if pairs == 0:
+            return float("nan")
+        # Integers throughout: twice each positive's share is (below) + (below or level).
+        twice = int(positive_counts @ (running[self.below] + running[self.up_to_level]))
+        return twice / (2 * pairs)
 
 
 def compare(
@@ -121,14 +131,16 @@ def compare(
     compute, threshold = METRICS[offline.primary], offline.decision_threshold
     # ROC-AUC, the usual primary metric, takes O(n) a round instead of a sort: a resample is a
     # count per row, and the AUC with those counts as weights is the AUC of the resampled rows.
-    ranked = (_score_groups(new), _score_groups(old)) if offline.primary == "roc_auc" else None
+    by_counts = (
+        (AucOfResample(y, new), AucOfResample(y, old)) if offline.primary == "roc_auc" else None
+    )
 
     def difference(rows: np.ndarray | None) -> float:
         if rows is None:
             return compute(y, new, threshold) - compute(y, old, threshold)
-        if ranked is not None:
-            counts = np.bincount(rows, minlength=len(y)).astype(float)
-            return _weighted_auc(*ranked[0], y, counts) - _weighted_auc(*ranked[1], y, counts)
+        if by_counts is not None:
+            counts = np.bincount(rows, minlength=len(y))
+            return by_counts[0](counts) - by_counts[1](counts)
         return compute(y[rows], new[rows], threshold) - compute(y[rows], old[rows], threshold)
 
     return paired_bootstrap(
