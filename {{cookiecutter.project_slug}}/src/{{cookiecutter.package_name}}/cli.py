@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 from typing import Annotated, Any
@@ -338,11 +339,57 @@ def worker() -> None:
             err=True,
         )
         raise typer.Exit(code=2)
+    # Prefect's runner keeps a folder in the temporary directory: keep it in the project, as
+    # the flow runs it starts (they inherit the variable).
+    temporary = settings.prefect_home / "tmp"
+    temporary.mkdir(parents=True, exist_ok=True)
+    os.environ["TMPDIR"] = tempfile.tempdir = str(temporary)
     from prefect import serve as serve_deployments
 
     from .deployments import pipeline_deployments
 
     serve_deployments(*pipeline_deployments(settings.monitor_every_minutes))
+
+
+@app.command()
+def stack(
+    folder: Annotated[
+        Path | None, typer.Option(help="Where the servers keep their state (default: .stack).")
+    ] = None,
+) -> None:
+    """Start the server topology of compose.yaml as local processes, with no Docker: PostgreSQL,
+    an MLflow server on it, a Prefect server, the worker and the service. Ctrl-C stops them."""
+    import signal
+    import time
+
+    from .stack import running_stack
+
+    settings = get_settings()
+    # Ctrl-C and `kill` both stop every server on the way out of `running_stack` (SIGINT is set
+    # again because a shell starts background jobs with it ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(130))
+    typer.echo("Starting PostgreSQL, the MLflow and Prefect servers, the worker and the service...")
+    with running_stack(settings.project_dir, folder) as info:
+        env_file = info.env_file()
+        typer.echo(
+            f"PostgreSQL (MLflow's store): {info.postgres_uri}\n"
+            f"MLflow server:   {info.mlflow_url}\n"
+            f"Prefect server:  {info.prefect_url}  (UI; the worker serves every flow)\n"
+            f"Service:         {info.service_url}/docs\n"
+            f"Logs and state:  {info.folder}\n\n"
+            f"In another shell, point commands at these servers and run the loop through them:\n"
+            f"  set -a; . {env_file}; set +a\n"
+            f"  {{ cookiecutter.project_slug }} loop\n\n"
+            "Ctrl-C stops every server."
+        )
+        try:
+            while (gone := info.exited()) is None:
+                time.sleep(1)
+        finally:
+            typer.echo("Stopping the stack...")
+    typer.secho(f"The stack stopped: {gone} exited.", fg="red", err=True)
+    raise typer.Exit(code=UNEXPECTED_FAILURE)
 
 
 @app.command()

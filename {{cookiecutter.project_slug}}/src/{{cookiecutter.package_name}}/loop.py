@@ -8,6 +8,10 @@ the service reloads -> it serves the new version.
 The data is the synthetic worked example, or your own table (`loop --source`): then the
 table's first rows are ingested and trained on, the next are replayed as traffic, and the last
 arrive with drift injected (`data/replay.py`); no synthetic data is involved.
+
+With a standing Prefect server configured (MLSD_PREFECT_API_URL) the flows run as deployment
+runs that the worker executes, and with MLSD_SERVICE_URL the traffic goes to that service: the
+same loop through the servers of `make stack` or compose.yaml.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from .stopwatch import work_seconds
 if TYPE_CHECKING:
     from .data.ingestion import IngestionRecord
     from .monitoring.steps import MonitoringOutcome
+    from .training.steps import TrainingOutcome
 
 T = TypeVar("T")
 REQUEST_ROWS = 100
@@ -170,16 +175,52 @@ def heartbeats_off() -> contextlib.AbstractContextManager[object]:
     return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
 
 
-def ingest(**arguments: Any) -> IngestionRecord:
-    """The ingestion flow, imported when first called: Prefect must not be imported before
-    the loop has started its server."""
-    from .data.flow import ingestion_flow
+@dataclass(frozen=True)
+class PipelineFlows:
+    """How the loop runs each flow: called in this process, or triggered on a standing Prefect
+    server as deployment runs that the worker executes. Either way it gets the flow's result."""
 
-    record: IngestionRecord = ingestion_flow(**arguments)
-    return record
+    ingest: Callable[..., IngestionRecord]
+    train: Callable[[], TrainingOutcome]
+    monitor: Callable[[str], MonitoringOutcome]  # the service to reload after a retrain
 
 
-def synthetic_arrivals(settings: Settings, contract: DataContract, rows: int) -> Arrivals:
+def local_flows() -> PipelineFlows:
+    """Each flow imported when first called: Prefect must not be imported before the loop has
+    started its server."""
+
+    def ingest(**arguments: Any) -> IngestionRecord:
+        from .data.flow import ingestion_flow
+
+        record: IngestionRecord = ingestion_flow(**arguments)
+        return record
+
+    def train() -> TrainingOutcome:
+        from .training.flow import training_flow
+
+        return training_flow()
+
+    def monitor(service_url: str) -> MonitoringOutcome:
+        from .monitoring.flow import monitoring_flow
+
+        return monitoring_flow(service_url=service_url)
+
+    return PipelineFlows(ingest=ingest, train=train, monitor=monitor)
+
+
+def deployed_flows() -> PipelineFlows:
+    from .deployments import run_deployed
+
+    return PipelineFlows(
+        ingest=lambda **arguments: run_deployed("ingestion/ingest", arguments),
+        train=lambda: run_deployed("training/train"),
+        monitor=lambda url: run_deployed("monitoring/monitor", {"service_url": url}),
+    )
+
+
+def synthetic_arrivals(
+    settings: Settings, contract: DataContract, rows: int, ingest: Callable[..., IngestionRecord]
+) -> Arrivals:
     @functools.cache
     def week_after() -> datetime:
         # What arrives next happens after everything trained on: the week after the latest row,
@@ -197,7 +238,9 @@ def synthetic_arrivals(settings: Settings, contract: DataContract, rows: int) ->
     )
 
 
-def replayed_arrivals(settings: Settings, contract: DataContract, source: Path) -> Arrivals:
+def replayed_arrivals(
+    settings: Settings, contract: DataContract, source: Path, ingest: Callable[..., IngestionRecord]
+) -> Arrivals:
     """Your table, cut into reference, replayed and drifted windows (`data/replay.py`)."""
     requirements = load_requirements(settings.requirements_file)
     frame = read_batch(source, contract)
@@ -218,38 +261,39 @@ def run_closed_loop(
 ) -> LoopReport:
     report = LoopReport()
     contract = load_contract(settings.contract_file)
+    flows = deployed_flows() if settings.prefect_api_url else local_flows()
     # Your table is read and cut first: a table the loop cannot use fails before anything starts.
     if source is None:
-        arrivals = synthetic_arrivals(settings, contract, traffic_rows)
+        arrivals = synthetic_arrivals(settings, contract, traffic_rows, flows.ingest)
     else:
-        arrivals = replayed_arrivals(settings, contract, source)
+        arrivals = replayed_arrivals(settings, contract, source, flows.ingest)
     report.steps.append(("data", arrivals.what, 0.0, 0.0))
     prefect_server = start_prefect_server(settings)
     server: LocalServer | None = None
     scope = contextlib.ExitStack()
     try:
-        started = time.perf_counter()
-        importlib.import_module(f"{__package__}.data.flow")  # Prefect and GX: the first step's
         if prefect_server is not None:
+            started = time.perf_counter()
+            importlib.import_module(f"{__package__}.data.flow")  # Prefect and GX: the first step's
             scope.enter_context(heartbeats_off())
-
-        # The later steps' tools import while the first steps run: their waits on the Prefect
-        # server, files and numpy leave the interpreter free for it (the import costs ~4 s).
-        # Recording a model imports MLflow's scikit-learn flavour and skops only when it logs.
-        later = background_imports(
-            f"{__package__}.training.flow",
-            "mlflow.sklearn",
-            "skops.io",
-            f"{__package__}.monitoring.flow",
-        )
-        report.steps.append(
-            (
-                "imports",
-                "Prefect, GX (MLflow, scikit-learn, Evidently import beside ingestion)",
-                time.perf_counter() - started,
-                0.0,
+            # The later steps' tools import while the first steps run: their waits on the
+            # Prefect server, files and numpy leave the interpreter free for it (~4 s). Recording
+            # a model imports MLflow's scikit-learn flavour and skops only when it logs.
+            later = background_imports(
+                f"{__package__}.training.flow",
+                "mlflow.sklearn",
+                "skops.io",
+                f"{__package__}.monitoring.flow",
             )
-        )
+            scope.callback(later.join)
+            report.steps.append(
+                (
+                    "imports",
+                    "Prefect, GX (MLflow, scikit-learn, Evidently import beside ingestion)",
+                    time.perf_counter() - started,
+                    0.0,
+                )
+            )
         if prefect_server is not None:
             report.timed(
                 "prefect",
@@ -259,53 +303,52 @@ def run_closed_loop(
         # The service starts now, with no champion yet: its start-up overlaps ingestion and
         # training, and POST /reload loads the champion once there is one. (Started with the
         # Prefect server, the three start-ups shared two cores and all finished later.)
-        server = start_service(
-            settings.project_dir, log=settings.data_dir / "service.log", wait=False
-        )
+        if settings.service_url is None:
+            server = start_service(
+                settings.project_dir, log=settings.data_dir / "service.log", wait=False
+            )
+            service_url = server.url
+        else:
+            service_url = settings.service_url.rstrip("/")
         baseline = report.timed(
             "ingest",
             arrivals.first_batch,
             lambda r: f"{r.status}: {r.rows} rows, batch {r.batch_id}",
             lambda r, _: work_seconds(r.seconds),
         )
-        # Waits, if need be, for the thread to finish importing it (Python's module lock).
-        from .training.flow import training_flow
-
         report.timed(
             "train",
-            training_flow,
+            flows.train,  # a local import waits for the thread importing it (a module lock)
             lambda o: o.decision.summary(),
             lambda o, _: work_seconds(o.seconds),
         )
-        report.timed(
-            "serve",
-            server.wait_until_up,
-            lambda s: f"BentoML service on {s.url} (started before ingestion, for this run)",
-        )
+        if server is not None:
+            report.timed(
+                "serve",
+                server.wait_until_up,
+                lambda s: f"BentoML service on {s.url} (started before ingestion, for this run)",
+            )
         report.timed(
             "reload",
-            lambda: http_json(f"{server.url}/reload", {}),
-            lambda answer: f"the service loaded v{answer[1].get('version')}",
+            lambda: http_json(f"{service_url}/reload", {}),
+            lambda answer: f"the service at {service_url} loaded v{answer[1].get('version')}",
         )
-        status, body = http_json(f"{server.url}/readyz")
+        status, body = http_json(f"{service_url}/readyz")
         if status != 200:
             raise RuntimeError(f"the service is not ready: {status} {body}")
 
         def traffic(frame: pd.DataFrame, what: str) -> int:
             return report.timed(
                 "traffic",
-                lambda: send_traffic(server.url, frame, contract),
+                lambda: send_traffic(service_url, frame, contract),
                 lambda n: f"{n} {what} scored over HTTP",
                 lambda _, seconds: seconds,  # all of it is scoring
             )
 
-        later.join()
-        from .monitoring.flow import monitoring_flow
-
         def monitor() -> MonitoringOutcome:
             return report.timed(
                 "monitor",
-                lambda: monitoring_flow(service_url=server.url),
+                lambda: flows.monitor(service_url),
                 describe_monitoring,
                 lambda o, _: work_seconds(o.seconds),
             )
@@ -322,7 +365,7 @@ def run_closed_loop(
         traffic(shifted, "shifted records")
         alarmed = monitor()
         status, predictions = http_json(
-            f"{server.url}/predict", {"records": request_records(shifted.head(1), contract)}
+            f"{service_url}/predict", {"records": request_records(shifted.head(1), contract)}
         )
         if status != 200:
             raise RuntimeError(f"the service answered {status}: {predictions}")
@@ -336,7 +379,8 @@ def run_closed_loop(
     report.artifacts = {
         "Data Docs": str(settings.data_docs_dir / "index.html"),
         "validated batches": f"{settings.validated_dir} ({baseline.batch_id}, {drifted.batch_id})",
-        "MLflow": f"{settings.tracking_uri} (`make mlflow-ui`)",
+        "MLflow": settings.tracking_uri
+        + (" (`make mlflow-ui`)" if settings.tracks_locally else " (the server's UI)"),
         "model cards": str(settings.training_reports_dir),
         "drift reports": f"{quiet.report}, {alarmed.report}",
         "dashboard": f"{settings.evidently_workspace} (`make dashboard`)",

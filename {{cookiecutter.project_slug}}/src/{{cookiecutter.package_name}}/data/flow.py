@@ -44,7 +44,7 @@ def record_outcome(
     return ingestion.record_outcome(frame, report, source, settings)
 
 
-@flow(name="ingestion")
+@flow(name="ingestion", persist_result=True)  # read back by `deployments.run_deployed`
 def ingestion_flow(
     source: Path | None = None,
     rows: int | None = None,

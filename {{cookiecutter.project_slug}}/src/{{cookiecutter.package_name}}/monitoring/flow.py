@@ -42,7 +42,7 @@ def load_current(
     return windows.batch_window(source, contract, model), None, []
 
 
-@flow(name="monitoring")
+@flow(name="monitoring", persist_result=True)  # read back by `deployments.run_deployed`
 def monitoring_flow(
     source: Path | None = None, retrain: bool = True, service_url: str | None = None
 ) -> steps.MonitoringOutcome:

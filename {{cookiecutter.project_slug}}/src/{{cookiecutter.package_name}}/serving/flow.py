@@ -19,7 +19,7 @@ score_frame = task(name="score", cache_policy=NO_CACHE)(batch.score_frame)
 write_scores = task(name="write-scores", cache_policy=NO_CACHE)(batch.write_scores)
 
 
-@flow(name="batch-scoring")
+@flow(name="batch-scoring", persist_result=True)  # read back by `deployments.run_deployed`
 def scoring_flow(source: Path) -> Path:
     """Score every row of `source` with the current champion; return the Parquet written."""
     settings = get_settings()

@@ -49,7 +49,7 @@ def evaluate_model(
     return evaluation, scores
 
 
-@flow(name="training")
+@flow(name="training", persist_result=True)  # read back by `deployments.run_deployed`
 def training_flow(model_name: str | None = None) -> steps.TrainingOutcome:
     """Train candidate `model_name` (default: settings) on every validated batch and register
     it; promote it to champion only if it passes the gate. A failed gate completes the flow

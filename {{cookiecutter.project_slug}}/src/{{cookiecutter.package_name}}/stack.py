@@ -1,0 +1,209 @@
+"""The server topology on this machine, with no Docker: `make stack`, and the servers tests.
+
+compose.yaml's services as local processes on 127.0.0.1 and free ports, their state in one
+folder (default `<project>/.stack`):
+
+- PostgreSQL 16 (the pgserver wheel), the MLflow server's backend store;
+- the MLflow tracking server on it, proxying artifacts to a folder (clients never write there);
+- a standing Prefect server, with its own database;
+- the pipeline worker (the `worker` command), serving every flow as a deployment;
+- the prediction service, reading the champion from the MLflow server.
+
+The project's code is the same as on a laptop; only the settings `StackInfo.settings` lists
+differ, as in compose.yaml.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .serving.local import (
+    STARTUP_SECONDS,
+    LocalServer,
+    free_port,
+    http_json,
+    start_process,
+    start_service,
+)
+from .settings import ENV_PREFIX, Settings
+
+# The flows the worker serves, as `flow name/deployment name` (deployments.py).
+DEPLOYMENTS = ("ingestion/ingest", "training/train", "batch-scoring/score", "monitoring/monitor")
+TRACKING_DATABASE = "mlflow"
+
+
+@dataclass
+class StackInfo:
+    folder: Path
+    postgres_uri: str
+    mlflow_url: str
+    prefect_url: str
+    service_url: str
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> dict[str, str]:
+        """What points a project at this stack instead of its files."""
+        return {
+            f"{ENV_PREFIX}MLFLOW_TRACKING_URI": self.mlflow_url,
+            f"{ENV_PREFIX}PREFECT_API_URL": f"{self.prefect_url}/api",
+            f"{ENV_PREFIX}SERVICE_URL": self.service_url,
+        }
+
+    def exited(self) -> str | None:
+        """The first of the stack's processes that is no longer running, if any."""
+        for name, process in self.processes.items():
+            if process.poll() is not None:
+                return f"{name} (exit code {process.returncode}; its log is in {self.folder})"
+        return None
+
+    def env_file(self) -> Path:
+        """The settings as a file to `source` in another shell (`set -a; . .stack/env`)."""
+        path = self.folder / "env"
+        path.write_text("".join(f"{key}={shlex.quote(v)}\n" for key, v in self.settings.items()))
+        return path
+
+
+def child_environment(project_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment a stack process starts with: this one without the project's settings
+    (each process gets the ones it needs), the tools kept inside the project and offline."""
+    from .runtime import tool_environment
+
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(ENV_PREFIX) and key != "PREFECT_API_URL"
+    }
+    env |= tool_environment(Settings(project_dir=project_dir))
+    return env | {f"{ENV_PREFIX}PROJECT_DIR": str(project_dir)} | extra
+
+
+def start_postgres(folder: Path) -> Any:
+    """PostgreSQL from the pgserver wheel, on a unix socket in `folder`, with a database for
+    MLflow. As root it runs as a system user `pgserver` (PostgreSQL refuses root)."""
+    from pgserver.postgres_server import get_server
+
+    server = get_server(folder, cleanup_mode="stop")
+    if f"{TRACKING_DATABASE}\n" not in server.psql("SELECT datname FROM pg_database;"):
+        server.psql(f"CREATE DATABASE {TRACKING_DATABASE};")
+    return server
+
+
+def sqlalchemy_uri(postgres_uri: str, database: str) -> str:
+    """pgserver's libpq URI (`postgresql://postgres:@/postgres?host=<socket folder>`) for
+    another database, in the form MLflow's SQLAlchemy store takes."""
+    prefix, _, query = postgres_uri.partition("?")
+    base = prefix.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg2://", 1)
+    return f"{base}/{database}?{query}"
+
+
+def start_mlflow_server(folder: Path, backend_uri: str, env: Mapping[str, str]) -> LocalServer:
+    port = free_port()
+    command = [
+        sys.executable, "-m", "mlflow", "server",
+        "--backend-store-uri", backend_uri,
+        "--artifacts-destination", str(folder / "mlartifacts"),
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+    ]  # fmt: skip
+    # Job execution spawns consumer processes that outlive the server (STACK_NOTES).
+    env = dict(env) | {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    process = start_process(command, env, folder / "mlflow.log")
+    return LocalServer(f"http://127.0.0.1:{port}", process, health_path="/health")
+
+
+def start_prefect_server(folder: Path, env: Mapping[str, str]) -> LocalServer:
+    """A standing Prefect server with its own home and database, not the project's."""
+    port = free_port()
+    command = [
+        sys.executable, "-m", "prefect", "server", "start",
+        "--host", "127.0.0.1", "--port", str(port),
+    ]  # fmt: skip
+    env = dict(env) | {"PREFECT_HOME": str(folder / "prefect")}
+    process = start_process(command, env, folder / "prefect.log")
+    return LocalServer(f"http://127.0.0.1:{port}", process, health_path="/api/health")
+
+
+def deployed(prefect_url: str) -> set[str]:
+    """The pipeline deployments the Prefect server knows, as `flow/deployment`."""
+    status, answer = http_json(f"{prefect_url}/api/deployments/filter", {})
+    if status != 200:
+        return set()
+    flows = {
+        flow["id"]: flow["name"] for flow in http_json(f"{prefect_url}/api/flows/filter", {})[1]
+    }
+    return {f"{flows.get(d['flow_id'])}/{d['name']}" for d in answer}
+
+
+def wait_for_worker(
+    worker: subprocess.Popen[bytes], prefect_url: str, timeout: float = STARTUP_SECONDS
+) -> None:
+    deadline = time.monotonic() + timeout
+    while not set(DEPLOYMENTS) <= deployed(prefect_url):
+        if worker.poll() is not None:
+            raise RuntimeError(f"the worker exited with code {worker.returncode}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the worker did not deploy the flows within {timeout:.0f} s")
+        time.sleep(0.5)
+
+
+@contextlib.contextmanager
+def running_stack(project_dir: Path, folder: Path | None = None) -> Iterator[StackInfo]:
+    """Start the stack for `project_dir` (state in `folder`, default `<project>/.stack`), yield
+    once every part answers, and stop every part on the way out, whatever happened."""
+    folder = (folder or project_dir / ".stack").resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    env = child_environment(project_dir)
+    # pgserver keeps lock files under XDG_RUNTIME_DIR (else /tmp/runtime-<uid>): keep them
+    # here. platformdirs ignores a runtime folder that others may read.
+    runtime = folder / "run"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
+    with contextlib.ExitStack() as stop:
+        postgres = start_postgres(folder / "postgres")
+        stop.callback(postgres.cleanup)
+        mlflow = start_mlflow_server(folder, sqlalchemy_uri(postgres.get_uri(), "mlflow"), env)
+        stop.callback(mlflow.stop)
+        prefect = start_prefect_server(folder, env)
+        stop.callback(prefect.stop)
+        mlflow.wait_until_up()
+        prefect.wait_until_up()
+
+        service = start_service(
+            project_dir,
+            log=folder / "service.log",
+            wait=False,
+            settings={f"{ENV_PREFIX}MLFLOW_TRACKING_URI": mlflow.url},
+        )
+        stop.callback(service.stop)
+        info = StackInfo(
+            folder=folder,
+            postgres_uri=postgres.get_uri(TRACKING_DATABASE),
+            mlflow_url=mlflow.url,
+            prefect_url=prefect.url,
+            service_url=service.url,
+        )
+        # The worker looks for new runs every 2 s instead of Prefect's 10: on one machine, runs
+        # triggered one after another (the loop) start sooner.
+        worker_env = env | info.settings | {"PREFECT_RUNNER_POLL_FREQUENCY": "2"}
+        worker = start_process(
+            [sys.executable, "-m", __package__, "worker"], worker_env, folder / "worker.log"
+        )
+        stop.callback(LocalServer(prefect.url, worker).stop)
+        info.processes = {
+            "MLflow server": mlflow.process,
+            "Prefect server": prefect.process,
+            "prediction service": service.process,
+            "worker": worker,
+        }
+        service.wait_until_up()
+        wait_for_worker(worker, prefect.url)
+        yield info

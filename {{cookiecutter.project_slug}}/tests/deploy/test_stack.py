@@ -1,0 +1,188 @@
+"""The servers of compose.yaml, run for real with no Docker (`stack`, stack.py): PostgreSQL, an
+MLflow server on it with proxied artifacts, a standing Prefect server, the worker and the
+service, as local processes on 127.0.0.1. Then the whole loop through them: every flow a
+deployment run that the worker executes, the champion read by the service from the MLflow
+server, and nothing written to the project's own stores.
+
+One stack for the module, started as a user starts it: it takes ~40 s to come up, and the loop
+through it ~2.5 min (each flow run is a new process on the worker).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+import psycopg2
+import pytest
+from mlflow import MlflowClient
+
+from {{ cookiecutter.package_name }}.runtime import tool_environment
+from {{ cookiecutter.package_name }}.serving.local import http_json
+from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
+
+pytestmark = [pytest.mark.e2e, pytest.mark.servers]
+
+PACKAGE = "{{ cookiecutter.package_name }}"
+START_SECONDS = 240
+
+
+@dataclass(frozen=True)
+class RunningStack:
+    project: Path
+    folder: Path
+    process: subprocess.Popen[bytes]
+    settings: dict[str, str]  # the stack's env file: what points a command at it
+    env: dict[str, str]  # the environment commands run with, before those settings
+
+    @property
+    def prefect_api(self) -> str:
+        return self.settings[f"{ENV_PREFIX}PREFECT_API_URL"]
+
+    @property
+    def mlflow_url(self) -> str:
+        return self.settings[f"{ENV_PREFIX}MLFLOW_TRACKING_URI"]
+
+    @property
+    def service_url(self) -> str:
+        return self.settings[f"{ENV_PREFIX}SERVICE_URL"]
+
+    def output(self) -> str:
+        return (self.folder.parent / "stack.out").read_text()
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if line)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    project = tmp_path_factory.mktemp("stack-project")
+    folder = project / ".stack"
+    # This process's environment without the settings and tool homes of the project it runs in.
+    tools = set(tool_environment(Settings(project_dir=project))) | {"PREFECT_API_URL"}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in tools and not key.startswith(ENV_PREFIX)
+    } | {f"{ENV_PREFIX}PROJECT_DIR": str(project)}
+    with (project / "stack.out").open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", PACKAGE, "stack"], env=env, stdout=output, stderr=output
+        )
+    try:
+        deadline = time.monotonic() + START_SECONDS
+        while not (folder / "env").exists():
+            assert process.poll() is None, (project / "stack.out").read_text()
+            assert time.monotonic() < deadline, "the stack did not come up"
+            time.sleep(1)
+        yield RunningStack(project, folder, process, read_env_file(folder / "env"), env)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def flow_runs(prefect_api: str) -> list[dict[str, object]]:
+    """Every flow run the Prefect server knows, with its flow's name."""
+    _, flows = http_json(f"{prefect_api}/flows/filter", {})
+    names = {flow["id"]: flow["name"] for flow in flows}
+    _, runs = http_json(f"{prefect_api}/flow_runs/filter", {})
+    return [run | {"flow": names[run["flow_id"]]} for run in runs]
+
+
+def test_the_loop_runs_through_the_servers(stack: RunningStack) -> None:
+    loop = subprocess.run(
+        [sys.executable, "-m", PACKAGE, "loop"],
+        env=stack.env | stack.settings,
+        capture_output=True,
+        text=True,
+        timeout=1_500,
+    )
+    assert loop.returncode == 0, loop.stdout + loop.stderr
+    out = loop.stdout
+    # What the local loop asserts (the template's test of `make all`).
+    assert "the service now answers with v2" in out, out
+    assert re.search(r"^monitor .* drifted none \(share 0\.00\) -> none", out, flags=re.M), out
+    assert re.search(r"^monitor .* -> retrain; promoted to champion", out, flags=re.M), out
+    assert f"the service at {stack.service_url} loaded v1" in out, out
+
+    # Every flow was a deployment run on the standing server, and the worker ran it; the
+    # retraining ran inside the monitoring run that decided it.
+    runs = flow_runs(stack.prefect_api)
+    triggered = [run for run in runs if run["parent_task_run_id"] is None]
+    assert sorted(str(run["flow"]) for run in triggered) == [
+        "ingestion",
+        "ingestion",
+        "monitoring",
+        "monitoring",
+        "training",
+    ]
+    assert all(run["deployment_id"] and run["state_type"] == "COMPLETED" for run in triggered)
+    nested = [run for run in runs if run["parent_task_run_id"] is not None]
+    assert [(run["flow"], run["state_type"]) for run in nested] == [("training", "COMPLETED")]
+
+    # The registry is the MLflow server's, on PostgreSQL; artifacts went through the server.
+    name = Settings(project_dir=stack.project).registered_model_name
+    client = MlflowClient(tracking_uri=stack.mlflow_url)
+    assert len(client.search_model_versions(f"name='{name}'")) == 2
+    champion = client.get_model_version_by_alias(name, "champion")
+    assert champion.version == "2"
+    socket_folder = str(stack.folder / "postgres")
+    database = psycopg2.connect(host=socket_folder, dbname="mlflow", user="postgres")
+    with database, database.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM model_versions WHERE name = %s", (name,))
+        assert cursor.fetchone() == (2,)
+    database.close()
+    assert len(list((stack.folder / "mlartifacts").rglob("model.skops"))) == 2
+
+    # The service read the champion from the server and logged what it scored in the project.
+    status, model = http_json(f"{stack.service_url}/model", {})
+    assert status == 200 and (model["version"], model["run_id"]) == ("2", champion.run_id)
+    log = stack.project / "data" / "predictions" / "prediction_log.jsonl"
+    assert len(log.read_text().splitlines()) == 4_001
+
+    # Nothing went to the project's own stores.
+    assert not (stack.project / "mlflow.db").exists()
+    assert not (stack.project / "mlartifacts").exists()
+    assert not (stack.project / ".prefect" / "prefect.db").exists()
+
+
+def test_a_missing_deployment_is_one_message(stack: RunningStack) -> None:
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from {{ cookiecutter.package_name }}.deployments import NoWorkerError, run_deployed
+
+    expected = r"no deployment nothing/here: start the worker"
+    with (
+        temporary_settings(updates={PREFECT_API_URL: stack.prefect_api}),
+        pytest.raises(NoWorkerError, match=expected),
+    ):
+        run_deployed("nothing/here")
+
+
+def test_ctrl_c_stops_every_server(stack: RunningStack) -> None:
+    """Last in this module: every process the stack started, PostgreSQL included, is gone."""
+    postmaster = int((stack.folder / "postgres" / "postmaster.pid").read_text().split()[0])
+    started = [*psutil.Process(stack.process.pid).children(recursive=True)]
+    # MLflow, Prefect, the service and the worker, and their own children; PostgreSQL is a
+    # daemon (pg_ctl), not a child.
+    assert len(started) >= 4
+    started.append(psutil.Process(postmaster))
+
+    stack.process.send_signal(signal.SIGINT)
+    assert stack.process.wait(timeout=90) == 130, stack.output()
+    _, alive = psutil.wait_procs(started, timeout=30)
+    assert not alive, [process.cmdline() for process in alive]
+    assert "Stopping the stack" in stack.output()
