@@ -13,10 +13,10 @@ ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never \
 WORKDIR /build
 COPY pyproject.toml uv.lock README.md ./
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --locked --no-dev --no-install-project
+    uv sync --locked --no-dev --no-group stack --no-install-project
 COPY src ./src
 RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --locked --no-dev --no-editable
+    uv sync --locked --no-dev --no-group stack --no-editable
 
 FROM python:{{ cookiecutter.python_version }}-slim-bookworm
 # LightGBM (the compiled scoring path, and a ranking's model) needs OpenMP's runtime, which

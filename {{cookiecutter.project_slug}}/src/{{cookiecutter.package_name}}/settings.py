@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     # Servers: unset means embedded (Prefect starts a temporary local server with SQLite). Set,
     # `loop` runs each flow as a deployment run of the worker (`worker`, deployments.py).
     prefect_api_url: str | None = None
+    # Work that grows with rows (batch scoring of a large file) runs on this Dask scheduler
+    # (tcp://host:8786), or on worker processes started for the command ("local"); unset: in
+    # this process, with pandas. See cluster.py.
+    dask_address: str | None = None
 
     @model_validator(mode="after")
     def _resolve_paths_after_validation(self) -> Settings:

@@ -35,16 +35,21 @@ def read_batch(path: Path, contract: DataContract) -> pd.DataFrame:
     Text columns are read as text (a category "1" stays "1") and timestamps are parsed to naive
     UTC; values that do not parse become nulls, which the contract's not-null checks then report.
     """
-    text_columns = {
-        c.name: "str" for c in contract.columns if c.type in ("category", "string", "bool")
-    }
-    frame = read_table(path, text_columns)
+    return normalise(read_table(path, text_columns(contract)), contract)
+
+
+def text_columns(contract: DataContract) -> dict[str, str]:
+    """The columns a CSV must be read as text, as `dtype` takes them."""
+    return {c.name: "str" for c in contract.columns if c.type in ("category", "string", "bool")}
+
+
+def normalise(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
+    """Timestamps as naive UTC and text booleans as bools, as `read_batch` returns them."""
     return normalise_booleans(normalise_timestamps(frame, contract), contract)
 
 
-def read_table(path: Path, text_columns: dict[str, str] | None = None) -> pd.DataFrame:
-    """A CSV file (`text_columns` read as text, the rest as pandas infers) or a Parquet file;
-    `BatchReadError` naming the file when it is not one."""
+def readable_suffix(path: Path) -> str:
+    """The file's suffix if it is a CSV or Parquet file that exists, else `BatchReadError`."""
     suffix = path.suffix.lower()
     if path.is_dir():
         raise BatchReadError(f"{path}: is a directory; give one CSV or Parquet file")
@@ -52,6 +57,13 @@ def read_table(path: Path, text_columns: dict[str, str] | None = None) -> pd.Dat
         raise BatchReadError(f"{path}: unsupported file type {suffix!r}; use CSV or Parquet")
     if not path.is_file():
         raise BatchReadError(f"{path}: no such file")
+    return suffix
+
+
+def read_table(path: Path, text_columns: dict[str, str] | None = None) -> pd.DataFrame:
+    """A CSV file (`text_columns` read as text, the rest as pandas infers) or a Parquet file;
+    `BatchReadError` naming the file when it is not one."""
+    suffix = readable_suffix(path)
     try:
         if suffix == ".csv":
             return pd.read_csv(path, dtype=text_columns)

@@ -1,17 +1,41 @@
 """Batch scoring: score a CSV or Parquet file with the champion, write the scores with the
-model version. The Prefect flow is in `flow.py`."""
+model version. The Prefect flow is in `flow.py`.
+
+In this process the file is read whole. On a Dask cluster (`MLSD_DASK_ADDRESS`, cluster.py) it
+is read, scored and written partition by partition, so no process holds all of it; the scores
+are the same, row for row.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import shutil
+import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 
 from ..contract import DataContract
-from ..data.batches import BatchReadError, content_hash, read_batch, store_once
-from ..settings import ScoringPath
+from ..data.batches import (
+    BatchReadError,
+    content_hash,
+    normalise,
+    read_batch,
+    readable_suffix,
+    store_once,
+    text_columns,
+)
+from ..settings import ScoringPath, Settings
 from ..training import registry
-from .scorer import NoChampionError, load_scoring_model
+from .scorer import NoChampionError, ScoringModel, load_scoring_model
+
+if TYPE_CHECKING:
+    import dask.dataframe as dd
+
+# A CSV is cut into partitions of about this size (Parquet files by their row groups).
+PARTITION_BYTES = 64 * 2**20
 
 
 def read_features(source: Path, contract: DataContract) -> pd.DataFrame:
@@ -33,8 +57,15 @@ def score_frame(
     scoring_path: ScoringPath = "compiled",
 ) -> pd.DataFrame:
     """`frame` with two more columns: `score` and the `model_version` that produced it."""
+    model = load_scoring_model(version, contract, scoring_path)
+    return with_scores(frame, model.score_frame(frame), version)
+
+
+def with_scores(
+    frame: pd.DataFrame, scores: np.ndarray, version: registry.ModelVersion
+) -> pd.DataFrame:
     scored = frame.copy()
-    scored["score"] = load_scoring_model(version, contract, scoring_path).score_frame(frame)
+    scored["score"] = scores
     scored["model_version"] = version.version
     return scored
 
@@ -51,3 +82,93 @@ def write_scores(scored: pd.DataFrame, folder: Path, source: Path) -> Path:
     data_hash = content_hash(scored)
     stored, _ = store_once(scored, folder, f"{source.stem}-{data_hash}", data_hash)
     return stored
+
+
+def read_partitions(source: Path, contract: DataContract) -> dd.DataFrame:
+    """`source` as a Dask DataFrame, each partition as `read_batch` would read it."""
+    import dask.dataframe as dd
+
+    if readable_suffix(source) == ".csv":
+        frame = dd.read_csv(source, dtype=text_columns(contract), blocksize=PARTITION_BYTES)
+    else:
+        frame = dd.read_parquet(source, split_row_groups=True)
+    # The columns' types after `normalise`, worked out on the empty frame Dask infers.
+    return frame.map_partitions(normalise, contract, meta=normalise(frame._meta.copy(), contract))
+
+
+# The scoring model each Dask worker process loaded, by tracking URI, version and path.
+_WORKER_MODELS: dict[tuple[str, str, str, ScoringPath], ScoringModel] = {}
+
+
+def score_partition(
+    partition: pd.DataFrame,
+    version: registry.ModelVersion,
+    contract: DataContract,
+    scoring_path: ScoringPath,
+    tracking_uri: str,
+) -> pd.DataFrame:
+    """`score_frame` on a Dask worker: the model is loaded once per worker process."""
+    key = (tracking_uri, version.name, version.version, scoring_path)
+    model = _WORKER_MODELS.get(key)
+    if model is None:
+        import mlflow
+
+        mlflow.set_tracking_uri(tracking_uri)
+        model = _WORKER_MODELS[key] = load_scoring_model(version, contract, scoring_path)
+    return with_scores(partition, model.score_frame(partition), version)
+
+
+def part_name(number: int) -> str:
+    """Zero-padded, so that the parts sort in row order by name (pandas reads them so)."""
+    return f"part-{number:05d}.parquet"
+
+
+def partition_hash(partition: pd.DataFrame) -> pd.Series:
+    return pd.Series([content_hash(partition)])
+
+
+def score_on_cluster(
+    source: Path, version: registry.ModelVersion, contract: DataContract, settings: Settings
+) -> tuple[Path, int]:
+    """Score `source` on the Dask cluster of `settings.dask_address` and write the scores as a
+    folder of Parquet parts, `<source stem>-<hash of the parts>`, stored once like
+    `write_scores`; that folder and how many rows it holds."""
+    import dask
+
+    from ..cluster import dask_client
+
+    assert settings.dask_address, "no Dask cluster configured"
+    folder = settings.scored_dir
+    # Text stays as numpy objects, as pandas reads it here: the models see the same values.
+    with (
+        dask.config.set({"dataframe.convert-string": False}),
+        dask_client(settings.dask_address) as client,
+    ):
+        frame = read_partitions(source, contract)
+        require_features(frame._meta, contract, source)
+        meta = frame._meta.assign(
+            score=pd.Series(dtype="float64"), model_version=pd.Series(dtype="object")
+        )
+        scored = frame.map_partitions(
+            score_partition,
+            version,
+            contract,
+            settings.scoring_path,
+            settings.tracking_uri,
+            meta=meta,
+        )
+        staging = folder / f".{source.stem}-{uuid.uuid4().hex}"
+        written = scored.to_parquet(
+            staging, write_index=False, compute=False, name_function=part_name
+        )
+        hashes = scored.map_partitions(partition_hash, meta=pd.Series(dtype="object"))
+        sizes = scored.map_partitions(len)
+        # One pass: the parts are written, hashed and counted from the same scored partitions.
+        _, part_hashes, rows = dask.compute(written, hashes, sizes.sum(), scheduler=client)
+    digest = hashlib.sha256("".join(part_hashes).encode()).hexdigest()[:16]
+    target = folder / f"{source.stem}-{digest}"
+    if target.exists():  # the same scores are stored already
+        shutil.rmtree(staging)
+    else:
+        staging.rename(target)
+    return target, int(rows)

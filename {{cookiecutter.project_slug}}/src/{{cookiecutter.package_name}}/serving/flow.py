@@ -17,20 +17,26 @@ read_features = task(name="read-features", cache_policy=NO_CACHE)(batch.read_fea
 find_champion = task(name="find-champion", cache_policy=NO_CACHE)(batch.champion)
 score_frame = task(name="score", cache_policy=NO_CACHE)(batch.score_frame)
 write_scores = task(name="write-scores", cache_policy=NO_CACHE)(batch.write_scores)
+# On a Dask cluster the three steps above run partition by partition, in one task.
+score_partitions = task(name="score-on-dask", cache_policy=NO_CACHE)(batch.score_on_cluster)
 
 
 @flow(name="batch-scoring", persist_result=True)  # read back by `deployments.run_deployed`
 def scoring_flow(source: Path) -> Path:
-    """Score every row of `source` with the current champion; return the Parquet written."""
+    """Score every row of `source` with the current champion; return the Parquet written (a
+    folder of parts when scored on a Dask cluster, `MLSD_DASK_ADDRESS`)."""
     settings = get_settings()
     contract = load_contract(settings.contract_file)
     registry.connect(settings)
-    frame: pd.DataFrame = read_features(source, contract)
     version = find_champion(settings.registered_model_name)
-    scored = score_frame(frame, version, contract, settings.scoring_path)
-    output: Path = write_scores(scored, settings.scored_dir, source)
+    if settings.dask_address:
+        output, rows = score_partitions(source, version, contract, settings)
+    else:
+        frame: pd.DataFrame = read_features(source, contract)
+        scored = score_frame(frame, version, contract, settings.scoring_path)
+        output, rows = write_scores(scored, settings.scored_dir, source), len(scored)
     get_run_logger().info(
         "scored %d rows of %s with %s v%s -> %s",
-        len(scored), source, version.name, version.version, output,
+        rows, source, version.name, version.version, output,
     )  # fmt: skip
     return output

@@ -1,0 +1,44 @@
+"""Where work that grows with rows runs: in this process (the default), on a Dask cluster whose
+scheduler `MLSD_DASK_ADDRESS` names (`tcp://host:8786`), or on local worker processes started
+for one command (`MLSD_DASK_ADDRESS=local`).
+
+Only the steps written for it use the cluster (today: batch scoring, `serving/batch.py`); each
+gives the same result with and without one (tests/e2e/test_dask.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+LOCAL = "local"
+CONNECT_SECONDS = 30
+
+
+@contextlib.contextmanager
+def dask_client(address: str) -> Iterator[Client]:
+    """A client of the scheduler at `address`, or of a cluster of local worker processes (one
+    thread each, one per core, on 127.0.0.1) that lives as long as the client."""
+    from distributed import Client, LocalCluster
+
+    if address != LOCAL:
+        with Client(address, timeout=CONNECT_SECONDS) as client:
+            yield client
+        return
+    with (
+        LocalCluster(
+            n_workers=os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            # The scheduler's HTTP routes on a free port (its default, 8787, may be taken).
+            dashboard_address="127.0.0.1:0",
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client
