@@ -37,6 +37,7 @@ EXPECTED_FILES = [
     "bench/monitoring.py",
     "bench/scaling.py",
     "bench/serving.py",
+    "bench/stack.py",
     "bench/startup.py",
     "bench/training.py",
     "bench/your_own_data.py",

@@ -18,8 +18,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -156,18 +158,33 @@ def wait_for_worker(
 
 
 @contextlib.contextmanager
+def environment_variable(name: str, value: str) -> Iterator[None]:
+    """`name` set to `value` in this process, and put back as it was on the way out."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
+@contextlib.contextmanager
 def running_stack(project_dir: Path, folder: Path | None = None) -> Iterator[StackInfo]:
     """Start the stack for `project_dir` (state in `folder`, default `<project>/.stack`), yield
     once every part answers, and stop every part on the way out, whatever happened."""
     folder = (folder or project_dir / ".stack").resolve()
     folder.mkdir(parents=True, exist_ok=True)
     env = child_environment(project_dir)
-    # pgserver keeps lock files under XDG_RUNTIME_DIR (else /tmp/runtime-<uid>): keep them
-    # here. platformdirs ignores a runtime folder that others may read.
-    runtime = folder / "run"
-    runtime.mkdir(mode=0o700, exist_ok=True)
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
     with contextlib.ExitStack() as stop:
+        # pgserver keeps lock files under XDG_RUNTIME_DIR (else /tmp/runtime-<uid>, left behind),
+        # and its socket there when the data folder's path is too long for one: a short
+        # folder of our own, removed when the stack stops.
+        runtime = tempfile.mkdtemp(prefix="mlsd-stack-")
+        stop.callback(shutil.rmtree, runtime, ignore_errors=True)
+        stop.enter_context(environment_variable("XDG_RUNTIME_DIR", runtime))
         postgres = start_postgres(folder / "postgres")
         stop.callback(postgres.cleanup)
         mlflow = start_mlflow_server(folder, sqlalchemy_uri(postgres.get_uri(), "mlflow"), env)

@@ -13,7 +13,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
+from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.data.flow import ingestion_flow
 from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
 from {{ cookiecutter.package_name }}.serving import batch
@@ -21,7 +23,7 @@ from {{ cookiecutter.package_name }}.serving.flow import scoring_flow
 from {{ cookiecutter.package_name }}.serving.local import free_port, start_process
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
 from {{ cookiecutter.package_name }}.training.flow import training_flow
-from worked_example import TARGET
+from worked_example import FLOAT_FEATURE, TARGET
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 
@@ -87,3 +89,15 @@ def test_scores_on_dask_equal_scores_in_one_process(
         assert scoring_flow(source) == on_dask
         monkeypatch.delenv(f"{ENV_PREFIX}DASK_ADDRESS")
     assert not list(settings.scored_dir.glob(".*"))  # no staging folder left
+
+
+def test_a_file_without_a_feature_is_refused_before_the_cluster_is_reached(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "incomplete.parquet"
+    generate_batch(rows=50, seed=9).drop(columns=[FLOAT_FEATURE]).to_parquet(source)
+    # Nothing listens there: the answer must come from reading the file's columns alone.
+    monkeypatch.setenv(f"{ENV_PREFIX}DASK_ADDRESS", f"tcp://127.0.0.1:{free_port()}")
+    result = CliRunner().invoke(app, ["score", str(source)])
+    assert result.exit_code == 2
+    assert f"missing feature column(s) {FLOAT_FEATURE}" in result.output

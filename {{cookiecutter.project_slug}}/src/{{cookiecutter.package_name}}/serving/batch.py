@@ -85,15 +85,21 @@ def write_scores(scored: pd.DataFrame, folder: Path, source: Path) -> Path:
 
 
 def read_partitions(source: Path, contract: DataContract) -> dd.DataFrame:
-    """`source` as a Dask DataFrame, each partition as `read_batch` would read it."""
+    """`source` as a Dask DataFrame (nothing read yet but its columns), each partition as
+    `read_features` would read it; every feature must be there."""
+    import dask
     import dask.dataframe as dd
 
-    if readable_suffix(source) == ".csv":
-        frame = dd.read_csv(source, dtype=text_columns(contract), blocksize=PARTITION_BYTES)
-    else:
-        frame = dd.read_parquet(source, split_row_groups=True)
-    # The columns' types after `normalise`, worked out on the empty frame Dask infers.
-    return frame.map_partitions(normalise, contract, meta=normalise(frame._meta.copy(), contract))
+    # Text stays as numpy objects, as pandas reads it here: the models see the same values.
+    with dask.config.set({"dataframe.convert-string": False}):
+        if readable_suffix(source) == ".csv":
+            frame = dd.read_csv(source, dtype=text_columns(contract), blocksize=PARTITION_BYTES)
+        else:
+            frame = dd.read_parquet(source, split_row_groups=True)
+        # The columns' types after `normalise`, worked out on the empty frame Dask infers.
+        meta = normalise(frame._meta.copy(), contract)
+        require_features(meta, contract, source)
+        return frame.map_partitions(normalise, contract, meta=meta)
 
 
 # The scoring model each Dask worker process loaded, by tracking URI, version and path.
@@ -128,24 +134,26 @@ def partition_hash(partition: pd.DataFrame) -> pd.Series:
 
 
 def score_on_cluster(
-    source: Path, version: registry.ModelVersion, contract: DataContract, settings: Settings
+    frame: dd.DataFrame,
+    source: Path,
+    version: registry.ModelVersion,
+    contract: DataContract,
+    settings: Settings,
 ) -> tuple[Path, int]:
-    """Score `source` on the Dask cluster of `settings.dask_address` and write the scores as a
-    folder of Parquet parts, `<source stem>-<hash of the parts>`, stored once like
-    `write_scores`; that folder and how many rows it holds."""
+    """Score `frame` (`read_partitions` of `source`) on the Dask cluster of
+    `settings.dask_address` and write the scores as a folder of Parquet parts,
+    `<source stem>-<hash of the parts>`, stored once like `write_scores`; that folder and how
+    many rows it holds."""
     import dask
 
     from ..cluster import dask_client
 
     assert settings.dask_address, "no Dask cluster configured"
     folder = settings.scored_dir
-    # Text stays as numpy objects, as pandas reads it here: the models see the same values.
     with (
         dask.config.set({"dataframe.convert-string": False}),
         dask_client(settings.dask_address) as client,
     ):
-        frame = read_partitions(source, contract)
-        require_features(frame._meta, contract, source)
         meta = frame._meta.assign(
             score=pd.Series(dtype="float64"), model_version=pd.Series(dtype="object")
         )

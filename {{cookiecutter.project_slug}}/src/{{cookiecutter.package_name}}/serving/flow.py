@@ -17,7 +17,8 @@ read_features = task(name="read-features", cache_policy=NO_CACHE)(batch.read_fea
 find_champion = task(name="find-champion", cache_policy=NO_CACHE)(batch.champion)
 score_frame = task(name="score", cache_policy=NO_CACHE)(batch.score_frame)
 write_scores = task(name="write-scores", cache_policy=NO_CACHE)(batch.write_scores)
-# On a Dask cluster the three steps above run partition by partition, in one task.
+# On a Dask cluster: the file's partitions are read, scored and written in one task.
+read_partitions = task(name="read-partitions", cache_policy=NO_CACHE)(batch.read_partitions)
 score_partitions = task(name="score-on-dask", cache_policy=NO_CACHE)(batch.score_on_cluster)
 
 
@@ -28,11 +29,13 @@ def scoring_flow(source: Path) -> Path:
     settings = get_settings()
     contract = load_contract(settings.contract_file)
     registry.connect(settings)
-    version = find_champion(settings.registered_model_name)
     if settings.dask_address:
-        output, rows = score_partitions(source, version, contract, settings)
+        partitions = read_partitions(source, contract)
+        version = find_champion(settings.registered_model_name)
+        output, rows = score_partitions(partitions, source, version, contract, settings)
     else:
         frame: pd.DataFrame = read_features(source, contract)
+        version = find_champion(settings.registered_model_name)
         scored = score_frame(frame, version, contract, settings.scoring_path)
         output, rows = write_scores(scored, settings.scored_dir, source), len(scored)
     get_run_logger().info(
