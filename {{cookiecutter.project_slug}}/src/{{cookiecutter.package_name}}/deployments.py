@@ -65,8 +65,8 @@ def run_deployed(name: str, parameters: dict[str, Any] | None = None) -> Any:
             deployment = client.read_deployment_by_name(name)
         except ObjectNotFound:
             raise NoWorkerError(
-                f"The Prefect server has no deployment {name}: start the worker, which deploys "
-                "the flows (`{{ cookiecutter.project_slug }} worker`, with MLSD_PREFECT_API_URL set)."
+                f"The Prefect server has no deployment {name}: start the worker (the `worker` "
+                "command, with MLSD_PREFECT_API_URL set), which deploys the flows."
             ) from None
         run = client.create_flow_run_from_deployment(deployment.id, parameters=parameters or {})
         created = time.monotonic()
@@ -75,7 +75,7 @@ def run_deployed(name: str, parameters: dict[str, Any] | None = None) -> Any:
             if waiting and time.monotonic() - created > PICKUP_SECONDS:
                 raise NoWorkerError(
                     f"No worker took flow run {run.name} of {name} within {PICKUP_SECONDS:.0f} s: "
-                    "is `{{ cookiecutter.project_slug }} worker` running against this Prefect server?"
+                    "is the `worker` command running against this Prefect server?"
                 )
             time.sleep(POLL_SECONDS)
             run = client.read_flow_run(run.id)
