@@ -23,10 +23,10 @@ from harness import project_environment
 PACKAGE = "{{ cookiecutter.package_name }}"
 
 
-def loop_steps(env: dict[str, str]) -> dict[str, float]:
+def loop_steps(env: dict[str, str], *options: str) -> dict[str, float]:
     """Run `loop`; its steps' wall seconds, from its report (a repeated step numbered)."""
     completed = subprocess.run(
-        [sys.executable, "-m", PACKAGE, "loop"], env=env, capture_output=True, text=True
+        [sys.executable, "-m", PACKAGE, "loop", *options], env=env, capture_output=True, text=True
     )
     if completed.returncode != 0:
         raise RuntimeError(
@@ -52,7 +52,8 @@ def main() -> None:
         started = time.perf_counter()
         with running_stack(project) as stack:
             start_up = time.perf_counter() - started
-            through_servers = loop_steps(project_environment(directory) | stack.settings)
+            env = project_environment(directory) | stack.settings
+            through_servers = loop_steps(env, "--deployments")
 
     print(f"stack start-up (PostgreSQL, MLflow, Prefect, worker, service): {start_up:.1f} s\n")
     print(f"{'step':<14} {'embedded s':>10} {'servers s':>10}")

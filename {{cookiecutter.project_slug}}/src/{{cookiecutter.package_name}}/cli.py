@@ -236,15 +236,28 @@ def loop(
             help="Your CSV or Parquet table to run the loop on, instead of synthetic data."
         ),
     ] = None,
+    deployments: Annotated[
+        bool,
+        typer.Option(
+            help="Run each flow as a deployment run of the worker on the Prefect server "
+            "MLSD_PREFECT_API_URL names, and send traffic to MLSD_SERVICE_URL (`make stack`)."
+        ),
+    ] = False,
 ) -> None:
     """Run the whole system once, for real: ingest, train, serve, send traffic, inject drift,
     detect it, retrain, promote, and check the service serves the new version."""
     from .loop import run_closed_loop
 
     settings = get_settings()
+    if deployments and not settings.prefect_api_url:
+        raise typer.BadParameter(
+            "needs a standing Prefect server with the worker: set MLSD_PREFECT_API_URL "
+            "(`make stack` prints it)",
+            param_hint="--deployments",
+        )
     preflight.for_monitoring(settings, retrain=True)
     preflight.for_ingestion(settings)
-    report = run_closed_loop(settings, source=source)
+    report = run_closed_loop(settings, source=source, deployments=deployments)
     typer.echo(report.render())
 
 
@@ -380,7 +393,7 @@ def stack(
             f"Logs and state:  {info.folder}\n\n"
             f"In another shell, point commands at these servers and run the loop through them:\n"
             f"  set -a; . {env_file}; set +a\n"
-            f"  {{ cookiecutter.project_slug }} loop\n\n"
+            f"  {{ cookiecutter.project_slug }} loop --deployments\n\n"
             "Ctrl-C stops every server."
         )
         try:

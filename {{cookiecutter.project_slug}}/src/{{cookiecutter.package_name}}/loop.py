@@ -9,9 +9,10 @@ The data is the synthetic worked example, or your own table (`loop --source`): t
 table's first rows are ingested and trained on, the next are replayed as traffic, and the last
 arrive with drift injected (`data/replay.py`); no synthetic data is involved.
 
-With a standing Prefect server configured (MLSD_PREFECT_API_URL) the flows run as deployment
-runs that the worker executes, and with MLSD_SERVICE_URL the traffic goes to that service: the
-same loop through the servers of `make stack` or compose.yaml.
+`loop --deployments` runs it through standing servers, those of `make stack` or compose.yaml:
+each flow is a deployment run that the worker executes, on the Prefect server that
+MLSD_PREFECT_API_URL names, and the traffic goes to the service at MLSD_SERVICE_URL (one is
+started when that is unset).
 """
 
 from __future__ import annotations
@@ -257,11 +258,14 @@ def replayed_arrivals(
 
 
 def run_closed_loop(
-    settings: Settings, traffic_rows: int = 2_000, source: Path | None = None
+    settings: Settings,
+    traffic_rows: int = 2_000,
+    source: Path | None = None,
+    deployments: bool = False,
 ) -> LoopReport:
     report = LoopReport()
     contract = load_contract(settings.contract_file)
-    flows = deployed_flows() if settings.prefect_api_url else local_flows()
+    flows = deployed_flows() if deployments else local_flows()
     # Your table is read and cut first: a table the loop cannot use fails before anything starts.
     if source is None:
         arrivals = synthetic_arrivals(settings, contract, traffic_rows, flows.ingest)
@@ -273,9 +277,10 @@ def run_closed_loop(
     scope = contextlib.ExitStack()
     try:
         if prefect_server is not None:
+            scope.enter_context(heartbeats_off())
+        if not deployments:  # the flows run here
             started = time.perf_counter()
             importlib.import_module(f"{__package__}.data.flow")  # Prefect and GX: the first step's
-            scope.enter_context(heartbeats_off())
             # The later steps' tools import while the first steps run: their waits on the
             # Prefect server, files and numpy leave the interpreter free for it (~4 s). Recording
             # a model imports MLflow's scikit-learn flavour and skops only when it logs.
@@ -303,12 +308,12 @@ def run_closed_loop(
         # The service starts now, with no champion yet: its start-up overlaps ingestion and
         # training, and POST /reload loads the champion once there is one. (Started with the
         # Prefect server, the three start-ups shared two cores and all finished later.)
-        if settings.service_url is None:
+        if not (deployments and settings.service_url):
             server = start_service(
                 settings.project_dir, log=settings.data_dir / "service.log", wait=False
             )
             service_url = server.url
-        else:
+        else:  # the standing service
             service_url = settings.service_url.rstrip("/")
         baseline = report.timed(
             "ingest",

@@ -82,8 +82,8 @@ class Settings(BaseSettings):
 
     # Step 7: each side of a drift comparison is cut to this many rows (see monitoring/drift.py).
     # The retraining flow tells the service at `service_url` (default: the serve host and
-    # port) to reload, and `loop` sends its traffic there instead of starting a service; an
-    # alert is also POSTed as JSON to `alert_webhook_url` when set.
+    # port) to reload, and `loop --deployments` sends its traffic there instead of starting a
+    # service; an alert is also POSTed as JSON to `alert_webhook_url` when set.
     monitoring_sample_rows: int = Field(default=20_000, ge=1_000)
     service_url: str | None = None
     alert_webhook_url: str | None = None
@@ -91,8 +91,8 @@ class Settings(BaseSettings):
     # The worker schedules the monitoring deployment this often (0: only when triggered).
     monitor_every_minutes: int = Field(default=60, ge=0)
 
-    # Servers: unset means embedded (Prefect starts a temporary local server with SQLite). Set,
-    # `loop` runs each flow as a deployment run of the worker (`worker`, deployments.py).
+    # Servers: unset means embedded (Prefect starts a temporary local server with SQLite). With
+    # it, `loop --deployments` runs each flow as a deployment run of the worker (deployments.py).
     prefect_api_url: str | None = None
     # Work that grows with rows (batch scoring of a large file) runs on this Dask scheduler
     # (tcp://host:8786), or on worker processes started for the command ("local"); unset: in

@@ -104,7 +104,7 @@ def flow_runs(prefect_api: str) -> list[dict[str, object]]:
 
 def test_the_loop_runs_through_the_servers(stack: RunningStack) -> None:
     loop = subprocess.run(
-        [sys.executable, "-m", PACKAGE, "loop"],
+        [sys.executable, "-m", PACKAGE, "loop", "--deployments"],
         env=stack.env | stack.settings,
         capture_output=True,
         text=True,

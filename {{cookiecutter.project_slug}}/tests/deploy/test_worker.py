@@ -36,3 +36,9 @@ def test_worker_refuses_to_start_without_a_prefect_server() -> None:
     result = CliRunner().invoke(app, ["worker"])
     assert result.exit_code == 2
     assert "MLSD_PREFECT_API_URL" in result.output
+
+
+def test_the_loop_through_deployments_needs_a_prefect_server() -> None:
+    result = CliRunner().invoke(app, ["loop", "--deployments"])
+    assert result.exit_code == 2
+    assert "MLSD_PREFECT_API_URL" in result.output
