@@ -23,7 +23,8 @@ def test_the_project_lints_clean(other_tasks: dict[str, TaskRun], task: str) -> 
 def test_the_projects_own_tests_pass(other_tasks: dict[str, TaskRun], task: str) -> None:
     output = other_tasks[task].result("test").stdout
     summary = re.findall(r"^=+ (.*) in [\d.]+s.* =+$", output, flags=re.M)
-    assert summary and re.fullmatch(r"\d+ passed", summary[-1]), summary
+    # Deselected: the servers family, which the default project's suite runs (conftest.TaskRun).
+    assert summary and re.fullmatch(r"\d+ passed(, \d+ deselected)?", summary[-1]), summary
 
 
 @pytest.mark.parametrize("task", OTHER_TASKS)
