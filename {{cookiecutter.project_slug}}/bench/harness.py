@@ -4,6 +4,7 @@ an empty database."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -27,6 +28,13 @@ INHERITED_TOOL_VARIABLES = (
 
 
 def peak_rss_mb() -> float:
+    """This process's peak resident memory. Linux's VmHWM, not `ru_maxrss`: a process started
+    by fork and exec inherits its parent's `ru_maxrss`, so a small run started by a large
+    parent would report the parent's peak."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 

@@ -1,14 +1,15 @@
-"""Scaling benchmark: batch scoring of a large file in one process, then on Dask with two local
-worker processes (`MLSD_DASK_ADDRESS=local`); wall time and peak RSS of each process, and
-whether the scores are the same.
+"""Scaling benchmark: in one process, then on Dask with two local worker processes
+(`MLSD_DASK_ADDRESS=local`), (1) batch scoring of a large file and (2) ingesting a folder of
+large batches (each validated by GX, then stored); wall time and peak RSS of each process, and
+whether the results are the same.
 
 One throw-away project: a champion is trained on 50k rows, then a Parquet file of `--rows` rows
-(row groups of 500k) is written. Each way of scoring runs in its own subprocess, so its peak
-RSS is its own; the processes it starts (Prefect's temporary server, Dask's workers) are sampled
-for theirs.
+(row groups of 500k) and `--batches` Parquet batches of `--batch-rows` rows are written. Each
+run is its own subprocess, so its peak RSS is its own; the processes it starts (Prefect's
+temporary server, Dask's workers) are sampled for theirs.
 
-    python bench/scaling.py                  # 5M rows
-    python bench/scaling.py --rows 1000000
+    python bench/scaling.py                  # 5M rows to score; ten 1M-row batches
+    python bench/scaling.py --rows 1000000 --batches 4 --batch-rows 200000
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from {{ cookiecutter.package_name }}.settings import Settings
 from harness import peak_rss_mb, project_environment
 
 ROW_GROUP = 500_000
 
 
-def prepare(rows: int, source: Path) -> None:
+def prepare(rows: int, source: Path, batches: int, batch_rows: int, folder: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -51,6 +53,10 @@ def prepare(rows: int, source: Path) -> None:
         writer.write_table(table)
     if writer is not None:
         writer.close()
+    folder.mkdir()
+    for day in range(batches):
+        batch = generate_batch(rows=batch_rows, seed=1_000 + day)
+        batch.to_parquet(folder / f"batch-{day:02d}.parquet", index=False)
 
 
 class ChildrenPeak:
@@ -80,21 +86,40 @@ class ChildrenPeak:
         self._thread.join()
 
 
-def score(source: Path) -> dict[str, Any]:
-    """Score `source` the way the environment says (MLSD_DASK_ADDRESS); the peak RSS of this
-    process and of every process it started (Prefect's server, Dask's workers)."""
+def measured(mode: str, source: Path) -> dict[str, Any]:
+    """Score the file or ingest the folder `source` the way the environment says
+    (MLSD_DASK_ADDRESS); the peak RSS of this process and of every process it started
+    (Prefect's server, Dask's workers)."""
+    from {{ cookiecutter.package_name }}.data.flow import folder_ingestion_flow
     from {{ cookiecutter.package_name }}.serving.flow import scoring_flow
 
     with ChildrenPeak() as children:
         started = time.perf_counter()
-        output = scoring_flow(source)
+        if mode == "score":
+            output: Any = str(scoring_flow(source))
+        else:
+            output = [
+                [Path(r.source).name, r.status, r.rows, r.data_hash, r.failures]
+                for r in folder_ingestion_flow(source)
+            ]
         wall = time.perf_counter() - started
     return {
         "wall_s": round(wall, 1),
         "peak_rss_mb": round(peak_rss_mb()),
         "children_peak_rss_mb": sorted(round(peak) for peak in children.peaks.values()),
-        "output": str(output),
+        "output": output,
     }
+
+
+def report(title: str, one: dict[str, Any], dask: dict[str, Any], same: bool) -> None:
+    print(title)
+    for name, run in (("one process", one), ("Dask, 2 local workers", dask)):
+        children = ", ".join(f"{peak:,}" for peak in run["children_peak_rss_mb"])
+        print(
+            f"  {name:<22} {run['wall_s']:>6} s; peak RSS MB: this process "
+            f"{run['peak_rss_mb']:,}, the processes it started {children}"
+        )
+    print(f"  same results: {same}")
 
 
 def run_worker(mode: str, env: dict[str, str], argument: str) -> dict[str, Any]:
@@ -113,36 +138,52 @@ def run_worker(mode: str, env: dict[str, str], argument: str) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--rows", type=int, default=5_000_000, help="rows to score")
+    parser.add_argument("--batches", type=int, default=10, help="batches to ingest")
+    parser.add_argument("--batch-rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--only", choices=["scoring", "ingestion"], help="run one of the two benchmarks"
+    )
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         mode, argument = args.worker
         if mode == "prepare":
-            prepare(int(argument.split(":")[0]), Path(argument.split(":", 1)[1]))
+            rows, source, batches, batch_rows, folder = argument.split("|")
+            prepare(int(rows), Path(source), int(batches), int(batch_rows), Path(folder))
             print("{}")
         else:
-            print(json.dumps(score(Path(argument))))
+            print(json.dumps(measured(mode, Path(argument))))
         return
 
     import pandas as pd
 
     with tempfile.TemporaryDirectory(prefix="mlsd-bench-") as project:
         env = project_environment(project)
-        source = Path(project) / "to_score.parquet"
-        run_worker("prepare", env, f"{args.rows}:{source}")
-        one = run_worker("score", env, str(source))
-        dask = run_worker("score", env | {"MLSD_DASK_ADDRESS": "local"}, str(source))
-        same = pd.read_parquet(one["output"]).equals(pd.read_parquet(dask["output"]))
+        dask_env = env | {"MLSD_DASK_ADDRESS": "local"}
+        source, folder = Path(project) / "to_score.parquet", Path(project) / "incoming"
+        layout = f"{args.rows}|{source}|{args.batches}|{args.batch_rows}|{folder}"
+        run_worker("prepare", env, layout)
+        if args.only != "ingestion":
+            one = run_worker("score", env, str(source))
+            dask = run_worker("score", dask_env, str(source))
+            same = pd.read_parquet(one["output"]).equals(pd.read_parquet(dask["output"]))
+            title = f"batch scoring {args.rows:,} rows (row groups of {ROW_GROUP:,})"
+            report(title, one, dask, same)
+        if args.only == "scoring":
+            return
 
-    print(f"batch scoring {args.rows:,} rows (Parquet, row groups of {ROW_GROUP:,})")
-    for name, run in (("one process", one), ("Dask, 2 local workers", dask)):
-        children = ", ".join(f"{peak:,}" for peak in run["children_peak_rss_mb"])
-        print(
-            f"  {name:<22} {run['wall_s']:>6} s; peak RSS MB: this process "
-            f"{run['peak_rss_mb']:,}, the processes it started {children}"
+        ingested_once = run_worker("ingest", env, str(folder))
+        # The second run must store, not find duplicates: it starts from an empty folder.
+        for stored in Settings(project_dir=Path(project)).validated_dir.glob("*.parquet"):
+            stored.unlink()
+        ingested_dask = run_worker("ingest", dask_env, str(folder))
+        report(
+            f"ingesting {args.batches} batches of {args.batch_rows:,} rows (GX, then stored)",
+            ingested_once,
+            ingested_dask,
+            ingested_once["output"] == ingested_dask["output"],
         )
-    print(f"same scores, row for row: {same}")
 
 
 if __name__ == "__main__":

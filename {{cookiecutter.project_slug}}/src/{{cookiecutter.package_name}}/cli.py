@@ -120,18 +120,28 @@ DriftOption = Annotated[
 @app.command()
 def ingest(
     source: Annotated[
-        Path | None, typer.Option(help="CSV or Parquet batch to ingest instead of synthetic data.")
+        Path | None,
+        typer.Option(
+            help="CSV or Parquet batch to ingest instead of synthetic data; or a folder of them, "
+            "each one batch (on Dask when MLSD_DASK_ADDRESS is set)."
+        ),
     ] = None,
     rows: Annotated[int | None, typer.Option(min=1, help="Rows of a synthetic batch.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of a synthetic batch.")] = None,
     drift: DriftOption = None,
 ) -> None:
-    """Ingest one batch: validate it against the data contract, then store or quarantine it."""
+    """Ingest a batch (or a folder of them): validate it against the data contract, then store
+    or quarantine it."""
     settings = get_settings()
     preflight.for_ingestion(settings)
     start_pipeline(settings)
-    from .data.flow import ingestion_flow
+    from .data.flow import folder_ingestion_flow, ingestion_flow
 
+    folder = source if source is not None else settings.source_path
+    if folder is not None and folder.is_dir():
+        for record in folder_ingestion_flow(folder):
+            typer.echo(f"{record.source}: {record.status}, {record.rows} rows -> {record.path}")
+        return
     record = ingestion_flow(source=source, rows=rows, seed=seed, drift=drift)
     typer.echo(
         f"{record.status}: batch {record.batch_id} ({record.rows} rows) -> {record.path}\n"

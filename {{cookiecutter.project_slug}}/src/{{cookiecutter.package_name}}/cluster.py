@@ -1,9 +1,12 @@
-"""Where work that grows with rows runs: in this process (the default), on a Dask cluster whose
-scheduler `MLSD_DASK_ADDRESS` names (`tcp://host:8786`), or on local worker processes started
-for one command (`MLSD_DASK_ADDRESS=local`).
+"""Where work that grows with rows or batches runs: in this process (the default), on a Dask
+cluster whose scheduler `MLSD_DASK_ADDRESS` names (`tcp://host:8786`), or on local worker
+processes started for one command (`MLSD_DASK_ADDRESS=local`).
 
-Only the steps written for it use the cluster (today: batch scoring, `serving/batch.py`); each
-gives the same result with and without one (tests/e2e/test_dask.py).
+The steps written for it: batch scoring (`serving/batch.py`), ingesting a folder of batches
+(`data/folder.py`), the parameter search (`training/search.py`) and the monitoring reference
+(`monitoring/windows.py`). Each gives the same result with and without a cluster
+(tests/e2e/test_dask.py). Workers read and write the project's folders, so on other machines
+those must be shared storage.
 """
 
 from __future__ import annotations

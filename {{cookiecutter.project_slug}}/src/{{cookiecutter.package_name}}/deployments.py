@@ -28,9 +28,9 @@ class NoWorkerError(ExpectedError):
 
 
 def pipeline_deployments(monitor_every_minutes: int = 0) -> list[RunnerDeployment]:
-    """Ingestion, training, batch scoring and monitoring; monitoring runs every
-    `monitor_every_minutes` when that is set (0: only when triggered)."""
-    from .data.flow import ingestion_flow
+    """Ingestion (of a batch, or of a folder of them), training, batch scoring and monitoring;
+    monitoring runs every `monitor_every_minutes` when that is set (0: only when triggered)."""
+    from .data.flow import folder_ingestion_flow, ingestion_flow
     from .monitoring.flow import monitoring_flow
     from .serving.flow import scoring_flow
     from .training.flow import training_flow
@@ -40,6 +40,7 @@ def pipeline_deployments(monitor_every_minutes: int = 0) -> list[RunnerDeploymen
         RunnerDeployment.from_flow(flow, name=name, entrypoint_type=by_module)
         for flow, name in (
             (ingestion_flow, "ingest"),
+            (folder_ingestion_flow, "ingest-folder"),
             (training_flow, "train"),
             (scoring_flow, "score"),
         )

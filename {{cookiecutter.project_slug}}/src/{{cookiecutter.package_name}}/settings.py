@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     # triggers fits the champion's candidate, unless `retrain_model_name` names another.
     model_name: str = "gradient_boosting"
     retrain_model_name: str | None = None
+    # Above 0: training first tries this many parameter sets from the candidate's
+    # `SEARCH_SPACES` (on the Dask cluster when `dask_address` is set) and fits the best.
+    search_trials: int = Field(default=0, ge=0)
 
     # Step 5: the latest `holdout_fraction` of rows (by event time) judges every model.
     holdout_fraction: float = Field(default=0.2, gt=0, lt=1)
@@ -94,7 +97,8 @@ class Settings(BaseSettings):
     # Servers: unset means embedded (Prefect starts a temporary local server with SQLite). With
     # it, `loop --deployments` runs each flow as a deployment run of the worker (deployments.py).
     prefect_api_url: str | None = None
-    # Work that grows with rows (batch scoring of a large file) runs on this Dask scheduler
+    # Work that grows with rows or batches (batch scoring of a large file, ingesting a folder,
+    # a parameter search, reading monitoring windows) runs on this Dask scheduler
     # (tcp://host:8786), or on worker processes started for the command ("local"); unset: in
     # this process, with pandas. See cluster.py.
     dask_address: str | None = None

@@ -31,12 +31,13 @@ from typing import Any
 from .serving.local import (
     STARTUP_SECONDS,
     LocalServer,
+    child_environment,
     free_port,
     http_json,
     start_process,
     start_service,
 )
-from .settings import ENV_PREFIX, Settings
+from .settings import ENV_PREFIX
 
 # The flows the worker serves, as `flow name/deployment name` (deployments.py).
 DEPLOYMENTS = ("ingestion/ingest", "training/train", "batch-scoring/score", "monitoring/monitor")
@@ -75,20 +76,6 @@ class StackInfo:
         return path
 
 
-def child_environment(project_dir: Path, **extra: str) -> dict[str, str]:
-    """The environment a stack process starts with: this one without the project's settings
-    (each process gets the ones it needs), the tools kept inside the project and offline."""
-    from .runtime import tool_environment
-
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(ENV_PREFIX) and key != "PREFECT_API_URL"
-    }
-    env |= tool_environment(Settings(project_dir=project_dir))
-    return env | {f"{ENV_PREFIX}PROJECT_DIR": str(project_dir)} | extra
-
-
 def start_postgres(folder: Path) -> Any:
     """PostgreSQL from the pgserver wheel, on a unix socket in `folder`, with a database for
     MLflow. As root it runs as a system user `pgserver` (PostgreSQL refuses root)."""
@@ -122,7 +109,7 @@ def start_mlflow_server(folder: Path, backend_uri: str, env: Mapping[str, str]) 
     return LocalServer(f"http://127.0.0.1:{port}", process, health_path="/health")
 
 
-def start_prefect_server(folder: Path, env: Mapping[str, str]) -> LocalServer:
+def start_standing_prefect_server(folder: Path, env: Mapping[str, str]) -> LocalServer:
     """A standing Prefect server with its own home and database, not the project's."""
     port = free_port()
     command = [
@@ -139,10 +126,14 @@ def deployed(prefect_url: str) -> set[str]:
     status, answer = http_json(f"{prefect_url}/api/deployments/filter", {})
     if status != 200:
         return set()
-    flows = {
-        flow["id"]: flow["name"] for flow in http_json(f"{prefect_url}/api/flows/filter", {})[1]
-    }
+    flows = flow_names(f"{prefect_url}/api")
     return {f"{flows.get(d['flow_id'])}/{d['name']}" for d in answer}
+
+
+def flow_names(prefect_api: str) -> dict[str, str]:
+    """Each flow's name by its id, as the Prefect API at `prefect_api` (…/api) knows them."""
+    _, flows = http_json(f"{prefect_api}/flows/filter", {})
+    return {flow["id"]: flow["name"] for flow in flows}
 
 
 def wait_for_worker(
@@ -189,7 +180,7 @@ def running_stack(project_dir: Path, folder: Path | None = None) -> Iterator[Sta
         stop.callback(postgres.cleanup)
         mlflow = start_mlflow_server(folder, sqlalchemy_uri(postgres.get_uri(), "mlflow"), env)
         stop.callback(mlflow.stop)
-        prefect = start_prefect_server(folder, env)
+        prefect = start_standing_prefect_server(folder, env)
         stop.callback(prefect.stop)
         mlflow.wait_until_up()
         prefect.wait_until_up()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from {{ cookiecutter.package_name }}.monitoring.drift import (
     decide,
 )
 from {{ cookiecutter.package_name }}.monitoring.quality import DASHBOARD_METRIC, QUALITY_METRICS
+from {{ cookiecutter.package_name }}.monitoring.windows import read_compact, sample_files
 from {{ cookiecutter.package_name }}.requirements.spec import DriftThresholds
 from worked_example import TARGET, noise_scores
 
@@ -118,3 +120,28 @@ def test_retrain_fires_only_at_the_threshold(share: float, action: str) -> None:
 
 def test_a_small_window_is_not_judged() -> None:
     assert decide(summary_with(1.0, rows=999), THRESHOLDS) == "too_few_rows"
+
+
+@pytest.mark.parametrize("group", [None, "query"])
+@pytest.mark.parametrize("max_rows", [50, 240, 1_000])
+def test_sampling_files_one_by_one_equals_sampling_them_joined(
+    group: str | None, max_rows: int, tmp_path: Path
+) -> None:
+    rng = np.random.default_rng(3)
+    paths = []
+    for index, rows in enumerate((120, 80, 100)):
+        part = pd.DataFrame(
+            {
+                "query": rng.integers(0, 40, rows).astype(str),
+                "x": rng.normal(size=rows),
+                "city": rng.choice(["a", "b", "c"][: index + 1], rows),
+            }
+        )
+        paths.append(tmp_path / f"batch-{index}.parquet")
+        part.to_parquet(paths[-1])
+    columns = ["query", "x", "city"]
+    joined = pd.concat([read_compact(path, columns) for path in paths], ignore_index=True)
+    expected = bounded_sample(joined, max_rows, 7, group).reset_index(drop=True)
+    sampled = sample_files(paths, columns, max_rows, 7, group)
+    pd.testing.assert_frame_equal(sampled, expected)
+    assert len(sampled) <= max_rows

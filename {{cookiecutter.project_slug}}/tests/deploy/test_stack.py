@@ -28,6 +28,7 @@ from mlflow import MlflowClient
 from {{ cookiecutter.package_name }}.runtime import tool_environment
 from {{ cookiecutter.package_name }}.serving.local import http_json
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
+from {{ cookiecutter.package_name }}.stack import flow_names
 
 pytestmark = [pytest.mark.e2e, pytest.mark.servers]
 
@@ -96,8 +97,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
 
 def flow_runs(prefect_api: str) -> list[dict[str, object]]:
     """Every flow run the Prefect server knows, with its flow's name."""
-    _, flows = http_json(f"{prefect_api}/flows/filter", {})
-    names = {flow["id"]: flow["name"] for flow in flows}
+    names = flow_names(prefect_api)
     _, runs = http_json(f"{prefect_api}/flow_runs/filter", {})
     return [run | {"flow": names[run["flow_id"]]} for run in runs]
 

@@ -16,6 +16,7 @@ def test_every_pipeline_flow_is_deployed_by_module_path() -> None:
     deployments = pipeline_deployments(monitor_every_minutes=15)
     assert {(d.flow_name, d.name) for d in deployments} == {
         ("ingestion", "ingest"),
+        ("folder-ingestion", "ingest-folder"),
         ("training", "train"),
         ("batch-scoring", "score"),
         ("monitoring", "monitor"),

@@ -172,8 +172,8 @@ def test_an_unreadable_input_is_reported_and_logged(
         source.mkdir()
     result = cli(settings.project_dir, "ingest", "--source", str(source), api_url=api_url)
     one_message(result, BAD_INPUT, str(source))
-    if kind == "folder.csv":
-        assert "is a directory" in result.stderr
+    if kind == "folder.csv":  # a folder is a set of batches: this one holds none
+        assert "holds no batch to ingest" in result.stderr
     (logged,) = read_jsonl(settings.ingestion_log)
     assert logged["status"] == "unreadable" and logged["source"] == str(source)
     assert not settings.validated_dir.exists() or not list(settings.validated_dir.iterdir())

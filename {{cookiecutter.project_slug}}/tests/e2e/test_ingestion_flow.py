@@ -86,3 +86,32 @@ def test_cli_ingests_rejects_and_reports_status(
     assert status["ingestion"]["runs"] == 3  # the missing file is logged too
     assert status["ingestion"]["last_run"]["status"] == "unreadable"
     assert status["settings"]["project_dir"] == str(settings.project_dir)
+
+
+def test_cli_ingests_a_folder_and_names_each_refused_file(
+    settings: Settings, tmp_path: Path, clean_batch: pd.DataFrame
+) -> None:
+    folder = tmp_path / "incoming"
+    folder.mkdir()
+    runner = CliRunner()
+    empty = runner.invoke(app, ["ingest", "--source", str(folder)])
+    assert empty.exit_code == 2 and "holds no batch to ingest" in empty.output
+
+    clean_batch.to_parquet(folder / "monday.parquet")
+    bad = clean_batch.copy()
+    bad.loc[0, CATEGORY] = UNKNOWN_VALUE
+    bad.to_csv(folder / "tuesday.csv", index=False)
+    result = runner.invoke(app, ["ingest", "--source", str(folder)])
+    assert result.exit_code == 1, result.output
+    assert "1 of 2 batches were refused" in result.output
+    assert "tuesday.csv: rejected" in result.output and f"{CATEGORY}: 1 values" in result.output
+    logged = read_jsonl(settings.ingestion_log)
+    assert [(Path(r["source"]).name, r["status"]) for r in logged] == [
+        ("incoming", "unreadable"),  # while it was empty
+        ("monday.parquet", "validated"),
+        ("tuesday.csv", "rejected"),
+    ]
+    (folder / "tuesday.csv").unlink()
+    again = runner.invoke(app, ["ingest", "--source", str(folder)])
+    assert again.exit_code == 0, again.output
+    assert "monday.parquet: duplicate" in again.output

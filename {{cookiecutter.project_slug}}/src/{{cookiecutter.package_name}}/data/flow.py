@@ -13,7 +13,7 @@ from prefect.cache_policies import NO_CACHE
 from ..contract import DataContract, load_contract
 from ..settings import DriftKind, Settings, get_settings
 from ..stopwatch import Stopwatch
-from . import ingestion, validation
+from . import folder, ingestion, validation
 from .batches import BatchReadError
 
 
@@ -42,6 +42,10 @@ def record_outcome(
     frame: pd.DataFrame, report: validation.ValidationReport, source: str, settings: Settings
 ) -> ingestion.IngestionRecord:
     return ingestion.record_outcome(frame, report, source, settings)
+
+
+check_files = task(name="check-files", cache_policy=NO_CACHE)(folder.check_files)
+record_all = task(name="publish-and-log", cache_policy=NO_CACHE)(folder.record_all)
 
 
 @flow(name="ingestion", persist_result=True)  # read back by `deployments.run_deployed`
@@ -75,3 +79,22 @@ def ingestion_flow(
     report = timed("validate", validate_batch, frame, contract, settings)
     record = timed("store", record_outcome, frame, report, origin, settings)
     return replace(record, seconds=timed.seconds)
+
+
+@flow(name="folder-ingestion", persist_result=True)
+def folder_ingestion_flow(source: Path) -> list[ingestion.IngestionRecord]:
+    """Ingest every CSV or Parquet file of the folder `source` as one batch, on a Dask cluster
+    when `MLSD_DASK_ADDRESS` is set. Good batches are stored even when others are refused;
+    the flow fails after all are logged if any was quarantined or unreadable."""
+    settings = get_settings()
+    contract = load_contract(settings.contract_file)
+    try:
+        files = folder.batch_files(source)
+    except folder.NoBatchesError as error:
+        ingestion.record_unreadable(source, error, settings)
+        raise
+    checked = check_files(files, contract, settings)
+    records: list[ingestion.IngestionRecord] = record_all(checked, contract, settings)
+    if any(record.status in folder.REFUSED for record in records):
+        raise folder.BatchesRefusedError(records)
+    return records

@@ -98,35 +98,53 @@ def record_unreadable(source: Path, error: Exception, settings: Settings) -> Ing
     return record
 
 
+@dataclass(frozen=True)
+class Stored:
+    """Where a batch's content is kept (validated or quarantined) and whether it was written now
+    (False: the same content was already there)."""
+
+    path: Path
+    written: bool
+    data_hash: str
+    rows: int
+
+
+def store(frame: pd.DataFrame, success: bool, settings: Settings) -> Stored:
+    """Keep a valid batch in ``validated/`` and an invalid one in ``quarantine/``, once."""
+    data_hash = content_hash(frame)
+    folder = settings.validated_dir if success else settings.quarantine_dir
+    path, written = store_once(frame, folder, batch_id(data_hash), data_hash)
+    return Stored(path=path, written=written, data_hash=data_hash, rows=len(frame))
+
+
+def conclude(
+    stored: Stored, report: ValidationReport, source: str, settings: Settings
+) -> IngestionRecord:
+    """Log the outcome of a stored batch. A rejected one gets its report beside it (the same bad
+    batch sent again points at the copy already kept) and raises `BatchRejectedError`."""
+    status: IngestionStatus = (
+        "rejected" if not report.success else "validated" if stored.written else "duplicate"
+    )
+    record = IngestionRecord(
+        batch_id=stored.path.stem,
+        status=status,
+        rows=stored.rows,
+        data_hash=stored.data_hash,
+        source=source,
+        path=str(stored.path),
+        data_docs=report.data_docs,
+        failures=[str(failure) for failure in report.failures],
+    )
+    if status == "rejected" and stored.written:
+        write_json(report.to_dict(), stored.path.with_suffix(".report.json"))
+    append_jsonl([record.to_dict()], settings.ingestion_log)
+    if status == "rejected":
+        raise BatchRejectedError(record, report)
+    return record
+
+
 def record_outcome(
     frame: pd.DataFrame, report: ValidationReport, source: str, settings: Settings
 ) -> IngestionRecord:
     """Store a valid batch once (or note it is a duplicate), quarantine an invalid one."""
-    data_hash = content_hash(frame)
-    identifier = batch_id(data_hash)
-
-    def outcome(status: IngestionStatus, stored_as: Path) -> IngestionRecord:
-        return IngestionRecord(
-            batch_id=stored_as.stem,
-            status=status,
-            rows=len(frame),
-            data_hash=data_hash,
-            source=source,
-            path=str(stored_as),
-            data_docs=report.data_docs,
-            failures=[str(failure) for failure in report.failures],
-        )
-
-    if not report.success:
-        # The same bad batch sent again is already kept: point at it instead of copying it.
-        target, written = store_once(frame, settings.quarantine_dir, identifier, data_hash)
-        if written:
-            write_json(report.to_dict(), target.with_suffix(".report.json"))
-        record = outcome("rejected", target)
-        append_jsonl([record.to_dict()], settings.ingestion_log)
-        raise BatchRejectedError(record, report)
-
-    target, written = store_once(frame, settings.validated_dir, identifier, data_hash)
-    record = outcome("validated" if written else "duplicate", target)
-    append_jsonl([record.to_dict()], settings.ingestion_log)
-    return record
+    return conclude(store(frame, report.success, settings), report, source, settings)

@@ -7,13 +7,17 @@ review), so the contract stays the single source: edit contract.yaml, never the 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
 import pandas as pd
+from great_expectations.data_context.types.resource_identifiers import (
+    ExpectationSuiteIdentifier,
+    ValidationResultIdentifier,
+)
 
 from ..contract import DataContract
 from .batches import exclusive
@@ -122,47 +126,80 @@ def open_context(gx_dir: Path, data_docs_dir: Path) -> Any:
     return context
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """A batch checked against the suite, not yet published: its report (without Data Docs)
+    and GX's own result, which `publish` stores and renders."""
+
+    report: ValidationReport
+    result: Any  # great_expectations' ExpectationSuiteValidationResult
+
+
 def validate_batch(
     frame: pd.DataFrame, contract: DataContract, gx_dir: Path, data_docs_dir: Path
 ) -> ValidationReport:
-    """Run the contract's suite on `frame` and render Data Docs; never raises on bad data.
-    The GX project is shared state (suites, definitions, results, docs): one run at a time."""
-    with exclusive(gx_dir / ".lock"):
-        return _validate(frame, contract, gx_dir, data_docs_dir)
+    """Run the contract's suite on `frame` and render Data Docs; never raises on bad data."""
+    return publish(evaluate(frame, contract), contract, gx_dir, data_docs_dir)
 
 
-def _validate(
-    frame: pd.DataFrame, contract: DataContract, gx_dir: Path, data_docs_dir: Path
-) -> ValidationReport:
-    context = open_context(gx_dir, data_docs_dir)
-    datasource = context.data_sources.add_or_update_pandas(DATASOURCE)
-    asset = datasource.add_dataframe_asset(contract.name)
-    batch_definition = asset.add_batch_definition_whole_dataframe(BATCH_DEFINITION)
-    suite = context.suites.add_or_update(
+def evaluate(frame: pd.DataFrame, contract: DataContract) -> Evaluation:
+    """Run the contract's suite on `frame` in memory. It touches no file, so many batches can
+    be evaluated at once, in other processes or on other machines (`data/many.py`)."""
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = {"globally": False}
+    batch_definition = (
+        context.data_sources.add_pandas(DATASOURCE)
+        .add_dataframe_asset(contract.name)
+        .add_batch_definition_whole_dataframe(BATCH_DEFINITION)
+    )
+    suite = context.suites.add(
         gx.ExpectationSuite(name=suite_name(contract), expectations=build_expectations(contract))
     )
-    definition = context.validation_definitions.add_or_update(
+    definition = context.validation_definitions.add(
         gx.ValidationDefinition(name=suite_name(contract), data=batch_definition, suite=suite)
     )
-    checkpoint = context.checkpoints.add_or_update(
-        gx.Checkpoint(
-            name=f"{contract.name}_ingestion",
-            validation_definitions=[definition],
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
-            result_format={"result_format": "SUMMARY", "partial_unexpected_count": SHOWN_EXAMPLES},
-        )
+    result = definition.run(
+        batch_parameters={"dataframe": frame},
+        result_format={"result_format": "SUMMARY", "partial_unexpected_count": SHOWN_EXAMPLES},
     )
-    result = checkpoint.run(batch_parameters={"dataframe": frame})
-    (identifier, validation), *_ = result.run_results.items()
-    urls = context.get_docs_sites_urls(resource_identifier=identifier, site_names=[DOCS_SITE])
-    return ValidationReport(
-        success=bool(validation.success),
+    report = ValidationReport(
+        success=bool(result.success),
         rows=len(frame),
-        evaluated=len(validation.results),
-        failures=tuple(_failures(validation.results)),
-        data_docs=urls[0]["site_url"] if urls else None,
+        evaluated=len(result.results),
+        failures=tuple(_failures(result.results)),
         suite=suite_name(contract),
     )
+    return Evaluation(report=report, result=result)
+
+
+def publish(
+    evaluation: Evaluation, contract: DataContract, gx_dir: Path, data_docs_dir: Path
+) -> ValidationReport:
+    """Keep the suite and the result in the project's GX folder and render the result's Data
+    Docs page; return the report with its address. The GX folder is shared state: one at a
+    time."""
+    with exclusive(gx_dir / ".lock"):
+        context = open_context(gx_dir, data_docs_dir)
+        context.suites.add_or_update(
+            gx.ExpectationSuite(
+                name=suite_name(contract), expectations=build_expectations(contract)
+            )
+        )
+        result = evaluation.result
+        suite_id = ExpectationSuiteIdentifier(name=suite_name(contract))
+        result_id = ValidationResultIdentifier(
+            expectation_suite_identifier=suite_id,
+            run_id=result.meta["run_id"],
+            batch_identifier=result.batch_id,
+        )
+        context.validation_results_store.store_validation_results(
+            suite_validation_result=result,
+            suite_validation_result_identifier=result_id,
+            expectation_suite_identifier=suite_id,
+        )
+        context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=[result_id, suite_id])
+        urls = context.get_docs_sites_urls(resource_identifier=result_id, site_names=[DOCS_SITE])
+    return replace(evaluation.report, data_docs=urls[0]["site_url"] if urls else None)
 
 
 def _failures(results: Iterable[Any]) -> Iterable[ExpectationFailure]:

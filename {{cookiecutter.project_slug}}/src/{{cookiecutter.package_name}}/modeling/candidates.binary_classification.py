@@ -71,6 +71,18 @@ MODELS: dict[str, ModelBuilder] = {
     "gradient_boosting": gradient_boosting,
 }
 
+# What `MLSD_SEARCH_TRIALS` may try for each candidate (pipeline parameter names, values to
+# sample from); the values the builders set are among them.
+SEARCH_SPACES: dict[str, dict[str, list[object]]] = {
+    "logistic_regression": {"model__C": [0.1, 0.3, 1.0, 3.0, 10.0]},
+    "gradient_boosting": {
+        "model__learning_rate": [0.03, 0.05, 0.1],
+        "model__max_leaf_nodes": [7, 15, 31],
+        "model__min_samples_leaf": [50, 100, 200],
+        "model__l2_regularization": [0.0, 1.0],
+    },
+}
+
 
 def predict_scores(model: Pipeline, frame: pd.DataFrame, contract: DataContract) -> pd.Series:
     """P(target = 1) for each row of `frame`, aligned with its index."""

@@ -75,6 +75,17 @@ MODELS: dict[str, ModelBuilder] = {
     "gradient_boosting": lambdarank,
 }
 
+# What `MLSD_SEARCH_TRIALS` may try for each candidate (pipeline parameter names, values to
+# sample from); the values the builders set are among them.
+SEARCH_SPACES: dict[str, dict[str, list[object]]] = {
+    "pointwise_ridge": {"model__alpha": [0.1, 0.3, 1.0, 3.0, 10.0]},
+    "gradient_boosting": {
+        "model__learning_rate": [0.03, 0.05, 0.1],
+        "model__num_leaves": [7, 15, 31],
+        "model__min_child_samples": [20, 50, 100],
+    },
+}
+
 
 def predict_scores(model: Pipeline, frame: pd.DataFrame, contract: DataContract) -> pd.Series:
     """Each row's ranking score, aligned with the index of `frame`."""

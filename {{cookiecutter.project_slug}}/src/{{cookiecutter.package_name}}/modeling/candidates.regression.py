@@ -66,6 +66,17 @@ MODELS: dict[str, ModelBuilder] = {
     "gradient_boosting": gradient_boosting,
 }
 
+# What `MLSD_SEARCH_TRIALS` may try for each candidate (pipeline parameter names, values to
+# sample from); the values the builders set are among them.
+SEARCH_SPACES: dict[str, dict[str, list[object]]] = {
+    "ridge": {"model__alpha": [0.1, 0.3, 1.0, 3.0, 10.0]},
+    "gradient_boosting": {
+        "model__learning_rate": [0.05, 0.1, 0.2],
+        "model__max_leaf_nodes": [15, 31, 63],
+        "model__min_samples_leaf": [20, 50, 100],
+    },
+}
+
 
 def predict_scores(model: Pipeline, frame: pd.DataFrame, contract: DataContract) -> pd.Series:
     """The predicted target for each row of `frame`, aligned with its index."""

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -34,12 +35,21 @@ def build_model(name: str, contract: DataContract, seed: int = 42) -> Pipeline:
     return model_builder(name)(contract, seed)
 
 
-def fit_model(name: str, train: pd.DataFrame, contract: DataContract, seed: int = 42) -> Pipeline:
-    """A fresh candidate `name`, fitted on the contract's features and target of `train`.
+def fit_model(
+    name: str,
+    train: pd.DataFrame,
+    contract: DataContract,
+    seed: int = 42,
+    params: Mapping[str, Any] | None = None,
+) -> Pipeline:
+    """A fresh candidate `name` (with `params` instead of its own, e.g. from a search), fitted
+    on the contract's features and target of `train`.
 
     A learning-to-rank model (one whose fit takes `group`) learns from each group's rows
     against each other: it gets the rows group by group, and each group's size."""
     model = build_model(name, contract, seed)
+    if params:
+        model.set_params(**params)
     codes = groups(train, contract)
     step, estimator = model.steps[-1]
     if codes is None or "group" not in inspect.signature(estimator.fit).parameters:

@@ -21,6 +21,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 from evidently import DataDefinition, Dataset, Report
 from evidently.core.report import Snapshot
@@ -76,8 +77,20 @@ def bounded_sample(
         return frame
     if group is None or group not in frame.columns:
         return frame.sample(n=max_rows, random_state=seed)
-    sizes = frame[group].value_counts(sort=False, dropna=False).sample(frac=1, random_state=seed)
-    return frame[frame[group].isin(sizes.index[sizes.cumsum() <= max_rows])]
+    return frame[frame[group].isin(chosen_groups(frame[group], max_rows, seed))]
+
+
+def chosen_groups(group: pd.Series, max_rows: int, seed: int) -> pd.Index:
+    """The groups `bounded_sample` keeps: in a seeded random order, until the next would not
+    fit in `max_rows` rows."""
+    sizes = group.value_counts(sort=False, dropna=False).sample(frac=1, random_state=seed)
+    return sizes.index[sizes.cumsum() <= max_rows]
+
+
+def sampled_positions(rows: int, max_rows: int, seed: int) -> np.ndarray:
+    """The row positions, in draw order, `bounded_sample` takes without groups from `rows`
+    rows: as pandas' `DataFrame.sample` draws them (a RandomState seeded with `seed`)."""
+    return np.random.RandomState(seed).choice(rows, size=max_rows, replace=False)
 
 
 def once_per_query(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:

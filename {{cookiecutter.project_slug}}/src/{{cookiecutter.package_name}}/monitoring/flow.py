@@ -106,6 +106,7 @@ def monitoring_flow(
         model,
         settings.monitoring_sample_rows,
         settings.seed,
+        settings.dask_address,
     )
     snapshot, summary = timed(
         "compare",

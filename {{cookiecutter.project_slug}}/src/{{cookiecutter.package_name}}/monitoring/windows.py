@@ -8,20 +8,24 @@ scores. Labels come with a batch file, so classification quality is measured the
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
+from typing import Any
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from ..cluster import dask_client
 from ..contract import DataContract
 from ..errors import ExpectedError, reading_store
 from ..modeling import labels
 from ..serving.batch import read_features, require_features
 from ..serving.scorer import ScoringModel
 from ..training import registry
-from .drift import SCORE_COLUMN, bounded_sample
+from .drift import SCORE_COLUMN, chosen_groups, sampled_positions
 
 
 class WindowError(ExpectedError):
@@ -52,9 +56,11 @@ def reference_window(
     model: ScoringModel,
     max_rows: int,
     seed: int,
+    dask_address: str | None = None,
 ) -> pd.DataFrame:
     """A bounded sample of the champion's training rows, with the champion's scores (and, for a
-    ranking, each row's group and id: its quality is judged per query list)."""
+    ranking, each row's group and id: its quality is judged per query list). The batches are
+    read on the Dask cluster `dask_address` names, when set."""
     columns = [column.name for column in contract.features] + [contract.target.name]
     if contract.group_column is not None:
         columns += [name for name in (contract.group_column, contract.id_column) if name]
@@ -62,11 +68,60 @@ def reference_window(
     missing = [path.name for path in paths if not path.is_file()]
     if missing:
         raise WindowError(f"the champion's training batches are not in {validated_dir}: {missing}")
-    frame = pd.concat([read_compact(path, columns) for path in paths], ignore_index=True)
-    sample = bounded_sample(frame, max_rows, seed, contract.group_column).reset_index(drop=True)
+    sample = sample_files(paths, columns, max_rows, seed, contract.group_column, dask_address)
     sample = with_labels(sample, contract)
     sample[SCORE_COLUMN] = model.score_frame(sample)
     return sample
+
+
+def sample_files(
+    paths: list[Path],
+    columns: list[str],
+    max_rows: int,
+    seed: int,
+    group: str | None = None,
+    dask_address: str | None = None,
+) -> pd.DataFrame:
+    """`bounded_sample` of the Parquet files `paths` put end to end, row for row, without
+    holding them all at once: the rows to keep are chosen first (from the files' row counts,
+    or their `group` column), then each file gives its own, here or on a Dask cluster."""
+    rows = [pq.ParquetFile(path).metadata.num_rows for path in paths]
+    starts = np.cumsum([0, *rows])
+    order = None
+    if sum(rows) <= max_rows:
+        keep: list[Any] = [None] * len(paths)
+    elif group is None:
+        order = sampled_positions(sum(rows), max_rows, seed)
+        ascending = np.sort(order)
+        keep = [
+            ascending[(ascending >= start) & (ascending < end)] - start
+            for start, end in itertools.pairwise(starts)
+        ]
+    else:
+        groups = pd.concat([read_compact(path, [group])[group] for path in paths])
+        keep = [chosen_groups(groups.reset_index(drop=True), max_rows, seed)] * len(paths)
+    arguments = (columns, group)
+    if dask_address is None:
+        parts = [read_kept(path, kept, *arguments) for path, kept in zip(paths, keep, strict=True)]
+    else:
+        with dask_client(dask_address) as client:
+            futures = client.map(read_kept, paths, keep, columns=columns, group=group, pure=False)
+            parts = client.gather(futures)
+    frame = pd.concat(parts, ignore_index=True)
+    if order is not None:  # back in draw order, as `DataFrame.sample` returns rows
+        frame = frame.iloc[np.argsort(np.argsort(order))]
+    return frame.reset_index(drop=True)
+
+
+def read_kept(path: Path, kept: Any, columns: list[str], group: str | None) -> pd.DataFrame:
+    """The rows of one file `sample_files` keeps: all (None), these positions, or the rows of
+    these groups."""
+    frame = read_compact(path, columns)
+    if kept is None:
+        return frame
+    if isinstance(kept, np.ndarray):
+        return frame.iloc[kept]
+    return frame[frame[group].isin(kept)]
 
 
 def prediction_log_window(log: Path, offset: int) -> tuple[pd.DataFrame, int, list[str]]:

@@ -29,7 +29,7 @@ from ..data.batches import (
 )
 from ..settings import ScoringPath, Settings
 from ..training import registry
-from .scorer import NoChampionError, ScoringModel, load_scoring_model
+from .scorer import NoChampionError, load_scoring_model, loaded_once
 
 if TYPE_CHECKING:
     import dask.dataframe as dd
@@ -102,10 +102,6 @@ def read_partitions(source: Path, contract: DataContract) -> dd.DataFrame:
         return frame.map_partitions(normalise, contract, meta=meta)
 
 
-# The scoring model each Dask worker process loaded, by tracking URI, version and path.
-_WORKER_MODELS: dict[tuple[str, str, str, ScoringPath], ScoringModel] = {}
-
-
 def score_partition(
     partition: pd.DataFrame,
     version: registry.ModelVersion,
@@ -114,13 +110,7 @@ def score_partition(
     tracking_uri: str,
 ) -> pd.DataFrame:
     """`score_frame` on a Dask worker: the model is loaded once per worker process."""
-    key = (tracking_uri, version.name, version.version, scoring_path)
-    model = _WORKER_MODELS.get(key)
-    if model is None:
-        import mlflow
-
-        mlflow.set_tracking_uri(tracking_uri)
-        model = _WORKER_MODELS[key] = load_scoring_model(version, contract, scoring_path)
+    model = loaded_once(version, contract, scoring_path, tracking_uri)
     return with_scores(partition, model.score_frame(partition), version)
 
 

@@ -135,6 +135,21 @@ def start_process(
         )
 
 
+def child_environment(project_dir: Path, **extra: str) -> dict[str, str]:
+    """The environment a process started for `project_dir` gets: this one without the
+    project's settings (each process gets the ones it needs), the tools kept inside the project
+    and offline."""
+    from ..runtime import tool_environment
+
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(ENV_PREFIX) and key != "PREFECT_API_URL"
+    }
+    env |= tool_environment(Settings(project_dir=project_dir))
+    return env | {f"{ENV_PREFIX}PROJECT_DIR": str(project_dir)} | extra
+
+
 def start_service(
     project_dir: Path,
     port: int | None = None,
@@ -146,13 +161,8 @@ def start_service(
     with these `settings` (MLSD_ variables) on top of the project's own. Returns once it is live
     (at once with `wait=False`: call `wait_until_up` later); `/readyz` says whether a champion
     is loaded."""
-    from ..runtime import tool_environment
-
     port = port or free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(ENV_PREFIX)}
-    env |= tool_environment(Settings(project_dir=project_dir))
-    env[f"{ENV_PREFIX}PROJECT_DIR"] = str(project_dir)
-    env |= settings or {}
+    env = child_environment(project_dir) | dict(settings or {})
     command = [
         sys.executable, "-m", "bentoml", "serve", SERVICE,
         "--host", "127.0.0.1", "--port", str(port),

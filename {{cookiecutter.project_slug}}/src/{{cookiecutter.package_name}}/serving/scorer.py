@@ -93,6 +93,29 @@ def load_scoring_model(
     return PipelineModel(registry.load_model(version), contract)
 
 
+# The scoring models a process loaded with `loaded_once`, by tracking URI, version and path.
+_LOADED: dict[tuple[str, str, str, ScoringPath], ScoringModel] = {}
+
+
+def loaded_once(
+    version: registry.ModelVersion,
+    contract: DataContract,
+    scoring_path: ScoringPath,
+    tracking_uri: str,
+) -> ScoringModel:
+    """`load_scoring_model` from the registry at `tracking_uri`, once per process: for a Dask
+    worker, which scores many partitions with the same version and has no settings of its
+    own."""
+    key = (tracking_uri, version.name, version.version, scoring_path)
+    model = _LOADED.get(key)
+    if model is None:
+        import mlflow
+
+        mlflow.set_tracking_uri(tracking_uri)
+        model = _LOADED[key] = load_scoring_model(version, contract, scoring_path)
+    return model
+
+
 @dataclass(frozen=True)
 class LoadedModel:
     version: registry.ModelVersion

@@ -17,7 +17,7 @@ from ..modeling import fit_model, predict_scores
 from ..requirements import OfflineMetrics, load_requirements
 from ..settings import get_settings
 from ..stopwatch import Stopwatch
-from . import dataset, registry, steps
+from . import dataset, registry, search, steps
 from .evaluation import Evaluation, compare, evaluate
 from .gate import decide_promotion
 
@@ -30,6 +30,7 @@ record_run = task(name="log-and-register", cache_policy=NO_CACHE)(steps.record_r
 move_aliases = task(name="move-aliases", cache_policy=NO_CACHE)(registry.move_aliases)
 compare_with_champion = task(name="paired-bootstrap", cache_policy=NO_CACHE)(compare)
 compile_and_check = task(name="compile-and-check", cache_policy=NO_CACHE)(steps.compile_and_check)
+search_parameters = task(name="parameter-search", cache_policy=NO_CACHE)(search.search)
 
 
 @task(name="evaluate", cache_policy=NO_CACHE)
@@ -74,7 +75,23 @@ def training_flow(model_name: str | None = None) -> steps.TrainingOutcome:
         settings.seed,
         data.batch_rows,
     )
-    model = timed("fit", fit, settings.model_name, split.train, contract, settings.seed)
+    found, params = None, None
+    if settings.search_trials:
+        found = timed(
+            "search",
+            search_parameters,
+            settings.model_name,
+            split.train,
+            contract,
+            offline,
+            settings.search_trials,
+            settings.seed,
+            settings.holdout_fraction,
+            settings.dask_address,
+        )
+        logger.info(found.summary())
+        params = found.best.params
+    model = timed("fit", fit, settings.model_name, split.train, contract, settings.seed, params)
     evaluation, scores = timed("evaluate", evaluate_model, model, split, contract, offline)
     check = timed("compile", compile_and_check, model, split.holdout, scores)
     champion = timed("score_champion", score_champion, split, contract, settings, offline)
@@ -112,6 +129,7 @@ def training_flow(model_name: str | None = None) -> steps.TrainingOutcome:
         decision=decision,
         check=check,
         comparison=comparison,
+        search=found,
     )
     timed("aliases", move_aliases, version, decision.promote)
     outcome = steps.TrainingOutcome(

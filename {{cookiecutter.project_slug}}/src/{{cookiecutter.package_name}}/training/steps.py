@@ -35,6 +35,7 @@ from .dataset import Split, TrainingData
 from .evaluation import Evaluation, holdout_metrics, slices_table, write_plots
 from .gate import PromotionDecision
 from .model_card import CardFacts, render_model_card
+from .search import SearchResult
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +148,7 @@ def record_run(
     decision: PromotionDecision,
     check: CompiledCheck,
     comparison: PairedBootstrap | None = None,
+    search: SearchResult | None = None,
 ) -> tuple[registry.ModelVersion, Path]:
     """Write the run's report folder, log it and the model to MLflow as a new registered
     version, and attach the model card. Aliases are not touched here."""
@@ -172,6 +174,7 @@ def record_run(
         "scoring_path": check.summary(),
         "comparison": asdict(comparison) if comparison else None,
         "slices": slices_table(evaluation.slices),
+        "search": asdict(search) | {"best": search.best.params} if search else None,
     }
     (report_dir / "metrics.json").write_text(json.dumps(summary, indent=2, default=str))
 
@@ -187,6 +190,7 @@ def record_run(
         "data_version": data.data_version,
         "batches": len(data.batches),
         "contract": f"{contract.name}_v{contract.version}",
+        "search_trials": len(search.trials) if search else 0,
     }
     metrics = dict(evaluation.metrics)
     if champion is not None:
