@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,7 @@ CONNECT_SECONDS = 30
 def dask_client(address: str) -> Iterator[Client]:
     """A client of the scheduler at `address`, or of a cluster of local worker processes (one
     thread each, one per core, on 127.0.0.1) that lives as long as the client."""
+    import dask
     from distributed import Client, LocalCluster
 
     if address != LOCAL:
@@ -34,6 +36,10 @@ def dask_client(address: str) -> Iterator[Client]:
             yield client
         return
     with (
+        # The scratch space (spilled data, locks) of the workers and their nannies in a folder
+        # of the cluster's own, not dask's default in the temporary directory, where it stays.
+        tempfile.TemporaryDirectory(prefix="mlsd-dask-") as scratch,
+        dask.config.set({"temporary-directory": scratch}),
         LocalCluster(
             n_workers=os.cpu_count() or 1,
             threads_per_worker=1,
@@ -41,6 +47,7 @@ def dask_client(address: str) -> Iterator[Client]:
             host="127.0.0.1",
             # The scheduler's HTTP routes on a free port (its default, 8787, may be taken).
             dashboard_address="127.0.0.1:0",
+            local_directory=scratch,
         ) as cluster,
         Client(cluster) as client,
     ):

@@ -15,6 +15,7 @@ differ, as in compose.yaml.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shlex
@@ -177,6 +178,9 @@ def running_stack(project_dir: Path, folder: Path | None = None) -> Iterator[Sta
         stop.callback(shutil.rmtree, runtime, ignore_errors=True)
         stop.enter_context(environment_variable("XDG_RUNTIME_DIR", runtime))
         postgres = start_postgres(folder / "postgres")
+        # pgserver also stops the server at exit, taking its lock again: that would make the
+        # runtime folder anew once it is removed. It is stopped here, so that hook goes.
+        stop.callback(atexit.unregister, postgres._cleanup)
         stop.callback(postgres.cleanup)
         mlflow = start_mlflow_server(folder, sqlalchemy_uri(postgres.get_uri(), "mlflow"), env)
         stop.callback(mlflow.stop)

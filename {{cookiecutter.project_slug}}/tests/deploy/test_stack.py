@@ -15,6 +15,7 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -180,9 +181,13 @@ def test_ctrl_c_stops_every_server(stack: RunningStack) -> None:
     # daemon (pg_ctl), not a child.
     assert len(started) >= 4
     started.append(psutil.Process(postmaster))
+    # The stack's folder for pgserver's runtime files, with any that older runs left.
+    runtime_folders = set(Path(tempfile.gettempdir()).glob("mlsd-stack-*"))
 
     stack.process.send_signal(signal.SIGINT)
     assert stack.process.wait(timeout=90) == 130, stack.output()
     _, alive = psutil.wait_procs(started, timeout=30)
     assert not alive, [process.cmdline() for process in alive]
+    remaining = set(Path(tempfile.gettempdir()).glob("mlsd-stack-*"))
+    assert len(runtime_folders - remaining) == 1 and remaining <= runtime_folders, remaining
     assert "Stopping the stack" in stack.output()

@@ -41,16 +41,20 @@ DASK = str(Path(sys.executable).parent / "dask")
 
 
 @pytest.fixture(scope="module")
-def scheduler() -> Iterator[str]:
-    """A Dask scheduler and two single-threaded workers, as separate processes on 127.0.0.1."""
+def scheduler(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Dask scheduler and two single-threaded workers, as separate processes on 127.0.0.1,
+    their scratch space in the test's folders."""
     from distributed import Client
 
     address = f"tcp://127.0.0.1:{free_port()}"
     port = address.rsplit(":", 1)[1]
     host = ["--host", "127.0.0.1", "--no-dashboard"]
-    started = [start_process([DASK, "scheduler", "--port", port, *host], {})]
+    # Dask's scratch space (locks, spilled data) in the test's folders, not the temporary one.
+    scratch = {"DASK_TEMPORARY_DIRECTORY": str(tmp_path_factory.mktemp("dask-scratch"))}
+    started = [start_process([DASK, "scheduler", "--port", port, *host], scratch)]
     worker = [DASK, "worker", address, "--nworkers", "1", "--nthreads", "1", *host]
-    started += [start_process(worker, {"PATH": str(Path(DASK).parent)}) for _ in range(2)]
+    env = scratch | {"PATH": str(Path(DASK).parent)}
+    started += [start_process(worker, env) for _ in range(2)]
     try:
         with Client(address, timeout=60) as client:
             client.wait_for_workers(2, timeout=120)
