@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -82,10 +84,31 @@ def start_postgres(folder: Path) -> Any:
     MLflow. As root it runs as a system user `pgserver` (PostgreSQL refuses root)."""
     from pgserver.postgres_server import get_server
 
+    forget_dead_handles(folder)
     server = get_server(folder, cleanup_mode="stop")
     if f"{TRACKING_DATABASE}\n" not in server.psql("SELECT datname FROM pg_database;"):
         server.psql(f"CREATE DATABASE {TRACKING_DATABASE};")
     return server
+
+
+def forget_dead_handles(folder: Path) -> None:
+    """pgserver stops PostgreSQL when the last process that opened it lets go, counting the
+    processes listed in `.handle_pids.json`. A stack killed with `kill -9` stays listed, and the
+    server would then outlive every later stack: the processes that are gone are dropped."""
+    handles = folder / ".handle_pids.json"
+    if handles.is_file():
+        pids = json.loads(handles.read_text() or "[]")
+        handles.write_text(json.dumps([pid for pid in pids if process_exists(pid)]))
+
+
+def process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's
+    return True
 
 
 def sqlalchemy_uri(postgres_uri: str, database: str) -> str:
@@ -206,8 +229,13 @@ def running_stack(project_dir: Path, folder: Path | None = None) -> Iterator[Sta
         # The worker looks for new runs every 2 s instead of Prefect's 10: on one machine, runs
         # triggered one after another (the loop) start sooner.
         worker_env = env | info.settings | {"PREFECT_RUNNER_POLL_FREQUENCY": "2"}
+        # SIGKILL when the stack dies without stopping it (`kill -9`): on SIGTERM, Prefect's
+        # runner waits to report to a Prefect server that died with the stack, for ever.
         worker = start_process(
-            [sys.executable, "-m", __package__, "worker"], worker_env, folder / "worker.log"
+            [sys.executable, "-m", __package__, "worker"],
+            worker_env,
+            folder / "worker.log",
+            death_signal=signal.SIGKILL,
         )
         stop.callback(LocalServer(prefect.url, worker).stop)
         info.processes = {

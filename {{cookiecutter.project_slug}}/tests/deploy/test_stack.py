@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -65,9 +66,8 @@ def read_env_file(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in path.read_text().splitlines() if line)
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    project = tmp_path_factory.mktemp("stack-project")
+def launch(project: Path) -> RunningStack:
+    """`stack` for `project`, as a user starts it, once it has written its env file."""
     folder = project / ".stack"
     # This process's environment without the settings and tool homes of the project it runs in.
     tools = set(tool_environment(Settings(project_dir=project))) | {"PREFECT_API_URL"}
@@ -80,20 +80,35 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
         process = subprocess.Popen(
             [sys.executable, "-m", PACKAGE, "stack"], env=env, stdout=output, stderr=output
         )
+    deadline = time.monotonic() + START_SECONDS
+    while not (folder / "env").exists():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the stack did not come up:\n{(project / 'stack.out').read_text()}")
+        time.sleep(1)
+    return RunningStack(project, folder, process, read_env_file(folder / "env"), env)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def postmaster(folder: Path) -> psutil.Process:
+    return psutil.Process(int((folder / "postgres" / "postmaster.pid").read_text().split()[0]))
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    running = launch(tmp_path_factory.mktemp("stack-project"))
     try:
-        deadline = time.monotonic() + START_SECONDS
-        while not (folder / "env").exists():
-            assert process.poll() is None, (project / "stack.out").read_text()
-            assert time.monotonic() < deadline, "the stack did not come up"
-            time.sleep(1)
-        yield RunningStack(project, folder, process, read_env_file(folder / "env"), env)
+        yield running
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop(running.process)
 
 
 def flow_runs(prefect_api: str) -> list[dict[str, object]]:
@@ -175,12 +190,11 @@ def test_a_missing_deployment_is_one_message(stack: RunningStack) -> None:
 
 def test_ctrl_c_stops_every_server(stack: RunningStack) -> None:
     """Last in this module: every process the stack started, PostgreSQL included, is gone."""
-    postmaster = int((stack.folder / "postgres" / "postmaster.pid").read_text().split()[0])
     started = [*psutil.Process(stack.process.pid).children(recursive=True)]
     # MLflow, Prefect, the service and the worker, and their own children; PostgreSQL is a
     # daemon (pg_ctl), not a child.
     assert len(started) >= 4
-    started.append(psutil.Process(postmaster))
+    started.append(postmaster(stack.folder))
     # The stack's folder for pgserver's runtime files, with any that older runs left.
     runtime_folders = set(Path(tempfile.gettempdir()).glob("mlsd-stack-*"))
 
@@ -191,3 +205,30 @@ def test_ctrl_c_stops_every_server(stack: RunningStack) -> None:
     remaining = set(Path(tempfile.gettempdir()).glob("mlsd-stack-*"))
     assert len(runtime_folders - remaining) == 1 and remaining <= runtime_folders, remaining
     assert "Stopping the stack" in stack.output()
+
+
+def test_after_kill_9_the_next_stack_takes_over_postgres(tmp_path: Path) -> None:
+    """Nothing runs at SIGKILL: the stack's children go with it, PostgreSQL (a daemon) stays,
+    and the next stack on the same folder uses it and stops it."""
+    runtime_folders = set(Path(tempfile.gettempdir()).glob("mlsd-stack-*"))
+    first = launch(tmp_path)
+    children = psutil.Process(first.process.pid).children(recursive=True)
+    database = postmaster(first.folder)
+    first.process.kill()
+    first.process.wait()
+    _, alive = psutil.wait_procs(children, timeout=30)
+    assert not alive, [process.cmdline() for process in alive]  # the worker included
+    assert database.is_running()
+
+    (first.folder / "env").unlink()
+    second = launch(tmp_path)
+    try:
+        assert postmaster(second.folder).pid == database.pid
+    finally:
+        stop(second.process)
+    assert second.process.returncode == 130, second.output()
+    _, alive = psutil.wait_procs([database], timeout=30)
+    assert not alive, "PostgreSQL outlived the stack that took it over"
+    # The killed stack's runtime folder is all that stays (the second removed its own).
+    (left,) = set(Path(tempfile.gettempdir()).glob("mlsd-stack-*")) - runtime_folders
+    shutil.rmtree(left)

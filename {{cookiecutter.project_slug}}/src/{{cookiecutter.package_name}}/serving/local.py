@@ -108,30 +108,40 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float) ->
     raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
 
 
-def die_with_parent() -> None:
-    """In a child, before exec: the kernel sends it SIGTERM when its parent dies, however the
-    parent died (`kill -9` included), so no server outlives the command that started it."""
-    if sys.platform.startswith("linux"):
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+def die_with_parent(death_signal: int = signal.SIGTERM) -> Callable[[], None]:
+    """For a child, before exec: the kernel sends it `death_signal` when its parent dies,
+    however the parent died (`kill -9` included), so no server outlives the command that
+    started it."""
+
+    def set_death_signal() -> None:
+        if sys.platform.startswith("linux"):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, death_signal)
+
+    return set_death_signal
 
 
 def start_process(
-    command: Sequence[str], env: Mapping[str, str], log: Path | None = None
+    command: Sequence[str],
+    env: Mapping[str, str],
+    log: Path | None = None,
+    death_signal: int = signal.SIGTERM,
 ) -> subprocess.Popen[bytes]:
-    """Start a server process, its output appended to `log` (or dropped); it dies with us."""
+    """Start a server process, its output appended to `log` (or dropped); it gets
+    `death_signal` when we die."""
+    preexec = die_with_parent(death_signal)
     if log is None:
         return subprocess.Popen(
             list(command),
             env=dict(env),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=die_with_parent,
+            preexec_fn=preexec,
         )
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as output:
         return subprocess.Popen(
-            list(command), env=dict(env), stdout=output, stderr=output, preexec_fn=die_with_parent
+            list(command), env=dict(env), stdout=output, stderr=output, preexec_fn=preexec
         )
 
 
