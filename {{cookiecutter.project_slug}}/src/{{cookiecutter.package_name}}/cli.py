@@ -137,9 +137,9 @@ def ingest(
     start_pipeline(settings)
     from .data.flow import folder_ingestion_flow, ingestion_flow
 
-    folder = source if source is not None else settings.source_path
-    if folder is not None and folder.is_dir():
-        for record in folder_ingestion_flow(folder):
+    given = source if source is not None else settings.source_path
+    if given is not None and given.is_dir():
+        for record in folder_ingestion_flow(given):
             typer.echo(f"{record.source}: {record.status}, {record.rows} rows -> {record.path}")
         return
     record = ingestion_flow(source=source, rows=rows, seed=seed, drift=drift)

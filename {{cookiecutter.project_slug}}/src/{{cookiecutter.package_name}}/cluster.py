@@ -14,14 +14,16 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from distributed import Client
 
 LOCAL = "local"
 CONNECT_SECONDS = 30
+
+Result = TypeVar("Result")
 
 
 @contextlib.contextmanager
@@ -52,3 +54,20 @@ def dask_client(address: str) -> Iterator[Client]:
         Client(cluster) as client,
     ):
         yield client
+
+
+def run_each(
+    function: Callable[..., Result],
+    *iterables: Iterable[Any],
+    address: str | None,
+    **common: Any,
+) -> list[Result]:
+    """`function(*items, **common)` for each tuple of items, results in order: one after
+    another in this process (`address` None), or side by side on the cluster at `address`."""
+    if address is None:
+        return [function(*items, **common) for items in zip(*iterables, strict=True)]
+    with dask_client(address) as client:
+        # pure=False: the same arguments twice may read a file that changed in between.
+        futures = client.map(function, *(list(items) for items in iterables), pure=False, **common)
+        results: list[Result] = client.gather(futures)
+    return results

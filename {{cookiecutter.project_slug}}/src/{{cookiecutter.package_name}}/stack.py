@@ -43,7 +43,13 @@ from .serving.local import (
 from .settings import ENV_PREFIX
 
 # The flows the worker serves, as `flow name/deployment name` (deployments.py).
-DEPLOYMENTS = ("ingestion/ingest", "training/train", "batch-scoring/score", "monitoring/monitor")
+DEPLOYMENTS = (
+    "ingestion/ingest",
+    "folder-ingestion/ingest-folder",
+    "training/train",
+    "batch-scoring/score",
+    "monitoring/monitor",
+)
 TRACKING_DATABASE = "mlflow"
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..cluster import dask_client
+from ..cluster import run_each
 from ..contract import DataContract
 from ..errors import BAD_INPUT, DATA_REJECTED, ExpectedError
 from ..settings import Settings
@@ -96,15 +96,9 @@ def check_files(
     sources: Sequence[Path], contract: DataContract, settings: Settings
 ) -> list[CheckedFile]:
     """`check_file` for every source: here, or on the cluster `settings.dask_address` names."""
-    if settings.dask_address is None:
-        return [check_file(source, contract, settings) for source in sources]
-    with dask_client(settings.dask_address) as client:
-        # pure=False: the same file read twice may have changed in between.
-        futures = client.map(
-            check_file, list(sources), contract=contract, settings=settings, pure=False
-        )
-        checked: list[CheckedFile] = client.gather(futures)
-    return checked
+    return run_each(
+        check_file, sources, address=settings.dask_address, contract=contract, settings=settings
+    )
 
 
 def record_all(

@@ -107,6 +107,10 @@ def build_expectations(contract: DataContract) -> list[gxe.Expectation]:
     return expectations
 
 
+def expectation_suite(contract: DataContract) -> gx.ExpectationSuite:
+    return gx.ExpectationSuite(name=suite_name(contract), expectations=build_expectations(contract))
+
+
 def open_context(gx_dir: Path, data_docs_dir: Path) -> Any:
     """The project's file-backed GX context, with Data Docs written to `data_docs_dir`."""
     context = gx.get_context(mode="file", context_root_dir=str(gx_dir))
@@ -144,7 +148,7 @@ def validate_batch(
 
 def evaluate(frame: pd.DataFrame, contract: DataContract) -> Evaluation:
     """Run the contract's suite on `frame` in memory. It touches no file, so many batches can
-    be evaluated at once, in other processes or on other machines (`data/many.py`)."""
+    be evaluated at once, in other processes or on other machines (`data/folder.py`)."""
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False}
     batch_definition = (
@@ -152,9 +156,7 @@ def evaluate(frame: pd.DataFrame, contract: DataContract) -> Evaluation:
         .add_dataframe_asset(contract.name)
         .add_batch_definition_whole_dataframe(BATCH_DEFINITION)
     )
-    suite = context.suites.add(
-        gx.ExpectationSuite(name=suite_name(contract), expectations=build_expectations(contract))
-    )
+    suite = context.suites.add(expectation_suite(contract))
     definition = context.validation_definitions.add(
         gx.ValidationDefinition(name=suite_name(contract), data=batch_definition, suite=suite)
     )
@@ -180,11 +182,7 @@ def publish(
     time."""
     with exclusive(gx_dir / ".lock"):
         context = open_context(gx_dir, data_docs_dir)
-        context.suites.add_or_update(
-            gx.ExpectationSuite(
-                name=suite_name(contract), expectations=build_expectations(contract)
-            )
-        )
+        context.suites.add_or_update(expectation_suite(contract))
         result = evaluation.result
         suite_id = ExpectationSuiteIdentifier(name=suite_name(contract))
         result_id = ValidationResultIdentifier(

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from ..cluster import dask_client
+from ..cluster import run_each
 from ..contract import DataContract
 from ..errors import ExpectedError, reading_store
 from ..modeling import labels
@@ -100,13 +100,7 @@ def sample_files(
     else:
         groups = pd.concat([read_compact(path, [group])[group] for path in paths])
         keep = [chosen_groups(groups.reset_index(drop=True), max_rows, seed)] * len(paths)
-    arguments = (columns, group)
-    if dask_address is None:
-        parts = [read_kept(path, kept, *arguments) for path, kept in zip(paths, keep, strict=True)]
-    else:
-        with dask_client(dask_address) as client:
-            futures = client.map(read_kept, paths, keep, columns=columns, group=group, pure=False)
-            parts = client.gather(futures)
+    parts = run_each(read_kept, paths, keep, address=dask_address, columns=columns, group=group)
     frame = pd.concat(parts, ignore_index=True)
     if order is not None:  # back in draw order, as `DataFrame.sample` returns rows
         frame = frame.iloc[np.argsort(np.argsort(order))]
