@@ -15,15 +15,13 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from distributed import Client
 
 LOCAL = "local"
 CONNECT_SECONDS = 30
-
-Result = TypeVar("Result")
 
 
 @contextlib.contextmanager
@@ -57,11 +55,11 @@ def dask_client(address: str) -> Iterator[Client]:
 
 
 def run_each(
-    function: Callable[..., Result],
+    function: Callable[..., Any],
     *iterables: Iterable[Any],
     address: str | None,
     **common: Any,
-) -> list[Result]:
+) -> list[Any]:
     """`function(*items, **common)` for each tuple of items, results in order: one after
     another in this process (`address` None), or side by side on the cluster at `address`."""
     if address is None:
@@ -69,5 +67,5 @@ def run_each(
     with dask_client(address) as client:
         # pure=False: the same arguments twice may read a file that changed in between.
         futures = client.map(function, *(list(items) for items in iterables), pure=False, **common)
-        results: list[Result] = client.gather(futures)
+        results: list[Any] = client.gather(futures)
     return results

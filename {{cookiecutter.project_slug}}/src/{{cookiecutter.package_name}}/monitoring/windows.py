@@ -100,7 +100,9 @@ def sample_files(
     else:
         groups = pd.concat([read_compact(path, [group])[group] for path in paths])
         keep = [chosen_groups(groups.reset_index(drop=True), max_rows, seed)] * len(paths)
-    parts = run_each(read_kept, paths, keep, address=dask_address, columns=columns, group=group)
+    parts: list[pd.DataFrame] = run_each(
+        read_kept, paths, keep, address=dask_address, columns=columns, group=group
+    )
     frame = pd.concat(parts, ignore_index=True)
     if order is not None:  # back in draw order, as `DataFrame.sample` returns rows
         frame = frame.iloc[np.argsort(np.argsort(order))]
