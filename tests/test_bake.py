@@ -125,6 +125,7 @@ EXPECTED_FILES = [
     "tests/code/test_evaluation.py",
     "tests/code/test_gate.py",
     "tests/code/test_inference.py",
+    "tests/code/test_search.py",
     "tests/code/test_seeds.py",
     "tests/code/test_ingestion.py",
     "tests/code/test_requirements.py",
