@@ -3,14 +3,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cookiecutter.main import cookiecutter
+
+from .docker_engine import provide_images, start_engine
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE_OPTIONS: dict[str, Any] = json.loads((REPO / "cookiecutter.json").read_text())
@@ -112,9 +115,9 @@ class TaskRun:
                 result = subprocess.run(
                     ["make", target, f"UV={self.uv}"],
                     cwd=self.project,
-                    # The servers family (tests/deploy/test_stack.py) runs the same stack and
-                    # loop code for every task: the default project's suite runs it once.
-                    env=clean_env(PYTEST_ADDOPTS="-m 'not servers'"),
+                    # The servers and docker families (tests/deploy/) run the same stack,
+                    # images and loop code for every task: the default project runs them once.
+                    env=clean_env(PYTEST_ADDOPTS="-m 'not servers and not docker'"),
                     capture_output=True,
                     text=True,
                     timeout=timeout,
@@ -146,3 +149,94 @@ class TaskRun:
 def other_tasks(tmp_path_factory: pytest.TempPathFactory, uv: str) -> dict[str, TaskRun]:
     """Started by the default project's tests (so the runs overlap), read by test_other_tasks."""
     return {task: TaskRun(task, tmp_path_factory.mktemp(task), uv) for task in OTHER_TASKS}
+
+
+class DockerRun:
+    """The default project's docker family (its tests/deploy/test_docker.py), in a thread beside
+    everything else: a Docker engine (the one DOCKER_HOST names, else a dockerd started here),
+    stand-ins for the base images no registry serves (docker_engine.py), then the family's own
+    pytest run once the project is installed; the engine it started is stopped after."""
+
+    FAMILY_TIMEOUT = 2_400
+
+    def __init__(self, folder: Path, uv: str) -> None:
+        self.folder, self.uv = folder, uv
+        self.project: Path | None = None
+        self.baked, self.installed = threading.Event(), threading.Event()
+        self.engine_note = ""  # why there is no engine, when there is none
+        self.images: dict[str, str] = {}
+        self.result: subprocess.CompletedProcess[str] | None = None
+        self.family: subprocess.Popen[str] | None = None
+        self.error = ""
+        self._thread = threading.Thread(target=self._run, name="docker", daemon=True)
+        self._thread.start()
+
+    def project_baked(self, project: Path) -> None:
+        """The project's files exist: the base images they pin can be provided."""
+        self.project = project
+        self.baked.set()
+
+    def _run(self) -> None:
+        engine = start_engine(clean_env())
+        if isinstance(engine, str):
+            self.engine_note = engine
+            return
+        try:
+            self.baked.wait()
+            assert self.project is not None
+            self.images = provide_images(engine, self.project, self.uv, self.folder / "stand-ins")
+            self.installed.wait()
+            # The documented CA option (docker/certs/): this machine's bundle, which holds the
+            # certificate of the proxy the containers reach the package index through.
+            bundle = os.environ.get("SSL_CERT_FILE")
+            if bundle and Path(bundle).is_file():
+                shutil.copy(bundle, self.project / "docker" / "certs" / "machine-bundle.crt")
+            command = [
+                self.uv,
+                "run",
+                "--locked",
+                "pytest",
+                "-p",
+                "no:cacheprovider",
+                "-m",
+                "docker",
+            ]
+            self.family = subprocess.Popen(
+                command,
+                cwd=self.project,
+                env=engine.env | {"UV_PYTHON_DOWNLOADS": "never"},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            stdout, stderr = self.family.communicate(timeout=self.FAMILY_TIMEOUT)
+            self.result = subprocess.CompletedProcess(
+                command, self.family.returncode, stdout, stderr
+            )
+        except Exception as error:  # reported by the test that reads the run
+            self.error = f"{type(error).__name__}: {error}"
+        finally:
+            engine.stop()
+
+    def wait(self) -> None:
+        self._thread.join(timeout=self.FAMILY_TIMEOUT + 900)
+
+    def stop(self) -> None:
+        """End a family still running (a session cut short): Ctrl-C lets its fixtures bring the
+        stack down; then the engine this run started stops with the thread."""
+        self.baked.set()
+        self.installed.set()
+        if self.family is not None and self.family.poll() is None:
+            self.family.send_signal(signal.SIGINT)
+        self._thread.join(timeout=180)
+        if self.family is not None and self.family.poll() is None:
+            self.family.kill()
+        self._thread.join(timeout=120)
+
+
+@pytest.fixture(scope="session")
+def docker_run(tmp_path_factory: pytest.TempPathFactory, uv: str) -> Iterator[DockerRun]:
+    """Started first by the default project's tests, read by the last of them."""
+    started = DockerRun(tmp_path_factory.mktemp("docker"), uv)
+    yield started
+    started.stop()

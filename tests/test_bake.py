@@ -41,6 +41,7 @@ EXPECTED_FILES = [
     "bench/startup.py",
     "bench/training.py",
     "bench/your_own_data.py",
+    "docker/certs/README.md",
     "docker/serving.Dockerfile",
     "docker/worker.Dockerfile",
     "src/{package}/__init__.py",
@@ -134,6 +135,7 @@ EXPECTED_FILES = [
     "tests/code/test_target.py",
     "tests/data/test_validation.py",
     "tests/deploy/test_deployment_files.py",
+    "tests/deploy/test_docker.py",
     "tests/deploy/test_stack.py",
     "tests/deploy/test_worker.py",
     "tests/e2e/test_batch_scoring.py",
@@ -210,6 +212,13 @@ def test_combination_bakes_clean(combination: tuple[str, ...], tmp_path: Path) -
         steps = workflow["jobs"]["test"]["steps"]
         assert any(s.get("with", {}).get("python-version") == version for s in steps)
         assert {"make setup", "make lint", "make test"} <= {s.get("run") for s in steps}
+        # The docker family runs in its own job, with the official base images.
+        assert (
+            "not docker"
+            in next(s for s in steps if s.get("run") == "make test")["env"]["PYTEST_ADDOPTS"]
+        )
+        docker_steps = workflow["jobs"]["docker"]["steps"]
+        assert {"make setup", "make test-docker"} <= {s.get("run") for s in docker_steps}
 
     # Generated code is already formatted and lint-free, with the project's own ruff settings.
     run(["ruff", "check", "--no-cache", "."], cwd=project, env=clean_env())

@@ -14,16 +14,19 @@ from typing import Any
 
 import pytest
 
-from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, bake, clean_env, run
+from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, DockerRun, bake, clean_env, run
 
-# The other tasks' projects start in the background with this module, and run beside it.
-pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("other_tasks")]
+# The other tasks' projects, and the default project's docker family, start in the background
+# with this module, and run beside it.
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("docker_run", "other_tasks")]
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory, uv: str) -> Path:
+def project(tmp_path_factory: pytest.TempPathFactory, uv: str, docker_run: DockerRun) -> Path:
     baked = bake(tmp_path_factory.mktemp("default"))
+    docker_run.project_baked(baked)
     run(["make", "setup", f"UV={uv}"], cwd=baked)
+    docker_run.installed.set()
     return baked
 
 
@@ -43,9 +46,11 @@ def test_generated_project_lints_clean(project: Path, uv: str) -> None:
 def test_generated_project_tests_pass(project: Path, uv: str) -> None:
     # ~15 minutes alone on 2 cores (real flows, servers and the closed loop, twice), more
     # beside the other tasks' suites: the same limit as theirs (conftest.TaskRun).
-    result = run(["make", "test", f"UV={uv}"], cwd=project, timeout=2_400)
+    # The docker family runs in its own thread (conftest.DockerRun): deselected here.
+    env = clean_env(PYTEST_ADDOPTS="-m 'not docker'")
+    result = run(["make", "test", f"UV={uv}"], cwd=project, env=env, timeout=2_400)
     summary = re.findall(r"^=+ (.*) in [\d.]+s.* =+$", result.stdout, flags=re.M)
-    assert summary and re.fullmatch(r"\d+ passed", summary[-1]), summary
+    assert summary and re.fullmatch(r"\d+ passed, \d+ deselected", summary[-1]), summary
 
 
 @pytest.fixture(scope="module")
@@ -202,3 +207,24 @@ def test_serving_dependencies_alone_import_the_service(
     probe = f"import {DEFAULT_PACKAGE}.serving.service as s; print(s.PredictionService.name)"
     result = run([str(venv / "bin" / "python"), "-c", probe], cwd=tmp_path, env=clean_env())
     assert result.stdout.strip().endswith("prediction_service")
+
+
+def test_docker_images_build_and_the_compose_stack_serves(docker_run: DockerRun) -> None:
+    """The default project's docker family, on an engine this session started where none ran:
+    both images built, the serving image's user, packages and health check, compose.yaml up,
+    a champion trained through the worker's deployment and served, `down -v` clean."""
+    docker_run.wait()
+    if docker_run.engine_note:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the docker family: {docker_run.engine_note}")
+        pytest.skip(docker_run.engine_note)
+    assert not docker_run.error, docker_run.error
+    result = docker_run.result
+    assert result is not None, "the docker family did not run"
+    summary = re.findall(r"^=+ (.*) in [\d.]+s.* =+$", result.stdout, flags=re.M)
+    output = f"{result.stdout[-8000:]}\n{result.stderr[-3000:]}"
+    assert summary and re.fullmatch(r"4 passed, \d+ deselected", summary[-1]), output
+    report = json.loads((docker_run.project / "build" / "docker-report.json").read_text())
+    # Which base images were stand-ins (docker_engine.py), and what the family measured.
+    print(json.dumps({"provided": docker_run.images, "report": report}, indent=2))
+    assert set(report["images"]) == {f"{DEFAULT_SLUG}-serving", f"{DEFAULT_SLUG}-worker"}

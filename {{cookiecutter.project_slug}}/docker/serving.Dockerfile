@@ -1,34 +1,45 @@
-# syntax=docker/dockerfile:1
 # The prediction service (step 6): the package with the serving dependencies only (no Prefect, no
 # Great Expectations), run as a non-root user. The model is not in the image: the
 # service loads the registry's champion at start-up and on POST /reload.
 #   docker build -f docker/serving.Dockerfile -t {{ cookiecutter.project_slug }}-serving .
+# Builds with BuildKit and with the classic builder (DOCKER_BUILDKIT=0): no BuildKit-only syntax.
+# The first lines of each stage are the worker image's too, so the two builds share layers.
 
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
 
 FROM python:{{ cookiecutter.python_version }}-slim-bookworm AS build
 COPY --from=uv /uv /usr/local/bin/uv
-ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never \
+# Extra CA certificates, for a proxy that inspects TLS: PEM files named docker/certs/*.crt are
+# trusted while building and in the image. None by default (serving README, "Docker").
+COPY docker/certs/ /usr/local/share/ca-certificates/extra/
+RUN update-ca-certificates
+ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never UV_NO_CACHE=1 \
+    UV_NATIVE_TLS=true SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
     UV_PROJECT_ENVIRONMENT=/opt/venv
 WORKDIR /build
-# Dependencies first, in their own layer: it is rebuilt only when the lock file changes.
-COPY pyproject.toml uv.lock README.md ./
-RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --locked --no-default-groups --no-install-project
+# Dependencies first, in their own layer: rebuilt only when pyproject.toml or the lock file
+# changes (the README, which the package's metadata reads, comes with the code).
+COPY pyproject.toml uv.lock ./
+RUN uv sync --locked --no-default-groups --no-install-project
+COPY README.md ./
 COPY src ./src
-RUN --mount=type=cache,target=/root/.cache/uv \
-    uv sync --locked --no-default-groups --no-editable
+RUN uv sync --locked --no-default-groups --no-editable
 
 FROM python:{{ cookiecutter.python_version }}-slim-bookworm
+COPY docker/certs/ /usr/local/share/ca-certificates/extra/
 # LightGBM (the compiled scoring path, and a ranking's model) needs OpenMP's runtime, which
 # the slim image lacks.
-RUN apt-get update && apt-get install --yes --no-install-recommends libgomp1 \
+RUN update-ca-certificates \
+    && apt-get update && apt-get install --yes --no-install-recommends libgomp1 \
     && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 app && mkdir /project && chown app /project
 COPY --from=build /opt/venv /opt/venv
 # Everything the service writes (the prediction log, BentoML's home) goes under /project: mount
-# a volume there. 0.0.0.0 because the container's port is published by Docker.
+# a volume there. 0.0.0.0 because the container's port is published by Docker. requests and
+# httpx read the CA bundle these variables name, which holds docker/certs/ too.
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 \
+    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
+    REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt \
     MLSD_PROJECT_DIR=/project MLSD_SERVE_HOST=0.0.0.0 MLSD_SERVE_PORT=3000
 WORKDIR /project
 USER app
