@@ -191,16 +191,8 @@ class DockerRun:
             bundle = os.environ.get("SSL_CERT_FILE")
             if bundle and Path(bundle).is_file():
                 shutil.copy(bundle, self.project / "docker" / "certs" / "machine-bundle.crt")
-            command = [
-                self.uv,
-                "run",
-                "--locked",
-                "pytest",
-                "-p",
-                "no:cacheprovider",
-                "-m",
-                "docker",
-            ]
+            family = ["pytest", "-p", "no:cacheprovider", "-m", "docker"]
+            command = ["nice", "-n", "5", self.uv, "run", "--locked", *family]  # as dockerd is
             self.family = subprocess.Popen(
                 command,
                 cwd=self.project,
