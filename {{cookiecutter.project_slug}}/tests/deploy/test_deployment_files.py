@@ -80,6 +80,17 @@ def test_base_images_are_pinned_by_tag(dockerfile: Path) -> None:
 
 
 @pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.name)
+def test_builds_with_the_classic_builder_too(dockerfile: Path) -> None:
+    """No BuildKit-only syntax: engines without buildx (Debian's docker.io) build classically."""
+    text = dockerfile.read_text(encoding="utf-8")
+    assert not re.search(r"^#\s*syntax=", text, flags=re.M), "a frontend to pull"
+    for step in instructions(dockerfile):
+        value = str(step["value"])
+        assert not re.search(r"--(mount|link|chmod|parents|exclude)\b", value), value
+        assert "<<" not in value, f"a heredoc: {value}"
+
+
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.name)
 def test_final_image_runs_as_a_non_root_user(dockerfile: Path) -> None:
     users = values(final_stage(dockerfile), "USER")
     assert users, f"{dockerfile.name}: the final stage never sets USER, so it runs as root"
