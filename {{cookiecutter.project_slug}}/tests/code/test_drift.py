@@ -61,6 +61,18 @@ def test_covariate_shift_is_detected_on_the_shifted_columns(
     assert decide(summary, THRESHOLDS) == "retrain"
 
 
+def test_the_report_calls_drift_where_step_1_alerts(
+    reference: pd.DataFrame, contract: DataContract
+) -> None:
+    """The report's headline and the system agree on when the dataset drifted: at step 1's
+    alert share, not at Evidently's default of half the columns."""
+    thresholds = THRESHOLDS.model_copy(update={"alert_drift_share": 0.3})
+    snapshot, _ = compare(reference, window(seed=2), contract, thresholds, sample_rows=ROWS)
+    html = snapshot.get_html_str(as_iframe=False)
+    assert "Dataset drift detection threshold is 0.3" in html
+    assert "threshold is 0.5" not in html
+
+
 def test_windows_are_cut_to_the_sample_size(
     reference: pd.DataFrame, contract: DataContract
 ) -> None:

@@ -136,13 +136,17 @@ def as_categories(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
     return frame.assign(**{name: frame[name].map({True: "True", False: "False"}) for name in flags})
 
 
-def build_report(contract: DataContract, columns: pd.Index, p_value: float) -> Report:
+def build_report(contract: DataContract, columns: pd.Index, thresholds: DriftThresholds) -> Report:
+    p_value = thresholds.column_p_value
     metrics: list[Any] = [
         DataDriftPreset(
             columns=[column.name for column in contract.features],
             num_method=NUMERIC_TEST,
             cat_method=CATEGORICAL_TEST,
             threshold=p_value,
+            # The report calls the dataset drifted where step 1 first acts (the alert), not at
+            # Evidently's default of half the columns.
+            drift_share=thresholds.alert_drift_share,
         ),
         DataSummaryPreset(),
     ]
@@ -176,7 +180,7 @@ def compare(
 
     reference_sample, current_sample = prepared(reference, seed), prepared(current, seed + 1)
     definition = data_definition(contract, pd.Index(shared))
-    report = build_report(contract, pd.Index(shared), thresholds.column_p_value)
+    report = build_report(contract, pd.Index(shared), thresholds)
     with warnings.catch_warnings():
         # Evidently's regression quality plots R² per bin of the target, and an extreme bin may
         # hold one row: scikit-learn's "not well-defined" warning says nothing about the model.
