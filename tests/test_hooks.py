@@ -11,6 +11,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+import yaml
 from cookiecutter.exceptions import FailedHookException
 
 from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, REPO, TEMPLATE_OPTIONS, bake
@@ -192,3 +193,11 @@ def test_a_tasks_variant_replaces_the_shared_default_only_for_that_task(tmp_path
         else:
             assert kept == ["endpoints.py"]
             assert (project / "endpoints.py").read_text() == "endpoints.py"
+
+
+def test_the_templates_own_ci_runs_the_fast_suite_per_python_and_the_full_one() -> None:
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "template.yml").read_text())
+    fast, full = workflow["jobs"]["fast"], workflow["jobs"]["full"]
+    assert fast["strategy"]["matrix"]["python"] == TEMPLATE_OPTIONS["python_version"]
+    assert "make test-fast" in [step.get("run") for step in fast["steps"]]
+    assert "bash .ci/run" in [step.get("run") for step in full["steps"]]
