@@ -46,8 +46,9 @@ def test_generated_project_lints_clean(project: Path, uv: str) -> None:
 def test_generated_project_tests_pass(project: Path, uv: str) -> None:
     # ~15 minutes alone on 2 cores (real flows, servers and the closed loop, twice), more
     # beside the other tasks' suites: the same limit as theirs (conftest.TaskRun).
-    # The docker family runs in its own thread (conftest.DockerRun): deselected here.
-    env = clean_env(PYTEST_ADDOPTS="-m 'not docker'")
+    # The docker family runs in its own thread (conftest.DockerRun): deselected here. Its own
+    # temporary folder, as the other sessions have theirs (conftest.TaskRun).
+    env = clean_env(PYTEST_ADDOPTS=f"-m 'not docker' --basetemp={project.parent / 'pytest-tmp'}")
     result = run(["make", "test", f"UV={uv}"], cwd=project, env=env, timeout=2_400)
     summary = re.findall(r"^=+ (.*) in [\d.]+s.* =+$", result.stdout, flags=re.M)
     assert summary and re.fullmatch(r"\d+ passed, \d+ deselected", summary[-1]), summary
