@@ -163,24 +163,25 @@ def start_engine(env: Mapping[str, str]) -> Engine | str:
     # The socket path must stay short (108 bytes), hence a folder of its own in /tmp.
     folder = Path(tempfile.mkdtemp(prefix="mlsd-docker-"))
     socket = folder / "docker.sock"
-    log = (folder / "dockerd.log").open("wb")
     # Niced, with every container it runs: the builds and the stack fill the gaps the other
-    # suites running beside them leave, rather than slow them.
-    process = subprocess.Popen(
-        [
-            "nice",
-            "-n",
-            "5",
-            "dockerd",
-            f"--host=unix://{socket}",
-            f"--data-root={folder / 'data'}",
-            f"--exec-root={folder / 'exec'}",
-            f"--pidfile={folder / 'docker.pid'}",
-        ],
-        stdout=log,
-        stderr=log,
-        start_new_session=True,
-    )
+    # suites running beside them leave, rather than slow them. The daemon keeps its own copy of
+    # the log's descriptor.
+    with (folder / "dockerd.log").open("wb") as log:
+        process = subprocess.Popen(
+            [
+                "nice",
+                "-n",
+                "5",
+                "dockerd",
+                f"--host=unix://{socket}",
+                f"--data-root={folder / 'data'}",
+                f"--exec-root={folder / 'exec'}",
+                f"--pidfile={folder / 'docker.pid'}",
+            ],
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
     engine = Engine(dict(env) | {"DOCKER_HOST": f"unix://{socket}"}, folder, process)
     deadline = time.monotonic() + 60
     while not reachable(engine.env):

@@ -19,7 +19,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -33,7 +32,7 @@ from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.contract import load_contract
 from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
-from {{ cookiecutter.package_name }}.serving.local import http_json, request_records
+from {{ cookiecutter.package_name }}.serving.local import free_port, http_json, request_records
 from {{ cookiecutter.package_name }}.settings import Settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
@@ -80,13 +79,6 @@ def engine() -> Iterator[None]:
     yield
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text(json.dumps(FIGURES, indent=2) + "\n")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def base_images() -> list[str]:
