@@ -74,6 +74,11 @@ def test_main_job_closes_the_loop_and_stays_inside_the_project(
     assert "the service now answers with v2" in loop, loop
     assert re.search(r"^monitor .* drifted none \(share 0\.00\) -> none", loop, flags=re.M), loop
     assert re.search(r"^monitor .* -> retrain; promoted to champion", loop, flags=re.M), loop
+    # The summary ends with the page to open first.
+    last = loop.strip().splitlines()[-1]
+    assert last == f"system report: {project / 'reports' / 'index.html'}", last
+    page = (project / "reports" / "index.html").read_text()
+    assert "champion <b>v2</b>" in page and "<td>retrain</td>" in page
 
     status = json.loads(
         run(

@@ -437,6 +437,15 @@ def generate(
 
 
 @app.command()
+def report() -> None:
+    """Write the system report (reports/index.html: the 7 steps, their key facts and links to
+    every artifact) from what has run, and print where it is."""
+    from .report import write_system_report
+
+    typer.echo(write_system_report(get_settings()))
+
+
+@app.command()
 def status(
     as_json: Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")] = False,
 ) -> None:

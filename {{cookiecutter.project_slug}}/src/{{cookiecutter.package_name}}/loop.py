@@ -34,6 +34,7 @@ from .contract import DataContract, load_contract
 from .data.batches import read_batch
 from .data.replay import split_for_replay, write_parts
 from .data.synthetic import DEFAULT_START, WORKED_EXAMPLE, generate_batch
+from .report import write_system_report
 from .requirements import load_requirements
 from .serving.local import (
     LocalServer,
@@ -390,5 +391,7 @@ def run_closed_loop(
         "drift reports": f"{quiet.report}, {alarmed.report}",
         "dashboard": f"{settings.evidently_workspace} (`make dashboard`)",
         "prediction log": str(settings.prediction_log),
+        # Last: the page to open first, with every fact above and links to the rest.
+        "system report": str(write_system_report(settings)),
     }
     return report

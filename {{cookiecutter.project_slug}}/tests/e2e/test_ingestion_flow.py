@@ -59,6 +59,9 @@ def test_bad_batch_fails_the_flow_and_is_quarantined(
     assert report["success"] is False
     # The good data is untouched and nothing from the bad batch was promoted.
     assert list(settings.validated_dir.glob("*.parquet")) == [Path(good.path)]
+    # The failed run refreshed the system report too (a flow hook, on failure as on success).
+    page = (settings.reports_dir / "index.html").read_text()
+    assert "1 batches validated (1,000 rows), 1 rejected" in page
 
 
 def test_cli_ingests_rejects_and_reports_status(

@@ -108,6 +108,9 @@ def test_drift_above_the_threshold_retrains_and_promotes(
     champion_now = registry.version_by_alias(settings.registered_model_name, registry.CHAMPION)
     assert champion_now is not None and champion_now.version == "2"
     assert outcome.service is not None and outcome.service.startswith("not reached")
+    # Each flow left the system report current: the new champion and the retrain are on it.
+    page = (settings.reports_dir / "index.html").read_text()
+    assert "champion <b>v2</b>" in page and "<td>retrain</td>" in page
 
 
 def test_retraining_can_be_turned_off(settings: Settings, champion: registry.ModelVersion) -> None:

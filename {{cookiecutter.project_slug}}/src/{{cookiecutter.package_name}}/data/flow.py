@@ -11,6 +11,7 @@ from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
 
 from ..contract import DataContract, load_contract
+from ..report import refresh_after_run
 from ..settings import DriftKind, Settings, get_settings
 from ..stopwatch import Stopwatch
 from . import folder, ingestion, validation
@@ -48,7 +49,12 @@ check_files = task(name="check-files", cache_policy=NO_CACHE)(folder.check_files
 record_all = task(name="publish-and-log", cache_policy=NO_CACHE)(folder.record_all)
 
 
-@flow(name="ingestion", persist_result=True)  # read back by `deployments.run_deployed`
+@flow(
+    name="ingestion",
+    persist_result=True,  # read back by `deployments.run_deployed`
+    on_completion=[refresh_after_run],
+    on_failure=[refresh_after_run],
+)
 def ingestion_flow(
     source: Path | None = None,
     rows: int | None = None,
@@ -81,7 +87,12 @@ def ingestion_flow(
     return replace(record, seconds=timed.seconds)
 
 
-@flow(name="folder-ingestion", persist_result=True)
+@flow(
+    name="folder-ingestion",
+    persist_result=True,
+    on_completion=[refresh_after_run],
+    on_failure=[refresh_after_run],
+)
 def folder_ingestion_flow(source: Path) -> list[ingestion.IngestionRecord]:
     """Ingest every CSV or Parquet file of the folder `source` as one batch, on a Dask cluster
     when `MLSD_DASK_ADDRESS` is set. Good batches are stored even when others are refused;

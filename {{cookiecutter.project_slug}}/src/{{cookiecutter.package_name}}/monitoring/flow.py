@@ -17,6 +17,7 @@ from prefect.cache_policies import NO_CACHE
 
 from ..contract import DataContract, load_contract
 from ..data.flow import ingestion_flow
+from ..report import refresh_after_run
 from ..requirements import load_requirements
 from ..serving import batch
 from ..serving.scorer import ScoringModel, load_scoring_model
@@ -42,7 +43,12 @@ def load_current(
     return windows.batch_window(source, contract, model), None, []
 
 
-@flow(name="monitoring", persist_result=True)  # read back by `deployments.run_deployed`
+@flow(
+    name="monitoring",
+    persist_result=True,  # read back by `deployments.run_deployed`
+    on_completion=[refresh_after_run],
+    on_failure=[refresh_after_run],
+)
 def monitoring_flow(
     source: Path | None = None, retrain: bool = True, service_url: str | None = None
 ) -> steps.MonitoringOutcome:

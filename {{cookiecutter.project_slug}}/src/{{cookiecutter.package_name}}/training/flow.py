@@ -14,6 +14,7 @@ from sklearn.pipeline import Pipeline
 
 from ..contract import DataContract, load_contract
 from ..modeling import fit_model, predict_scores
+from ..report import refresh_after_run
 from ..requirements import OfflineMetrics, load_requirements
 from ..settings import get_settings
 from ..stopwatch import Stopwatch
@@ -50,7 +51,12 @@ def evaluate_model(
     return evaluation, scores
 
 
-@flow(name="training", persist_result=True)  # read back by `deployments.run_deployed`
+@flow(
+    name="training",
+    persist_result=True,  # read back by `deployments.run_deployed`
+    on_completion=[refresh_after_run],
+    on_failure=[refresh_after_run],
+)
 def training_flow(model_name: str | None = None) -> steps.TrainingOutcome:
     """Train candidate `model_name` (default: settings) on every validated batch and register
     it; promote it to champion only if it passes the gate. A failed gate completes the flow
