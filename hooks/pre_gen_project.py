@@ -47,8 +47,13 @@ RESERVED_PACKAGE_NAMES = frozenset(
 
 
 def choices_of(template_options: Mapping[str, Any]) -> dict[str, list[str]]:
-    """The options offered as lists in cookiecutter.json: the one place a choice is declared."""
-    return {key: value for key, value in template_options.items() if isinstance(value, list)}
+    """The options offered as lists in cookiecutter.json: the one place a choice is declared.
+    Keys starting with `_` are cookiecutter's settings (`_copy_without_render`), not questions."""
+    return {
+        key: value
+        for key, value in template_options.items()
+        if isinstance(value, list) and not key.startswith("_")
+    }
 
 
 def find_problems(answers: Mapping[str, Any], choices: Mapping[str, list[str]]) -> list[str]:

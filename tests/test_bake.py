@@ -80,6 +80,30 @@ EXPECTED_FILES = [
     "src/{package}/data/ingestion.py",
     "src/{package}/data/synthetic.py",
     "src/{package}/data/validation.py",
+    "src/{package}/data/offline_docs.py",
+    "src/{package}/data/docs_assets/bootstrap-dark/LICENSE",
+    "src/{package}/data/docs_assets/bootstrap-dark/bootstrap-prefers-dark.min.css",
+    "src/{package}/data/docs_assets/bootstrap-datepicker/LICENSE",
+    "src/{package}/data/docs_assets/bootstrap-datepicker/bootstrap-datepicker.min.css",
+    "src/{package}/data/docs_assets/bootstrap-datepicker/bootstrap-datepicker.min.js",
+    "src/{package}/data/docs_assets/bootstrap-table/LICENSE",
+    "src/{package}/data/docs_assets/bootstrap-table/bootstrap-table-filter-control.min.css",
+    "src/{package}/data/docs_assets/bootstrap-table/bootstrap-table-filter-control.min.js",
+    "src/{package}/data/docs_assets/bootstrap-table/bootstrap-table.min.css",
+    "src/{package}/data/docs_assets/bootstrap-table/bootstrap-table.min.js",
+    "src/{package}/data/docs_assets/bootstrap/LICENSE",
+    "src/{package}/data/docs_assets/bootstrap/bootstrap.min.css",
+    "src/{package}/data/docs_assets/bootstrap/bootstrap.min.js",
+    "src/{package}/data/docs_assets/fontawesome/LICENSE.txt",
+    "src/{package}/data/docs_assets/fontawesome/css/all.min.css",
+    "src/{package}/data/docs_assets/fontawesome/webfonts/fa-brands-400.woff2",
+    "src/{package}/data/docs_assets/fontawesome/webfonts/fa-regular-400.woff2",
+    "src/{package}/data/docs_assets/fontawesome/webfonts/fa-solid-900.woff2",
+    "src/{package}/data/docs_assets/fontawesome/webfonts/fa-v4compatibility.woff2",
+    "src/{package}/data/docs_assets/jquery/LICENSE.txt",
+    "src/{package}/data/docs_assets/jquery/jquery.min.js",
+    "src/{package}/data/docs_assets/popper/popper.min.js",
+    "src/{package}/data/docs_assets/sources.json",
     "src/{package}/modeling/README.md",
     "src/{package}/modeling/__init__.py",
     "src/{package}/modeling/candidates.py",
@@ -136,6 +160,7 @@ EXPECTED_FILES = [
     "tests/code/test_synthetic.py",
     "tests/code/test_target.py",
     "tests/data/test_validation.py",
+    "tests/data/test_offline_docs.py",
     "tests/deploy/test_deployment_files.py",
     "tests/deploy/test_docker.py",
     "tests/deploy/test_stack.py",
@@ -185,7 +210,9 @@ def baked_files(project: Path) -> set[str]:
 
 
 def test_every_choice_is_covered() -> None:
-    choice_options = {k for k, v in TEMPLATE_OPTIONS.items() if isinstance(v, list)}
+    choice_options = {
+        k for k, v in TEMPLATE_OPTIONS.items() if isinstance(v, list) and not k.startswith("_")
+    }
     assert choice_options == set(OPTION_NAMES)
     assert len(COMBINATIONS) == 48
     assert set(TEMPLATE_OPTIONS["problem_type"]) <= set(VARIANT_TASKS)
@@ -200,7 +227,7 @@ def test_combination_bakes_clean(combination: tuple[str, ...], tmp_path: Path) -
     for path in project.rglob("*"):
         assert not re.search(r"\{\{|\{%|\{#", path.name), path
         assert not any(f".{task}." in path.name for task in VARIANT_TASKS), path
-        if path.is_file():
+        if path.is_file() and "docs_assets" not in path.parts:  # vendored, copied unrendered
             assert not re.search(r"\{\{|\{%|\{#", path.read_text(encoding="utf-8")), path
 
     meta = tomllib.loads((project / "pyproject.toml").read_text())

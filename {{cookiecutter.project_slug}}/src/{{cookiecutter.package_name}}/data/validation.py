@@ -6,6 +6,7 @@ review), so the contract stays the single source: edit contract.yaml, never the 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -21,6 +22,7 @@ from great_expectations.data_context.types.resource_identifiers import (
 
 from ..contract import DataContract
 from .batches import exclusive
+from .offline_docs import make_offline
 
 DATASOURCE = "ingestion"
 BATCH_DEFINITION = "whole_batch"
@@ -195,9 +197,17 @@ def publish(
             suite_validation_result_identifier=result_id,
             expectation_suite_identifier=suite_id,
         )
+        started = time.time()
         context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=[result_id, suite_id])
+        make_offline(data_docs_dir, pages=_written_since(data_docs_dir, started))
         urls = context.get_docs_sites_urls(resource_identifier=result_id, site_names=[DOCS_SITE])
     return replace(evaluation.report, data_docs=urls[0]["site_url"] if urls else None)
+
+
+def _written_since(site_dir: Path, started: float) -> list[Path]:
+    # The pages this build wrote (index, suite, result); a margin for coarse file clocks. Older
+    # pages were made offline when they were written.
+    return [p for p in site_dir.rglob("*.html") if p.stat().st_mtime >= started - 2]
 
 
 def _failures(results: Iterable[Any]) -> Iterable[ExpectationFailure]:
