@@ -34,7 +34,7 @@ demo: | $(UV_PREREQ) ## Bake the default project into build/, install it, and ru
 	$(MAKE) -C $(DEMO_DIR) setup all UV=$(UV)
 
 test: | $(UV_PREREQ) ## Run the template's test suite (bakes, lints and runs generated projects)
-	$(if $(CI),sh scripts/install-docker.sh)
+	$(if $(CI),sh scripts/install-system-packages.sh)
 	$(UV) run --locked pytest
 
 test-fast: | $(UV_PREREQ) ## The template's tests without installing a generated project

@@ -241,3 +241,26 @@ def docker_run(tmp_path_factory: pytest.TempPathFactory, uv: str) -> Iterator[Do
     started = DockerRun(tmp_path_factory.mktemp("docker"), uv)
     yield started
     started.stop()
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory: pytest.TempPathFactory, uv: str, docker_run: DockerRun) -> Path:
+    """The default project, baked and installed from its lock file (test_default_project.py,
+    test_pages.py)."""
+    baked = bake(tmp_path_factory.mktemp("default"))
+    docker_run.project_baked(baked)
+    run(["make", "setup", f"UV={uv}"], cwd=baked)
+    docker_run.installed.set()
+    return baked
+
+
+@pytest.fixture(scope="session")
+def closed_loop(
+    project: Path, uv: str, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, Path, dict[str, str]]:
+    """`make all` once, for real, with HOME pointed at an empty folder: its output, that HOME
+    and the environment it ran with."""
+    home = tmp_path_factory.mktemp("home")
+    cache = run([uv, "cache", "dir"], cwd=project).stdout.strip()
+    env = clean_env(HOME=str(home), UV_CACHE_DIR=cache, XDG_CACHE_HOME="", XDG_CONFIG_HOME="")
+    return run(["make", "all", f"UV={uv}"], cwd=project, env=env).stdout, home, env

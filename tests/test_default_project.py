@@ -14,20 +14,11 @@ from typing import Any
 
 import pytest
 
-from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, DockerRun, bake, clean_env, run
+from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, DockerRun, clean_env, run
 
 # The other tasks' projects, and the default project's docker family, start in the background
 # with this module, and run beside it.
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("docker_run", "other_tasks")]
-
-
-@pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory, uv: str, docker_run: DockerRun) -> Path:
-    baked = bake(tmp_path_factory.mktemp("default"))
-    docker_run.project_baked(baked)
-    run(["make", "setup", f"UV={uv}"], cwd=baked)
-    docker_run.installed.set()
-    return baked
 
 
 def test_make_help_documents_every_target(project: Path) -> None:
@@ -52,18 +43,6 @@ def test_generated_project_tests_pass(project: Path, uv: str) -> None:
     result = run(["make", "test", f"UV={uv}"], cwd=project, env=env, timeout=2_400)
     summary = re.findall(r"^=+ (.*) in [\d.]+s.* =+$", result.stdout, flags=re.M)
     assert summary and re.fullmatch(r"\d+ passed, \d+ deselected", summary[-1]), summary
-
-
-@pytest.fixture(scope="module")
-def closed_loop(
-    project: Path, uv: str, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[str, Path, dict[str, str]]:
-    """`make all` once, for real, with HOME pointed at an empty folder: its output, that HOME
-    and the environment it ran with."""
-    home = tmp_path_factory.mktemp("home")
-    cache = run([uv, "cache", "dir"], cwd=project).stdout.strip()
-    env = clean_env(HOME=str(home), UV_CACHE_DIR=cache, XDG_CACHE_HOME="", XDG_CONFIG_HOME="")
-    return run(["make", "all", f"UV={uv}"], cwd=project, env=env).stdout, home, env
 
 
 def test_main_job_closes_the_loop_and_stays_inside_the_project(

@@ -9,9 +9,11 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import subprocess
 import sys
 import urllib.parse
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -265,9 +267,19 @@ def test_a_body_over_the_limit_gets_413_whether_declared_or_streamed(server: Ser
     assert http_json(f"{server.url}/predict", {"records": records(1)})[0] == 200
 
 
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [key for key, _ in pairs]
+    assert len(keys) == len(set(keys)), f"a key given twice: {sorted(keys)}"
+    return dict(pairs)
+
+
 def test_the_published_api_describes_the_answers_it_gives(server: Server) -> None:
     status, document = http_json(f"{server.url}/docs.json")
     assert status == 200
+    with urllib.request.urlopen(f"{server.url}/docs.json", timeout=10) as answer:
+        raw = answer.read()
+    # Swagger UI refuses to render a document with a key given twice ("400" and 400 in Python).
+    json.loads(raw, object_pairs_hook=unique_keys)
     predict = document["paths"]["/predict"]["post"]
     assert predict["requestBody"]["required"] is True
     resolver = jsonschema.RefResolver.from_schema(document)
@@ -286,6 +298,20 @@ def test_the_published_api_describes_the_answers_it_gives(server: Server) -> Non
     )
     formats = [option.get("format") for option in time_field.get("anyOf", [time_field])]
     assert "date-time" in formats, time_field
+
+
+def test_the_api_docs_page_loads_nothing_from_the_internet(server: Server) -> None:
+    # The page and its OpenAPI document: a browser renders them in tests of the template.
+    with urllib.request.urlopen(f"{server.url}/", timeout=10) as answer:
+        page = answer.read().decode()
+    assert "SwaggerUIBundle" in page and "googletagmanager" not in page
+    loaded = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert loaded and all(address.startswith("./static_content/") for address in loaded)
+    for address in loaded:
+        with urllib.request.urlopen(f"{server.url}/{address[2:]}", timeout=10) as answer:
+            assert answer.status == 200, address
+    document = http_json(f"{server.url}/docs.json")[1]
+    assert "http" not in json.dumps(document["info"])  # BentoML's own info shows web badges
 
 
 def test_bad_requests_are_one_warning_line_each(server: Server) -> None:

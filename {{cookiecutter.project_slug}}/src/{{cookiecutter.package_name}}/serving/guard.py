@@ -27,6 +27,36 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 JSON_MEDIA_TYPE = "application/json"
 OPENAPI_PATH = "/docs.json"
+DOCS_PATH = "/"
+# BentoML's page at / loads Google Tag Manager, and its OpenAPI description shows badges from
+# shields.io: requests that leave the machine whenever someone reads the API docs. This page
+# loads only the Swagger UI files BentoML serves itself, and never calls Swagger's validator.
+DOCS_PAGE = b"""<!DOCTYPE html>
+<html lang="en">
+<head>
+  <meta charset="UTF-8">
+  <title>API docs</title>
+  <link rel="stylesheet" href="./static_content/swagger-ui.css">
+  <link rel="stylesheet" href="./static_content/index.css">
+  <link rel="icon" type="image/png" href="./static_content/favicon-light-32x32.png">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="./static_content/swagger-ui-bundle.js"></script>
+  <script src="./static_content/swagger-ui-standalone-preset.js"></script>
+  <script>
+    window.ui = SwaggerUIBundle({
+      url: "./docs.json",
+      dom_id: "#swagger-ui",
+      deepLinking: true,
+      validatorUrl: null,
+      presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+      layout: "BaseLayout",
+    });
+  </script>
+</body>
+</html>
+"""
 SHOWN_FIELDS = 3
 
 logger = logging.getLogger(__name__)
@@ -46,13 +76,16 @@ def media_type(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
 
 
 async def send_json(send: Send, status: int, payload: Any) -> None:
-    body = json.dumps(payload).encode()
+    await send_body(send, status, json.dumps(payload).encode(), JSON_MEDIA_TYPE)
+
+
+async def send_body(send: Send, status: int, body: bytes, content_type: str) -> None:
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", JSON_MEDIA_TYPE.encode()),
+                (b"content-type", content_type.encode()),
                 (b"content-length", str(len(body)).encode()),
             ],
         }
@@ -66,7 +99,8 @@ class RequestGuard:
     - 415 for a body that is not JSON (a content type other than application/json, or none);
     - 413 for a body over `max_body_bytes`, counted as it arrives (no Content-Length needed);
     - 503 naming the reason when `unavailable()` says the model cannot score (`guarded_paths`);
-    - GET /docs.json serves `openapi()`, BentoML's document amended to match these answers.
+    - GET /docs.json serves `openapi()`, BentoML's document amended to match these answers;
+    - GET / serves the API docs page (`DOCS_PAGE`), which fetches nothing from the internet.
     """
 
     def __init__(
@@ -93,6 +127,9 @@ class RequestGuard:
         path, method = scope["path"], scope["method"]
         if path == OPENAPI_PATH and method == "GET":
             await send_json(send, 200, self.openapi())
+            return
+        if path == DOCS_PATH and method == "GET":
+            await send_body(send, 200, DOCS_PAGE, "text/html; charset=utf-8")
             return
         if path not in self.api_paths or method != "POST":
             await self.app(scope, receive, send)
@@ -191,10 +228,15 @@ def quiet_client_errors() -> None:
 
 
 def amend_openapi(
-    document: dict[str, Any], api_paths: Iterable[str], guarded_paths: Iterable[str]
+    document: dict[str, Any],
+    api_paths: Iterable[str],
+    guarded_paths: Iterable[str],
+    info: dict[str, str],
 ) -> dict[str, Any]:
-    """BentoML's OpenAPI document, made true: the request body of /predict is required, and
-    every error status an endpoint can answer is listed with the `ErrorBody` it really sends."""
+    """BentoML's OpenAPI document, made true: the request body of /predict is required, every
+    error status an endpoint can answer is listed with the `ErrorBody` it really sends, and
+    `info` (title, version, description) replaces BentoML's own, whose badges load from the web."""
+    document["info"] = info
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     error_schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas.update(error_schema.pop("$defs", {}))
@@ -215,8 +257,12 @@ def amend_openapi(
         answers = statuses | (
             {"503": "No model can score now (the reason is given)"} if path in guarded else {}
         )
+        # BentoML keys some statuses by int: JSON would hold "400" twice, which Swagger UI
+        # refuses to render ("duplicated mapping key").
+        responses = {str(code): answer for code, answer in operation.get("responses", {}).items()}
+        operation["responses"] = responses
         for status, description in answers.items():
-            operation.setdefault("responses", {})[status] = {
+            responses[status] = {
                 "description": description,
                 "content": {JSON_MEDIA_TYPE: {"schema": reference}},
             }

@@ -142,8 +142,19 @@ for _api in SERVICE.apis.values():
     _api.output_spec.media_type = "application/json"
 
 
+OPENAPI_INFO = {
+    "title": f"{SCORER.contract.name} prediction service",
+    "version": f"data contract v{SCORER.contract.version}",
+    "description": (
+        f"{REQUIREMENTS.ml_objective}\n\n"
+        "Each record follows the data contract; a field that breaks it gets a 400 naming it. "
+        "GET /model says which model version answers."
+    ),
+}
+
+
 def openapi_document() -> dict[str, Any]:
-    return amend_openapi(SERVICE.openapi_spec.asdict(), API_PATHS, SCORING_PATHS)
+    return amend_openapi(SERVICE.openapi_spec.asdict(), API_PATHS, SCORING_PATHS, OPENAPI_INFO)
 
 
 SERVICE.add_asgi_middleware(
