@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 
+from . import progress
 from .contract import DataContract, load_contract
 from .data.batches import read_batch
 from .data.replay import split_for_replay, write_parts
@@ -71,7 +72,8 @@ class LoopReport:
     ) -> T:
         """Run one step; `work` says how many of its seconds were the system's work."""
         started = time.perf_counter()
-        result = step()
+        with progress.step(f"loop: {name}"):
+            result = step()
         seconds = time.perf_counter() - started
         self.steps.append((name, describe(result), seconds, work(result, seconds)))
         return result

@@ -7,6 +7,8 @@ import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
+from . import progress
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -21,13 +23,17 @@ WORK_STEPS = frozenset(
 
 
 class Stopwatch:
-    def __init__(self) -> None:
+    """Times each named step of the flow `flow`; on a terminal, shows each as it runs."""
+
+    def __init__(self, flow: str) -> None:
+        self.flow = flow
         self.seconds: dict[str, float] = {}
 
     def __call__(self, name: str, step: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         started = time.perf_counter()
         try:
-            return step(*args, **kwargs)
+            with progress.step(f"{self.flow}: {name.replace('_', ' ')}"):
+                return step(*args, **kwargs)
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - started
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from {{ cookiecutter.package_name }} import progress
 from {{ cookiecutter.package_name }}.cli import app
+from {{ cookiecutter.package_name }}.contract import load_contract
 from {{ cookiecutter.package_name }}.data.flow import ingestion_flow
 from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
+from {{ cookiecutter.package_name }}.serving import batch
 from {{ cookiecutter.package_name }}.serving.flow import scoring_flow
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training.flow import training_flow
@@ -19,7 +23,9 @@ from worked_example import FLOAT_FEATURE, SCORE_RANGE, TARGET
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
 
 
-def test_a_batch_is_scored_with_the_champion_version(settings: Settings, tmp_path: Path) -> None:
+def test_a_batch_is_scored_with_the_champion_version(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source = tmp_path / "to_score.csv"
     generate_batch(rows=500, seed=9).drop(columns=[TARGET]).to_csv(source, index=False)
     missing = CliRunner().invoke(app, ["score", str(source)])
@@ -37,6 +43,18 @@ def test_a_batch_is_scored_with_the_champion_version(settings: Settings, tmp_pat
     assert len(scored) == 500
     assert scored["score"].between(*SCORE_RANGE).all()
     assert set(scored["model_version"]) == {version}
+
+    # A large file is scored in chunks, with a bar on a terminal; the scores are the same.
+    contract = load_contract(settings.contract_file)
+    champion = batch.champion(settings.registered_model_name)
+    frame = batch.read_features(source, contract)
+    whole = batch.score_frame(frame, champion, contract)
+    shown = io.StringIO()
+    monkeypatch.setattr(progress, "terminal", lambda stream=None: shown)
+    monkeypatch.setattr(batch, "SCORING_CHUNK_ROWS", 64)
+    pd.testing.assert_frame_equal(batch.score_frame(frame, champion, contract), whole)
+    assert shown.getvalue().split("\r")[-1].startswith("scoring [")
+    assert "100% 500/500 rows" in shown.getvalue()
 
 
 def test_a_batch_without_a_feature_is_refused(settings: Settings, tmp_path: Path) -> None:

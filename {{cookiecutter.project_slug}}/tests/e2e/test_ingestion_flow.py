@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -89,6 +94,37 @@ def test_cli_ingests_rejects_and_reports_status(
     assert status["ingestion"]["runs"] == 3  # the missing file is logged too
     assert status["ingestion"]["last_run"]["status"] == "unreadable"
     assert status["settings"]["project_dir"] == str(settings.project_dir)
+
+
+def on_a_terminal(command: list[str]) -> tuple[int, str]:
+    """Run `command` with stderr on a pseudo-terminal: its exit code and what it showed there."""
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=secondary)
+    os.close(secondary)
+    shown = bytearray()
+    while True:
+        try:
+            chunk = os.read(primary, 65_536)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(primary)
+    return process.wait(timeout=120), shown.decode(errors="replace")
+
+
+def test_cli_shows_each_step_on_a_terminal_and_not_in_a_log(settings: Settings) -> None:
+    command = [sys.executable, "-m", "{{ cookiecutter.package_name }}", "ingest", "--rows", "1000"]
+    code, shown = on_a_terminal(command)
+    assert code == 0, shown
+    for step in ("load batch", "validate", "store"):
+        assert f"-> ingestion: {step}" in shown, shown
+        assert re.search(rf"ok ingestion: {step}  [\d.]+ s", shown), shown
+
+    logged = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert logged.returncode == 0, logged.stderr
+    assert "-> ingestion" not in logged.stderr + logged.stdout
 
 
 def test_cli_ingests_a_folder_and_names_each_refused_file(

@@ -65,7 +65,7 @@ def ingestion_flow(
     """Ingest one batch; arguments left out come from settings. Fails on a contract breach."""
     settings = get_settings()
     contract = load_contract(settings.contract_file)
-    timed = Stopwatch()
+    timed = Stopwatch("ingestion")
     source = source if source is not None else settings.source_path
     try:
         frame, origin = timed(

@@ -67,7 +67,7 @@ def monitoring_flow(
     champion = batch.champion(settings.registered_model_name)
     model = load_scoring_model(champion, contract, settings.scoring_path)
 
-    timed = Stopwatch()
+    timed = Stopwatch("monitoring")
     offset = steps.last_offset(settings.monitoring_log)
     current, end, skipped = timed(
         "load_current",

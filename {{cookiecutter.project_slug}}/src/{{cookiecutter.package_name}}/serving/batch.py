@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .. import progress
 from ..contract import DataContract
 from ..data.batches import (
     BatchReadError,
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
 # A CSV is cut into partitions of about this size (Parquet files by their row groups).
 PARTITION_BYTES = 64 * 2**20
+SCORING_CHUNK_ROWS = 250_000
 
 
 def read_features(source: Path, contract: DataContract) -> pd.DataFrame:
@@ -58,7 +60,17 @@ def score_frame(
 ) -> pd.DataFrame:
     """`frame` with two more columns: `score` and the `model_version` that produced it."""
     model = load_scoring_model(version, contract, scoring_path)
-    return with_scores(frame, model.score_frame(frame), version)
+    if len(frame) <= SCORING_CHUNK_ROWS:
+        return with_scores(frame, model.score_frame(frame), version)
+    # A large file is scored in chunks (rows are scored one by one, so the result is the same)
+    # to show its progress on a terminal.
+    bar = progress.Bar("scoring", len(frame), "rows")
+    parts = []
+    for start in range(0, len(frame), SCORING_CHUNK_ROWS):
+        chunk = frame.iloc[start : start + SCORING_CHUNK_ROWS]
+        parts.append(model.score_frame(chunk))
+        bar.advance(len(chunk))
+    return with_scores(frame, np.concatenate(parts), version)
 
 
 def with_scores(

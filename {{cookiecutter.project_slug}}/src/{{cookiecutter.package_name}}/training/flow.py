@@ -68,7 +68,7 @@ def training_flow(model_name: str | None = None) -> steps.TrainingOutcome:
     contract = load_contract(settings.contract_file)
     offline = requirements.offline_metrics
     logger = get_run_logger()
-    timed = Stopwatch()
+    timed = Stopwatch("training")
 
     timed("connect_mlflow", registry.configure_tracking, settings)
     data = timed("load", load_training_data, settings.validated_dir, contract)
