@@ -91,6 +91,24 @@ def resolve_local(path: str, base: Path | None) -> str:
     return str(candidate.resolve()) if path and candidate.is_dir() else path
 
 
+# cookiecutter's own abbreviations; cruft clones the recorded address with plain git.
+ABBREVIATIONS = {
+    "gh": "https://github.com/{}.git",
+    "gl": "https://gitlab.com/{}.git",
+    "bb": "https://bitbucket.org/{}",
+}
+
+
+def cloneable(template: str) -> str:
+    """The template's address as git clones it (what `cruft update` does): cookiecutter's
+    `git+` prefix dropped and its abbreviations (gh:org/repo) expanded."""
+    template = template.removeprefix("git+")
+    prefix, _, rest = template.partition(":")
+    if prefix in ABBREVIATIONS and rest and not rest.startswith("//"):
+        return ABBREVIATIONS[prefix].format(rest)
+    return template
+
+
 def template_commit(template_dir: Path) -> str | None:
     """The template's git commit, so cruft can later diff against a newer template."""
     try:
@@ -132,7 +150,7 @@ def main(answers_json: str) -> int:
     prune(project_dir, answers)
     keep_variants(project_dir, str(answers.get(VARIANT_OPTION)), list(VARIANT_TASKS))
     base = invocation_dir()
-    template = resolve_local(str(answers.get("_template", "")), base)
+    template = cloneable(resolve_local(str(answers.get("_template", "")), base))
     commit = template_commit(Path(resolve_local(str(answers.get("_repo_dir", "")), base)))
     record = cruft_record(answers, template, commit)
     (project_dir / CRUFT_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")

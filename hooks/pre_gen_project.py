@@ -120,5 +120,9 @@ def main(answers_json: str, template_options_json: str) -> int:
 
 
 if __name__ == "__main__":
-    # `_cookiecutter` is cookiecutter.json as written, with the full lists of choices.
-    sys.exit(main(r"""{{ cookiecutter | tojson }}""", r"""{{ _cookiecutter | tojson }}"""))
+    # `_cookiecutter` is cookiecutter.json as written, with the full lists of choices. `cruft
+    # update` renders the template without it (replaying answers checked when the project was
+    # made): the choices are then not checked again.
+    sys.exit(
+        main(r"""{{ cookiecutter | tojson }}""", r"""{{ _cookiecutter | default({}) | tojson }}""")
+    )

@@ -153,6 +153,15 @@ def test_relative_template_path_is_recorded_absolute(tmp_path: Path) -> None:
     assert POST_GEN.resolve_local("gh:org/repo", tmp_path) == "gh:org/repo"
 
 
+def test_the_recorded_template_address_is_one_git_can_clone() -> None:
+    assert POST_GEN.cloneable("gh:org/repo") == "https://github.com/org/repo.git"
+    assert POST_GEN.cloneable("gl:org/repo") == "https://gitlab.com/org/repo.git"
+    assert POST_GEN.cloneable("git+https://host/org/repo") == "https://host/org/repo"
+    assert POST_GEN.cloneable("git+file:///srv/template") == "file:///srv/template"
+    assert POST_GEN.cloneable("https://host/org/repo.git") == "https://host/org/repo.git"
+    assert POST_GEN.cloneable("/srv/template") == "/srv/template"
+
+
 def test_bake_leaves_no_rendered_hook_in_the_temp_dir(tmp_path: Path) -> None:
     temp_dir = Path(tempfile.gettempdir())
     before = set(temp_dir.glob("tmp*.py"))
