@@ -3,7 +3,7 @@
 # - docker.io, docker-compose, debootstrap: the generated project's Docker tests. The tests start
 #   their own daemon (tests/docker_engine.py) and build stand-ins for base images no registry
 #   serves here.
-# - chromium: the browser checks of the pages (tests/test_pages.py), driven by Playwright over
+# - chromium: the browser checks of the pages (tests/test_loop_pages.py), driven by Playwright over
 #   the system binary (Playwright's own browser downloads are not reachable).
 set -eu
 packages=""

@@ -21,8 +21,9 @@ DEFAULT_SLUG = "ad-click-prediction"
 DEFAULT_PACKAGE = "ad_click_prediction"
 
 
-def bake(output_dir: Path, **answers: str) -> Path:
-    """Generate a project without prompts; `answers` override cookiecutter.json's defaults.
+def bake(output_dir: Path, template: Path = REPO, **answers: str) -> Path:
+    """Generate a project from `template` without prompts; `answers` override
+    cookiecutter.json's defaults.
 
     cookiecutter's own state (replay files, clones) goes beside the output, not in the home dir.
     """
@@ -32,7 +33,7 @@ def bake(output_dir: Path, **answers: str) -> Path:
     config.write_text(f"replay_dir: {state / 'replay'}\ncookiecutters_dir: {state / 'clones'}\n")
     return Path(
         cookiecutter(
-            str(REPO),
+            str(template),
             no_input=True,
             extra_context=answers,
             output_dir=str(output_dir),
@@ -246,7 +247,7 @@ def docker_run(tmp_path_factory: pytest.TempPathFactory, uv: str) -> Iterator[Do
 @pytest.fixture(scope="session")
 def project(tmp_path_factory: pytest.TempPathFactory, uv: str, docker_run: DockerRun) -> Path:
     """The default project, baked and installed from its lock file (test_default_project.py,
-    test_pages.py)."""
+    test_loop_pages.py)."""
     baked = bake(tmp_path_factory.mktemp("default"))
     docker_run.project_baked(baked)
     run(["make", "setup", f"UV={uv}"], cwd=baked)

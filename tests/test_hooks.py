@@ -209,4 +209,7 @@ def test_the_templates_own_ci_runs_the_fast_suite_per_python_and_the_full_one() 
     fast, full = workflow["jobs"]["fast"], workflow["jobs"]["full"]
     assert fast["strategy"]["matrix"]["python"] == TEMPLATE_OPTIONS["python_version"]
     assert "make test-fast" in [step.get("run") for step in fast["steps"]]
+    assert full["strategy"]["matrix"]["python"] == TEMPLATE_OPTIONS["python_version"]
     assert "bash .ci/run" in [step.get("run") for step in full["steps"]]
+    checkout = next(s for s in full["steps"] if s.get("uses", "").startswith("actions/checkout"))
+    assert checkout["with"]["fetch-depth"] == 0  # test_edited_project_update needs the history
