@@ -32,7 +32,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("docker_run", "other_tas
 LOCAL = ("file://", "data:", "blob:", "about:", "http://127.0.0.1:")
 # Debian's /usr/bin/chromium is a shell launcher; Playwright drives the binary itself.
 # GitHub's Ubuntu runners ship Google Chrome.
-CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "chromium", "chromium-browser", "google-chrome")
+CHROMIUM_CANDIDATES = (
+    "/usr/lib/chromium/chromium",
+    "chromium",
+    "chromium-browser",
+    "google-chrome",
+)
 SHOWN_MS = 30_000  # how long a page's scripts may take to show what is checked
 
 
