@@ -399,7 +399,7 @@ def stack(
             f"PostgreSQL (MLflow's store): {info.postgres_uri}\n"
             f"MLflow server:   {info.mlflow_url}\n"
             f"Prefect server:  {info.prefect_url}  (UI; the worker serves every flow)\n"
-            f"Service:         {info.service_url}/docs\n"
+            f"Service:         {info.service_url}/  (API docs)\n"
             f"Logs and state:  {info.folder}\n\n"
             f"In another shell, point commands at these servers and run the loop through them:\n"
             f"  set -a; . {env_file}; set +a\n"

@@ -308,7 +308,7 @@ def render(settings: Settings) -> str:
             f"{e(', '.join(f'v{v}: {n:,}' for v, n in sorted(served.items())) or 'none')}.</p>"
             f"<p>{link(settings.prediction_log, 'prediction log', base)}; the service's API docs "
             "while it runs (<code>make serve</code>): "
-            f"{link(f'{service}/docs', f'{service}/docs', base)}</p>",
+            f"{link(f'{service}/', f'{service}/', base)}</p>",
         )
     )
 
