@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -70,25 +71,38 @@ def keep_variants(project_dir: Path, chosen: str, choices: list[str]) -> None:
             path.unlink()
 
 
-def invocation_dir() -> Path | None:
-    """The directory cookiecutter was started from: relative template paths are relative to it.
-
-    Hooks run with the new project as their working directory, as a child of cookiecutter.
-    """
-    parent_cwd = Path(f"/proc/{os.getppid()}/cwd")
+def template_dir(repo_dir: str) -> Path | None:
+    """The template's directory, absolute. cookiecutter runs the hooks from inside it (its own
+    working directory, which Linux shows in /proc); elsewhere a relative `repo_dir` is taken
+    from the shell's working directory."""
     try:
-        return parent_cwd.resolve(strict=True)
+        return Path(f"/proc/{os.getppid()}/cwd").resolve(strict=True)
     except OSError:
-        shell_cwd = os.environ.get("PWD")
-        return Path(shell_cwd) if shell_cwd else None
+        candidate = Path(repo_dir).expanduser()
+        if not candidate.is_absolute():
+            candidate = Path(os.environ.get("PWD", ".")) / candidate
+        return candidate.resolve() if candidate.is_dir() else None
 
 
-def resolve_local(path: str, base: Path | None) -> str:
-    """`path` made absolute when it names a local directory; URLs and abbreviations unchanged."""
-    candidate = Path(path).expanduser()
-    if not candidate.is_absolute() and base is not None:
-        candidate = base / candidate
-    return str(candidate.resolve()) if path and candidate.is_dir() else path
+# A template given as an address rather than a folder: URL, cookiecutter abbreviation, scp-like.
+REMOTE = re.compile(r"^(?:[a-z]+\+)?[a-z]+://|^(?:gh|gl|bb):|^[\w.-]+@[\w.-]+:")
+
+
+def template_address(template: str, local_dir: Path | None) -> str:
+    """Where cruft finds the template again: an address as git clones it, or a local template
+    as the absolute path of its git checkout (a relative path means nothing later)."""
+    if REMOTE.match(template) or local_dir is None:
+        return cloneable(template)
+    try:
+        top = subprocess.run(
+            ["git", "-C", str(local_dir), "rev-parse", "--show-toplevel"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        top = ""
+    return top or str(local_dir)
 
 
 # cookiecutter's own abbreviations; cruft clones the recorded address with plain git.
@@ -149,9 +163,9 @@ def main(answers_json: str) -> int:
     project_dir = Path.cwd()
     prune(project_dir, answers)
     keep_variants(project_dir, str(answers.get(VARIANT_OPTION)), list(VARIANT_TASKS))
-    base = invocation_dir()
-    template = cloneable(resolve_local(str(answers.get("_template", "")), base))
-    commit = template_commit(Path(resolve_local(str(answers.get("_repo_dir", "")), base)))
+    local_dir = template_dir(str(answers.get("_repo_dir", "")))
+    template = template_address(str(answers.get("_template", "")), local_dir)
+    commit = template_commit(local_dir) if local_dir else None
     record = cruft_record(answers, template, commit)
     (project_dir / CRUFT_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     remove_rendered_copy()

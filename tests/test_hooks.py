@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
+import sys
 import tempfile
 import tomllib
 from pathlib import Path
@@ -148,9 +150,21 @@ def test_prune_table_and_cruft_record() -> None:
     assert context["package_name"] == DEFAULT_PACKAGE
 
 
-def test_relative_template_path_is_recorded_absolute(tmp_path: Path) -> None:
-    assert POST_GEN.resolve_local(".", tmp_path) == str(tmp_path.resolve())
-    assert POST_GEN.resolve_local("gh:org/repo", tmp_path) == "gh:org/repo"
+def test_a_relative_template_path_is_recorded_absolute_with_its_commit(tmp_path: Path) -> None:
+    # `cookiecutter ../cookiecutter-mlsd`: cruft later needs the absolute path and the commit.
+    config = tmp_path / "config.yaml"
+    config.write_text(f"replay_dir: {tmp_path / 'r'}\ncookiecutters_dir: {tmp_path / 'c'}\n")
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "mlsd").symlink_to(REPO)  # a path that means nothing from REPO
+    relative = "templates/mlsd"
+    command = [sys.executable, "-m", "cookiecutter", "--no-input", "--config-file", str(config)]
+    subprocess.run([*command, "-o", "out", relative], cwd=tmp_path, check=True)
+    record = json.loads((tmp_path / "out" / DEFAULT_SLUG / ".cruft.json").read_text())
+    assert record["template"] == str(REPO)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    assert record["commit"] == (head.stdout.strip() or None)
+    assert POST_GEN.template_address("gh:org/repo", REPO) == "https://github.com/org/repo.git"
+    assert POST_GEN.template_address("git@github.com:org/repo.git", REPO).startswith("git@")
 
 
 def test_the_recorded_template_address_is_one_git_can_clone() -> None:
