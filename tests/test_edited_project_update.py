@@ -83,7 +83,8 @@ def test_cruft_update_keeps_the_teams_edits_and_brings_the_template(
     assert "conflict" not in updated.stdout.lower(), updated.stdout
     assert git("diff", "--name-only", "--diff-filter=U", cwd=project) == ""
     assert not list(project.rglob("*.rej"))
-    assert json.loads((project / ".cruft.json").read_text())["commit"] == current
+    record = json.loads((project / ".cruft.json").read_text())
+    assert (record["template"], record["commit"]) == (str(template), current)
 
     # The team's edits are there, and every other file is the current template's, exactly.
     assert GOAL in requirements.read_text().splitlines()
