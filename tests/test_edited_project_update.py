@@ -108,5 +108,6 @@ def test_cruft_update_keeps_the_teams_edits_and_brings_the_template(
     run(["make", "lint", f"UV={uv}"], cwd=project)
     tests = [uv, "run", "--locked", "pytest", "-q", "-p", "no:cacheprovider", "tests/code"]
     result = run([*tests, f"--basetemp={tmp_path / 'pytest-tmp'}"], cwd=project)
-    assert "test_our_features.py" in run([*tests, "--collect-only"], cwd=project).stdout
+    collected = run([*tests, "--collect-only", f"--basetemp={tmp_path / 'collect'}"], cwd=project)
+    assert "test_our_features.py" in collected.stdout
     assert " passed" in result.stdout and "failed" not in result.stdout
