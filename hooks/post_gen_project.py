@@ -163,9 +163,15 @@ def main(answers_json: str) -> int:
     project_dir = Path.cwd()
     prune(project_dir, answers)
     keep_variants(project_dir, str(answers.get(VARIANT_OPTION)), list(VARIANT_TASKS))
-    local_dir = template_dir(str(answers.get("_repo_dir", "")))
-    template = template_address(str(answers.get("_template", "")), local_dir)
-    commit = template_commit(local_dir) if local_dir else None
+    if "_repo_dir" in answers:
+        local_dir = template_dir(str(answers["_repo_dir"]))
+        template = template_address(str(answers.get("_template", "")), local_dir)
+        commit = template_commit(local_dir) if local_dir else None
+    else:
+        # Rendered by `cruft update`, which gives no `_repo_dir`, renders the older and the newer
+        # template, applies their difference and then writes .cruft.json itself. Record only what
+        # both renders know, as older hooks did, so this file never differs between them.
+        template, commit = cloneable(str(answers.get("_template", ""))), None
     record = cruft_record(answers, template, commit)
     (project_dir / CRUFT_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     remove_rendered_copy()
