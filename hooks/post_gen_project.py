@@ -93,16 +93,7 @@ def template_address(template: str, local_dir: Path | None) -> str:
     as the absolute path of its git checkout (a relative path means nothing later)."""
     if REMOTE.match(template) or local_dir is None:
         return cloneable(template)
-    try:
-        top = subprocess.run(
-            ["git", "-C", str(local_dir), "rev-parse", "--show-toplevel"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        top = ""
-    return top or str(local_dir)
+    return git_rev_parse(local_dir, "--show-toplevel") or str(local_dir)
 
 
 # cookiecutter's own abbreviations; cruft clones the recorded address with plain git.
@@ -123,11 +114,11 @@ def cloneable(template: str) -> str:
     return template
 
 
-def template_commit(template_dir: Path) -> str | None:
-    """The template's git commit, so cruft can later diff against a newer template."""
+def git_rev_parse(directory: Path, argument: str) -> str | None:
+    """`git rev-parse <argument>` in `directory`; None outside a git checkout or without git."""
     try:
         result = subprocess.run(
-            ["git", "-C", str(template_dir), "rev-parse", "HEAD"],
+            ["git", "-C", str(directory), "rev-parse", argument],
             capture_output=True,
             text=True,
             check=True,
@@ -135,6 +126,11 @@ def template_commit(template_dir: Path) -> str | None:
     except (OSError, subprocess.CalledProcessError):
         return None
     return result.stdout.strip() or None
+
+
+def template_commit(template_dir: Path) -> str | None:
+    """The template's git commit, so cruft can later diff against a newer template."""
+    return git_rev_parse(template_dir, "HEAD")
 
 
 def cruft_record(answers: Mapping[str, Any], template: str, commit: str | None) -> dict[str, Any]:
