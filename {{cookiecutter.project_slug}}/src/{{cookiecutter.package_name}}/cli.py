@@ -221,6 +221,31 @@ def monitor(
 
 
 @app.command()
+def labels(
+    source: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV or Parquet file of labels that arrived: the record id and the target "
+            "columns of the contract, optionally `labelled_at` (when each was observed)."
+        ),
+    ],
+    retrain: Annotated[
+        bool, typer.Option(help="Retrain when step 1's online thresholds say so.")
+    ] = True,
+) -> None:
+    """Join labels that arrived later to the predictions the service logged, measure online
+    metrics per model version and time window, and alert or retrain as step 1 says."""
+    settings = get_settings()
+    preflight.for_labels(settings, retrain)
+    start_pipeline(settings)
+    from .monitoring.flow import labels_flow
+
+    outcome = labels_flow(source=source, retrain=retrain)
+    colour = {"none": "green", "too_few_labels": "yellow"}.get(outcome.action, "red")
+    typer.secho(outcome.headline(), fg=colour)
+
+
+@app.command()
 def dashboard(
     port: Annotated[int | None, typer.Option(help="Port (default: settings, 8000).")] = None,
 ) -> None:

@@ -28,10 +28,11 @@ class NoWorkerError(ExpectedError):
 
 
 def pipeline_deployments(monitor_every_minutes: int = 0) -> list[RunnerDeployment]:
-    """Ingestion (of a batch, or of a folder of them), training, batch scoring and monitoring;
+    """Ingestion (of a batch, or of a folder of them), training, batch scoring, labels and
+    monitoring;
     monitoring runs every `monitor_every_minutes` when that is set (0: only when triggered)."""
     from .data.flow import folder_ingestion_flow, ingestion_flow
-    from .monitoring.flow import monitoring_flow
+    from .monitoring.flow import labels_flow, monitoring_flow
     from .serving.flow import scoring_flow
     from .training.flow import training_flow
 
@@ -43,6 +44,7 @@ def pipeline_deployments(monitor_every_minutes: int = 0) -> list[RunnerDeploymen
             (folder_ingestion_flow, "ingest-folder"),
             (training_flow, "train"),
             (scoring_flow, "score"),
+            (labels_flow, "join"),
         )
     ]
     interval = timedelta(minutes=monitor_every_minutes) if monitor_every_minutes else None

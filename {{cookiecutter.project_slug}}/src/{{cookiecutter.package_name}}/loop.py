@@ -1,9 +1,10 @@
 """The closed loop on one machine (`make all`, the `loop` command): every step of the system
 for real, in one process so Prefect's temporary server starts once.
 
-ingest -> validate -> train -> promote -> serve -> traffic -> monitor (no drift) -> a drifted
-batch arrives -> its traffic -> monitor (drift) -> retrain through the gate -> promote ->
-the service reloads -> it serves the new version.
+ingest -> validate -> train -> promote -> serve -> traffic -> its labels arrive (online
+metrics) -> monitor (no drift) -> a drifted batch arrives -> its traffic -> its labels ->
+monitor (drift) -> retrain through the gate -> promote -> the service reloads -> it serves the
+new version.
 
 The data is the synthetic worked example, or your own table (`loop --source`): then the
 table's first rows are ingested and trained on, the next are replayed as traffic, and the last
@@ -50,6 +51,7 @@ from .stopwatch import work_seconds
 
 if TYPE_CHECKING:
     from .data.ingestion import IngestionRecord
+    from .monitoring.online import LabelsOutcome
     from .monitoring.steps import MonitoringOutcome
     from .training.steps import TrainingOutcome
 
@@ -143,6 +145,24 @@ def describe_monitoring(outcome: MonitoringOutcome) -> str:
     return text + (f"; service {outcome.service}" if outcome.service else "")
 
 
+def write_labels(frame: pd.DataFrame, contract: DataContract, path: Path) -> Path:
+    """The labels of records that were scored, as the system that observes outcomes would send
+    them later: each record's id and target (and what else arrives with them)."""
+    from .monitoring.online import label_columns
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame[label_columns(contract)].to_csv(path, index=False)
+    return path
+
+
+def describe_labels(outcome: LabelsOutcome) -> str:
+    counts, judged = outcome.counts, outcome.judged
+    text = f"{counts.predictions} predictions got their label ({counts.late} late)"
+    if judged is None:
+        return text + "; too few to judge"
+    return f"{text}; v{judged.model_version} online: {outcome.judged_metrics()} -> {outcome.action}"
+
+
 @dataclass(frozen=True)
 class Arrivals:
     """What the loop ingests and replays, in order; each is called when its turn comes."""
@@ -187,6 +207,7 @@ class PipelineFlows:
     ingest: Callable[..., IngestionRecord]
     train: Callable[[], TrainingOutcome]
     monitor: Callable[[str], MonitoringOutcome]  # the service to reload after a retrain
+    labels: Callable[[Path, str], LabelsOutcome]  # the labels file, the service
 
 
 def local_flows() -> PipelineFlows:
@@ -209,7 +230,12 @@ def local_flows() -> PipelineFlows:
 
         return monitoring_flow(service_url=service_url)
 
-    return PipelineFlows(ingest=ingest, train=train, monitor=monitor)
+    def labels(source: Path, service_url: str) -> LabelsOutcome:
+        from .monitoring.flow import labels_flow
+
+        return labels_flow(source=source, service_url=service_url)
+
+    return PipelineFlows(ingest=ingest, train=train, monitor=monitor, labels=labels)
 
 
 def deployed_flows() -> PipelineFlows:
@@ -219,6 +245,9 @@ def deployed_flows() -> PipelineFlows:
         ingest=lambda **arguments: run_deployed("ingestion/ingest", arguments),
         train=lambda: run_deployed("training/train"),
         monitor=lambda url: run_deployed("monitoring/monitor", {"service_url": url}),
+        labels=lambda source, url: run_deployed(
+            "labels/join", {"source": str(source), "service_url": url}
+        ),
     )
 
 
@@ -361,7 +390,20 @@ def run_closed_loop(
                 lambda o, _: work_seconds(o.seconds),
             )
 
-        traffic(arrivals.traffic(), "records like the training data")
+        def labels(frame: pd.DataFrame, name: str) -> LabelsOutcome | None:
+            if contract.id_column is None:  # nothing to join labels to
+                return None
+            path = write_labels(frame, contract, settings.data_dir / "arrivals" / f"{name}.csv")
+            return report.timed(
+                "labels",
+                lambda: flows.labels(path, service_url),
+                describe_labels,
+                lambda o, _: work_seconds(o.seconds),
+            )
+
+        served = arrivals.traffic()
+        traffic(served, "records like the training data")
+        labels(served, "labels")
         quiet = monitor()
         drifted = report.timed(
             "drift arrives",
@@ -371,14 +413,15 @@ def run_closed_loop(
         )
         shifted = arrivals.drifted_traffic()
         traffic(shifted, "shifted records")
+        online = labels(shifted, "labels-shifted")
         alarmed = monitor()
         status, predictions = http_json(
             f"{service_url}/predict", {"records": request_records(shifted.head(1), contract)}
         )
         if status != 200:
             raise RuntimeError(f"the service answered {status}: {predictions}")
-        served = predictions[0]["model_version"]
-        report.steps.append(("check", f"the service now answers with v{served}", 0.0, 0.0))
+        answered = predictions[0]["model_version"]
+        report.steps.append(("check", f"the service now answers with v{answered}", 0.0, 0.0))
     finally:
         scope.close()
         if server is not None:
@@ -393,6 +436,7 @@ def run_closed_loop(
         "drift reports": f"{quiet.report}, {alarmed.report}",
         "dashboard": f"{settings.evidently_workspace} (`make dashboard`)",
         "prediction log": str(settings.prediction_log),
+        "online metrics": online.metrics_file if online else "none (the contract has no id)",
         # Last: the page to open first, with every fact above and links to the rest.
         "system report": str(write_system_report(settings)),
     }

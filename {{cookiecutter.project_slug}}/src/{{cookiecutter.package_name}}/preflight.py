@@ -103,3 +103,8 @@ def for_monitoring(settings: Settings, retrain: bool) -> None:
         tracking_store(settings, write=False)
     writable(settings.data_dir, "the monitoring log")
     writable(settings.monitoring_reports_dir, "drift reports")
+
+
+def for_labels(settings: Settings, retrain: bool) -> None:
+    for_monitoring(settings, retrain)
+    writable(settings.labels_dir, "the stored labels")

@@ -168,6 +168,26 @@ class Settings(BaseSettings):
         return self.data_dir / "monitoring_log.jsonl"
 
     @property
+    def labels_dir(self) -> Path:
+        """Every labels file that arrived, as stored (one Parquet file each)."""
+        return self.data_dir / "labels"
+
+    @property
+    def labelled_dir(self) -> Path:
+        """Served records joined to their labels, written as batches to ingest and retrain on."""
+        return self.data_dir / "labelled"
+
+    @property
+    def labels_log(self) -> Path:
+        """One line per labels run: what joined, the online metrics' verdict, the action."""
+        return self.data_dir / "labels_log.jsonl"
+
+    @property
+    def online_metrics_file(self) -> Path:
+        """Online metrics per model version and time window, rewritten by each labels run."""
+        return self.monitoring_reports_dir / "online_metrics.json"
+
+    @property
     def reload_url(self) -> str:
         base = self.service_url or f"http://{self.serve_host}:{self.serve_port}"
         return base.rstrip("/") + "/reload"

@@ -18,6 +18,7 @@ WORK_STEPS = frozenset(
         "load", "split", "fit", "evaluate", "score_champion",  # training
         "load_batch", "validate", "store",  # ingestion
         "load_reference", "load_current", "compare",  # monitoring
+        "read_labels", "join", "measure",  # labels
     }
 )  # fmt: skip
 

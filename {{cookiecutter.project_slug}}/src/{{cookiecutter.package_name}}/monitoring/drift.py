@@ -17,22 +17,29 @@ independent draws and make chance differences look significant.
 
 from __future__ import annotations
 
+import logging
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from evidently import DataDefinition, Dataset, Report
 from evidently.core.report import Snapshot
-from evidently.metrics import ValueDrift
+from evidently.metrics import MeanValue, RowCount, ValueDrift
 from evidently.presets import DataDriftPreset, DataSummaryPreset
+from sklearn.exceptions import UndefinedMetricWarning
 
 from ..contract import DataContract
 from ..requirements.spec import DriftThresholds
 from . import quality
 
 SCORE_COLUMN = "score"
+logger = logging.getLogger(__name__)
+DRIFT_TAG = "drift"  # on the dashboard: a monitoring run's snapshot, not an online window
 NUMERIC_TEST = "ks"
 CATEGORICAL_TEST = "chisquare"
 
@@ -160,6 +167,54 @@ def build_report(contract: DataContract, columns: pd.Index, thresholds: DriftThr
     return Report(metrics, include_tests=False)
 
 
+@contextmanager
+def quiet_evidently() -> Iterator[None]:
+    """Warnings Evidently's runs raise that say nothing about the data or the model."""
+    with warnings.catch_warnings():
+        # Evidently's regression quality plots R² per bin of the target, and an extreme bin may
+        # hold one row: scikit-learn's "not well-defined" warning says nothing about the model.
+        warnings.filterwarnings("ignore", message=r"R\^2 score is not well-defined")
+        # Evidently's ranking metrics group by category with pandas' old default (a pandas
+        # FutureWarning from inside Evidently); and scipy's KS test falls back from its exact
+        # p-value to the asymptotic one on some samples (a per-query feature has fewer values).
+        warnings.filterwarnings("ignore", message="The default of observed=False is deprecated")
+        warnings.filterwarnings("ignore", message="ks_2samp: Exact calculation unsuccessful")
+        yield
+
+
+def quality_snapshot(
+    rows: pd.DataFrame, contract: DataContract, timestamp: datetime, tags: list[str]
+) -> Snapshot:
+    """The task's quality metrics, the mean score and the mean label of labelled, scored rows
+    (no reference: the online metrics of one window), dated `timestamp` on the dashboard."""
+    frame = as_categories(rows, contract).reset_index(drop=True)
+    definition = data_definition(contract, frame.columns)
+    target = contract.target.name
+    report = Report(
+        [
+            RowCount(),
+            MeanValue(column=SCORE_COLUMN),
+            MeanValue(column=target),
+            *quality.quality_preset(),
+        ],
+        include_tests=False,
+    )
+    data = Dataset.from_pandas(frame, data_definition=definition)
+    with quiet_evidently(), warnings.catch_warnings():
+        # A small window may hold one class only: its quality is undefined, which the online
+        # metrics table already says (as nulls).
+        warnings.filterwarnings("ignore", category=UndefinedMetricWarning)
+        warnings.filterwarnings(
+            "ignore", message="invalid value encountered", category=RuntimeWarning
+        )
+        try:
+            return report.run(data, timestamp=timestamp, tags=tags)
+        except (KeyError, ValueError, ZeroDivisionError) as error:  # Evidently's, on such a window
+            logger.info("window %s: no quality metrics on the dashboard (%r)", timestamp, error)
+    counts = Report([RowCount(), MeanValue(column=SCORE_COLUMN), MeanValue(column=target)])
+    return counts.run(data, timestamp=timestamp, tags=tags)
+
+
 def compare(
     reference: pd.DataFrame,
     current: pd.DataFrame,
@@ -181,20 +236,13 @@ def compare(
     reference_sample, current_sample = prepared(reference, seed), prepared(current, seed + 1)
     definition = data_definition(contract, pd.Index(shared))
     report = build_report(contract, pd.Index(shared), thresholds)
-    with warnings.catch_warnings():
-        # Evidently's regression quality plots R² per bin of the target, and an extreme bin may
-        # hold one row: scikit-learn's "not well-defined" warning says nothing about the model.
-        warnings.filterwarnings("ignore", message=r"R\^2 score is not well-defined")
-        # Evidently's ranking metrics group by category with pandas' old default (a pandas
-        # FutureWarning from inside Evidently); and scipy's KS test falls back from its exact
-        # p-value to the asymptotic one on some samples (a per-query feature has fewer values).
-        warnings.filterwarnings("ignore", message="The default of observed=False is deprecated")
-        warnings.filterwarnings("ignore", message="ks_2samp: Exact calculation unsuccessful")
+    with quiet_evidently():
         snapshot = report.run(
             Dataset.from_pandas(current_sample.reset_index(drop=True), data_definition=definition),
             Dataset.from_pandas(
                 reference_sample.reset_index(drop=True), data_definition=definition
             ),
+            tags=[DRIFT_TAG],
         )
     summary = summarise(
         snapshot.dict(),

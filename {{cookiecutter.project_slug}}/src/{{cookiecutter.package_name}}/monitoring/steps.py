@@ -72,13 +72,15 @@ def save_report(snapshot: Snapshot, settings: Settings, window: str) -> Path:
     return path
 
 
-def send_alert(outcome_text: str, summary: DriftSummary, settings: Settings) -> None:
+def send_alert(
+    outcome_text: str, summary: dict[str, Any], settings: Settings, kind: str = "drift"
+) -> None:
     """The alert hook: a warning in the run's log, and a JSON POST to the webhook when one is
     set. A webhook that fails is logged, never fatal: monitoring must finish."""
-    logger.warning("drift alert: %s", outcome_text)
+    logger.warning("%s alert: %s", kind, outcome_text)
     if not settings.alert_webhook_url:
         return
-    body = {"text": outcome_text, "summary": asdict(summary)}
+    body = {"text": outcome_text, "kind": kind, "summary": summary}
     try:
         status, answer = http_json(settings.alert_webhook_url, body, timeout=10)
     except OSError as error:

@@ -1,5 +1,7 @@
-"""The local Evidently workspace: every monitoring run's snapshot, and a project dashboard that
-`evidently ui` (the `dashboard` command) shows over time."""
+"""The local Evidently workspace: every monitoring run's snapshot and every online window's, and
+a project dashboard that `evidently ui` (the `dashboard` command) shows over time: a tab for
+drift (monitoring runs) and one for online metrics (labels joined to served predictions, a line
+per model version)."""
 
 from __future__ import annotations
 
@@ -11,10 +13,17 @@ from evidently.sdk.panels import counter_panel, line_plot_panel
 from evidently.ui.workspace import Project, Workspace
 
 from ..contract import DataContract
-from .drift import SCORE_COLUMN
+from .drift import DRIFT_TAG, SCORE_COLUMN
 from .quality import DASHBOARD_METRIC
 
 METRIC = "evidently:metric_v2:"
+DRIFT_TAB = "Drift"
+ONLINE_TAB = "Online metrics"
+ONLINE_TAG = "online"
+
+
+def version_tag(version: str) -> str:
+    return f"model-v{version}"
 
 
 def dashboard_panels(contract: DataContract) -> list[object]:
@@ -30,7 +39,7 @@ def dashboard_panels(contract: DataContract) -> list[object]:
         ),
         counter_panel(
             title="Rows monitored",
-            values=[PanelMetric(legend="rows", metric=f"{METRIC}RowCount")],
+            values=[PanelMetric(legend="rows", metric=f"{METRIC}RowCount", tags=[DRIFT_TAG])],
             aggregation="sum",
             size="half",
         ),
@@ -53,19 +62,62 @@ def dashboard_panels(contract: DataContract) -> list[object]:
                     legend="mean score",
                     metric=f"{METRIC}MeanValue",
                     metric_labels={"column": SCORE_COLUMN},
+                    tags=[DRIFT_TAG],
                 )
             ],
             size="half",
         ),
         line_plot_panel(
-            title=f"{quality_title} where labels arrived",
+            title=f"{quality_title} of labelled batches judged by monitoring",
             values=[
                 PanelMetric(
                     legend=quality_title,
                     metric=f"{METRIC}{quality_metric}",
                     metric_labels=quality_labels,
+                    tags=[DRIFT_TAG],
                 )
             ],
+            size="half",
+        ),
+    ]
+
+
+def online_panels(contract: DataContract, versions: list[str]) -> list[object]:
+    """The online tab: the task's quality metric with a line per model version, what each
+    predicted against what happened, and how many predictions got their label."""
+    quality_metric, quality_title, quality_labels = DASHBOARD_METRIC
+    target = contract.target.name
+
+    def per_version(version: str) -> PanelMetric:
+        return PanelMetric(
+            legend=f"v{version}",
+            metric=f"{METRIC}{quality_metric}",
+            metric_labels=quality_labels,
+            tags=[ONLINE_TAG, version_tag(version)],
+        )
+
+    return [
+        line_plot_panel(
+            title=f"Online {quality_title} per model version (labels joined to predictions)",
+            values=[per_version(version) for version in versions],
+        ),
+        line_plot_panel(
+            title=f"Predicted vs observed: mean score and mean {target}",
+            values=[
+                PanelMetric(
+                    legend=legend,
+                    metric=f"{METRIC}MeanValue",
+                    metric_labels={"column": column},
+                    tags=[ONLINE_TAG],
+                )
+                for legend, column in (("mean score", SCORE_COLUMN), (f"mean {target}", target))
+            ],
+            size="half",
+        ),
+        counter_panel(
+            title="Labelled predictions",
+            values=[PanelMetric(legend="rows", metric=f"{METRIC}RowCount", tags=[ONLINE_TAG])],
+            aggregation="sum",
             size="half",
         ),
     ]
@@ -79,7 +131,9 @@ def open_project(path: Path, name: str, contract: DataContract) -> tuple[Workspa
         return workspace, found[0]
     project = workspace.create_project(name, description="Drift and quality of the served model")
     for panel in dashboard_panels(contract):
-        project.dashboard.add_panel(panel)
+        project.dashboard.add_panel(panel, tab=DRIFT_TAB)
+    for panel in online_panels(contract, []):
+        project.dashboard.add_panel(panel, tab=ONLINE_TAB)
     return workspace, project
 
 
@@ -87,3 +141,24 @@ def add_snapshot(path: Path, name: str, contract: DataContract, snapshot: Snapsh
     workspace, project = open_project(path, name, contract)
     reference = workspace.add_run(project.id, snapshot)
     return str(reference.id)
+
+
+def replace_online_snapshots(
+    path: Path,
+    name: str,
+    contract: DataContract,
+    snapshots: dict[str, Snapshot],
+    replaced: list[str],
+    versions: list[str],
+) -> dict[str, str]:
+    """Add each online window's snapshot (keyed by the caller's window key), delete the ones
+    they replace (the same window measured before more labels arrived), and give the online
+    tab a line per model version in `versions`. The snapshot id of each key."""
+    workspace, project = open_project(path, name, contract)
+    for snapshot_id in replaced:
+        workspace.delete_run(project.id, snapshot_id)
+    added = {key: str(workspace.add_run(project.id, run).id) for key, run in snapshots.items()}
+    project.dashboard.delete_tab(ONLINE_TAB)
+    for panel in online_panels(contract, versions):
+        project.dashboard.add_panel(panel, tab=ONLINE_TAB)
+    return added

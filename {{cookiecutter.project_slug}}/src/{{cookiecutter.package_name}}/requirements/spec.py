@@ -2,7 +2,8 @@
 
 - training reads `offline_metrics` as its promotion gate,
 - serving reads `serving` as its latency budget and request limits,
-- monitoring reads `drift` to decide between no action, an alert and a retrain.
+- monitoring reads `drift` to decide between no action, an alert and a retrain, and
+  `online_metrics` to judge the served model on labels that arrive later.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -60,15 +62,22 @@ class OfflineMetrics(TaskOfflineMetrics, _Strict):
 
     def failures(self, metrics: Mapping[str, float]) -> list[str]:
         """Every threshold the metrics miss; an empty list means the model may be promoted."""
-        problems = []
-        for name, threshold in self.thresholds.items():
-            if name not in metrics:
-                problems.append(f"{name} was not measured")
-                continue
-            problem = threshold.failure(name, float(metrics[name]))
-            if problem:
-                problems.append(problem)
-        return problems
+        return threshold_failures(self.thresholds, metrics)
+
+
+def threshold_failures(
+    thresholds: Mapping[MetricName, MetricThreshold], metrics: Mapping[str, float]
+) -> list[str]:
+    """A sentence for every threshold the metrics miss (or did not measure)."""
+    problems = []
+    for name, threshold in thresholds.items():
+        if name not in metrics:
+            problems.append(f"{name} was not measured")
+            continue
+        problem = threshold.failure(name, float(metrics[name]))
+        if problem:
+            problems.append(problem)
+    return problems
 
 
 class Scale(_Strict):
@@ -97,6 +106,23 @@ class DriftThresholds(_Strict):
         return self
 
 
+class OnlineMetrics(_Strict):
+    """How the served model is judged on labels that arrive after its predictions (clicks after
+    impressions): the offline metric names, measured per model version and time window."""
+
+    # A label joins the predictions of its record logged at most this long before it arrived;
+    # a later label is counted as late and left out (an outcome observed a week on is no
+    # longer the response to what was served).
+    label_window_hours: float = Field(default=24.0, gt=0)
+    window_minutes: int = Field(default=60, gt=0)  # the time windows metrics are taken over
+    min_labelled_rows: int = Field(default=500, gt=0)  # smaller windows are shown, not judged
+    thresholds: dict[MetricName, MetricThreshold] = Field(default_factory=dict)
+    on_breach: Literal["alert", "retrain"] = "alert"
+
+    def failures(self, metrics: Mapping[str, float]) -> list[str]:
+        return threshold_failures(self.thresholds, metrics)
+
+
 class SystemRequirements(_Strict):
     business_goal: str = Field(min_length=1)
     ml_objective: str = Field(min_length=1)
@@ -104,6 +130,8 @@ class SystemRequirements(_Strict):
     offline_metrics: OfflineMetrics
     serving: ServingObjectives
     drift: DriftThresholds
+    # Optional, so a requirements file written before online metrics existed still loads.
+    online_metrics: OnlineMetrics = Field(default_factory=OnlineMetrics)
 
 
 class RequirementsError(ExpectedError, ValueError):
