@@ -134,9 +134,11 @@ EXPECTED_FILES = [
     "src/{package}/serving/schemas.py",
     "src/{package}/serving/scorer.py",
     "src/{package}/serving/service.py",
+    "src/{package}/serving/split.py",
     "src/{package}/monitoring/README.md",
     "src/{package}/monitoring/__init__.py",
     "src/{package}/monitoring/drift.py",
+    "src/{package}/monitoring/experiment.py",
     "src/{package}/monitoring/flow.py",
     "src/{package}/monitoring/online.py",
     "src/{package}/monitoring/quality.py",
@@ -172,6 +174,7 @@ EXPECTED_FILES = [
     "tests/e2e/test_batch_scoring.py",
     "tests/e2e/test_compiled_scoring.py",
     "tests/e2e/test_dask.py",
+    "tests/e2e/test_experiment_flow.py",
     "tests/e2e/test_failure_modes.py",
     "tests/e2e/test_your_own_data.py",
     "tests/e2e/test_ingestion_flow.py",
@@ -181,6 +184,7 @@ EXPECTED_FILES = [
     "tests/e2e/test_training_flow.py",
     "tests/model/test_candidates.py",
     "tests/model/test_compiled.py",
+    "tests/model/test_experiment.py",
 ]
 
 # What each non-default answer removes or adds: written out here, independently of the hook.

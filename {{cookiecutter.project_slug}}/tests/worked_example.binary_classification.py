@@ -29,6 +29,11 @@ def noise_scores(rng: np.random.Generator, rows: int) -> np.ndarray:
     return rng.beta(1, 9, rows)
 
 
+def oracle_scores(truth: np.ndarray) -> np.ndarray:
+    """Scores of a model that knows each outcome (the encoded target): certain probabilities."""
+    return truth.astype(float)
+
+
 # One of the plots every training run logs.
 TRAINING_PLOT = "roc_curve.png"
 

@@ -30,6 +30,11 @@ def noise_scores(rng: np.random.Generator, rows: int) -> np.ndarray:
     return rng.normal(0.0, 1.0, rows)
 
 
+def oracle_scores(truth: np.ndarray) -> np.ndarray:
+    """Scores of a model that knows each grade: far below, within and far above the noise."""
+    return (truth.astype(float) - 1.0) * 10.0
+
+
 # One of the plots every training run logs.
 TRAINING_PLOT = "ndcg_by_cutoff.png"
 

@@ -29,6 +29,11 @@ def noise_scores(rng: np.random.Generator, rows: int) -> np.ndarray:
     return rng.normal(40.0, 10.0, rows)
 
 
+def oracle_scores(truth: np.ndarray) -> np.ndarray:
+    """Predictions of a model that knows each outcome: the true values."""
+    return truth.astype(float)
+
+
 # One of the plots every training run logs.
 TRAINING_PLOT = "predicted_vs_true.png"
 

@@ -246,6 +246,25 @@ def labels(
 
 
 @app.command()
+def experiment(
+    decide: Annotated[
+        bool, typer.Option(help="Promote or roll back as step 1's rules decide (else report only).")
+    ] = True,
+) -> None:
+    """Analyse the trial of the version beside the champion (an A/B test or shadow) on the
+    labels that arrived: the business metric per arm with its interval; promote, keep or roll
+    back by step 1's rules."""
+    settings = get_settings()
+    preflight.for_monitoring(settings, retrain=False)
+    start_pipeline(settings)
+    from .monitoring.flow import experiment_flow
+
+    outcome = experiment_flow(decide=decide)
+    colour = {"promote": "green", "roll_back": "red"}.get(outcome.analysis.decision, "yellow")
+    typer.secho(outcome.headline(), fg=colour)
+
+
+@app.command()
 def dashboard(
     port: Annotated[int | None, typer.Option(help="Port (default: settings, 8000).")] = None,
 ) -> None:

@@ -32,7 +32,7 @@ def pipeline_deployments(monitor_every_minutes: int = 0) -> list[RunnerDeploymen
     monitoring;
     monitoring runs every `monitor_every_minutes` when that is set (0: only when triggered)."""
     from .data.flow import folder_ingestion_flow, ingestion_flow
-    from .monitoring.flow import labels_flow, monitoring_flow
+    from .monitoring.flow import experiment_flow, labels_flow, monitoring_flow
     from .serving.flow import scoring_flow
     from .training.flow import training_flow
 
@@ -45,6 +45,7 @@ def pipeline_deployments(monitor_every_minutes: int = 0) -> list[RunnerDeploymen
             (training_flow, "train"),
             (scoring_flow, "score"),
             (labels_flow, "join"),
+            (experiment_flow, "analyse"),
         )
     ]
     interval = timedelta(minutes=monitor_every_minutes) if monitor_every_minutes else None

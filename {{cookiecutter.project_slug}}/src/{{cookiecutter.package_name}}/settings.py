@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # The service and batch scoring use a version's compiled scoring path (serving/compiled.py)
     # when it has one; "pipeline" always scores with the registered scikit-learn pipeline.
     scoring_path: ScoringPath = "compiled"
+    # In an A/B test (step 1's `experiment.rollout: ab`), the share of records the model on
+    # trial answers: those whose key (the record's id; a ranking's query) hashes below it.
+    challenger_share: float = Field(default=0.5, gt=0, lt=1)
 
     # Step 7: each side of a drift comparison is cut to this many rows (see monitoring/drift.py).
     # The retraining flow tells the service at `service_url` (default: the serve host and
@@ -181,6 +184,11 @@ class Settings(BaseSettings):
     def labels_log(self) -> Path:
         """One line per labels run: what joined, the online metrics' verdict, the action."""
         return self.data_dir / "labels_log.jsonl"
+
+    @property
+    def experiment_reports_dir(self) -> Path:
+        """One JSON and one Markdown report per analysed experiment."""
+        return self.reports_dir / "experiments"
 
     @property
     def online_metrics_file(self) -> Path:

@@ -18,6 +18,7 @@ from {{ cookiecutter.package_name }}.training.evaluation import (
     evaluate,
     expected_calibration_error,
     holdout_metrics,
+    metric_value,
     write_plots,
 )
 
@@ -121,3 +122,13 @@ def test_paired_bootstrap_finds_a_real_difference_and_not_a_copy() -> None:
     # The fast ROC-AUC path and the generic one agree (log loss takes the generic path).
     generic = compare(labels, good, noisy, offline("log_loss", rounds=100), seed=1)
     assert generic.difference < 0  # lower log loss for the better model
+
+
+def test_the_rank_auc_of_resampling_loops_is_scikit_learns() -> None:
+    rng = np.random.default_rng(3)
+    labels = (rng.random(3_000) < 0.1).astype(int)
+    scores = np.round(rng.random(3_000) * 0.7 + labels * 0.3, 2)  # rounded: many ties
+    assert metric_value("roc_auc", labels, scores, offline()) == pytest.approx(
+        roc_auc_score(labels, scores), abs=1e-12
+    )
+    assert np.isnan(metric_value("roc_auc", np.zeros(10), scores[:10], offline()))

@@ -72,9 +72,9 @@ def test_the_champion_carries_a_compiled_path_that_scores_as_its_pipeline(
     assert isinstance(scorer.loaded.model, CompiledModel)
     frame = generate_batch(rows=500, seed=9)
     expected = predict_scores(registry.load_model(version), frame, contract).to_numpy()
-    scores, served_by = scorer.score_rows(request_records(frame, contract))
-    assert served_by == version.version
-    assert np.max(np.abs(scores - expected)) <= PARITY_TOLERANCE
+    served = scorer.score_rows(request_records(frame, contract))
+    assert set(served.versions) == {version.version}
+    assert np.max(np.abs(served.scores - expected)) <= PARITY_TOLERANCE
     scored = batch.score_frame(frame, version, contract)
     assert np.max(np.abs(scored["score"].to_numpy() - expected)) <= PARITY_TOLERANCE
 
@@ -125,7 +125,7 @@ def test_a_version_without_a_working_compiled_path_is_scored_by_its_pipeline(
         caplog.text
     )
     expected = predict_scores(registry.load_model(trained), frame, contract).to_numpy()
-    np.testing.assert_allclose(scorer.score_rows(rows)[0], expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(scorer.score_rows(rows).scores, expected, rtol=0, atol=1e-12)
 
     def refuse(pipeline: Pipeline) -> CompiledModel:
         raise NotCompilableError("no compiled form for this test's model")
@@ -146,6 +146,6 @@ def test_a_version_without_a_working_compiled_path_is_scored_by_its_pipeline(
     said = [record for record in caplog.records if NO_COMPILED_PATH in record.getMessage()]
     assert len(said) == 1 and "no compiled form for this test's model" in said[0].getMessage()
     expected = predict_scores(registry.load_model(version), frame, contract).to_numpy()
-    np.testing.assert_allclose(scorer.score_rows(rows)[0], expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(scorer.score_rows(rows).scores, expected, rtol=0, atol=1e-12)
     scored = batch.score_frame(frame, version, contract)
     np.testing.assert_allclose(scored["score"].to_numpy(), expected, rtol=0, atol=1e-12)

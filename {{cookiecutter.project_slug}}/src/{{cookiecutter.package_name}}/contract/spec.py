@@ -47,7 +47,7 @@ JSON_NUMBER_BYTES = 40
 # Names the system writes next to a record (the prediction log, scored files, drift windows):
 # a data column of the same name would be overwritten.
 RESERVED_NAMES = frozenset(
-    {"score", "model_version", "latency_ms", "batch_rows", "logged_at", "labelled_at"}
+    {"score", "model_version", "arm", "latency_ms", "batch_rows", "logged_at", "labelled_at"}
 )
 
 

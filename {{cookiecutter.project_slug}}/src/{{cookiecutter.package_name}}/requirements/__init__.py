@@ -3,6 +3,7 @@
 from .metrics import MetricName
 from .spec import (
     DriftThresholds,
+    ExperimentRules,
     MetricThreshold,
     OfflineMetrics,
     OnlineMetrics,
@@ -14,6 +15,7 @@ from .spec import (
 
 __all__ = [
     "DriftThresholds",
+    "ExperimentRules",
     "MetricName",
     "MetricThreshold",
     "OfflineMetrics",

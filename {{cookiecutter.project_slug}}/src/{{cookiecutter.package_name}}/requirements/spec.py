@@ -123,6 +123,22 @@ class OnlineMetrics(_Strict):
         return threshold_failures(self.thresholds, metrics)
 
 
+class ExperimentRules(_Strict):
+    """How a challenger that passes the gate reaches traffic, and how its trial is decided."""
+
+    # direct: it replaces the champion at once. ab: it serves `MLSD_CHALLENGER_SHARE` of the
+    # traffic (split by a stable hash of the record's key) until the `experiment` command
+    # decides. shadow: it scores every record beside the champion, logged, never returned.
+    rollout: Literal["direct", "ab", "shadow"] = "direct"
+    metric: MetricName | None = None  # the business metric per arm (default: the primary)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1)
+    min_labelled_per_arm: int = Field(default=500, gt=0)
+    # Promote when the lower end of the interval of the challenger's improvement clears this;
+    # roll back when the upper end is below zero; otherwise keep the champion and wait.
+    min_improvement: float = Field(default=0.0, ge=0)
+    bootstrap_rounds: int = Field(default=500, ge=50)
+
+
 class SystemRequirements(_Strict):
     business_goal: str = Field(min_length=1)
     ml_objective: str = Field(min_length=1)
@@ -132,6 +148,7 @@ class SystemRequirements(_Strict):
     drift: DriftThresholds
     # Optional, so a requirements file written before online metrics existed still loads.
     online_metrics: OnlineMetrics = Field(default_factory=OnlineMetrics)
+    experiment: ExperimentRules = Field(default_factory=ExperimentRules)
 
 
 class RequirementsError(ExpectedError, ValueError):

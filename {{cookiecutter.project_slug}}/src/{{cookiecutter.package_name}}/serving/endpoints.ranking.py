@@ -45,6 +45,11 @@ class RankedCandidate(BaseModel):
 
 class Ranking(BaseModel):
     model_version: str = Field(description="Registry version of the model that ranked them")
+    arm: str = Field(
+        default="champion",
+        description="Which model ranked them: the champion, or the challenger in an A/B test "
+        "(a query's candidates are always ranked by one)",
+    )
     candidates: list[RankedCandidate] = Field(description="Every candidate, best first")
 
 
@@ -53,16 +58,17 @@ def rank(scorer: Scorer, query: Record, candidates: Sequence[Record]) -> Ranking
     request's order)."""
     (context,) = json_rows([query])
     rows = [context | candidate for candidate in json_rows(candidates)]
-    scores, version = scorer.score_rows(rows)
+    scored = scorer.score_rows(rows)  # one arm: the split key is the query's group
     return Ranking(
-        model_version=version,
+        model_version=scored.versions[0],
+        arm=scored.arms[0],
         candidates=[
             RankedCandidate(
                 index=int(index),
                 record_id=scorer.record_id(rows[index]),
-                score=float(scores[index]),
+                score=float(scored.scores[index]),
             )
-            for index in np.argsort(-scores, kind="stable")
+            for index in np.argsort(-scored.scores, kind="stable")
         ],
     )
 

@@ -62,6 +62,10 @@ class Prediction(BaseModel):
     score: float = Field(description=SCORE_DESCRIPTION)
     model_version: str = Field(description="Registry version of the model that scored it")
     record_id: str | None = Field(default=None, description="The record's id, when it had one")
+    arm: str = Field(
+        default="champion",
+        description="Which model answered: the champion, or the challenger in an A/B test",
+    )
 
 
 class ErrorItem(BaseModel):

@@ -25,10 +25,12 @@ from ..contract import DataContract, load_contract
 from ..data.batches import jsonl_lines
 from ..errors import ExpectedError
 from ..modeling import predict_scores
+from ..requirements import load_requirements
 from ..settings import ScoringPath, Settings
 from ..training import registry
 from .compiled import Rows
 from .schemas import Prediction, Record, json_rows
+from .split import CHALLENGER_ARM, CHAMPION_ARM, SHADOW_ARM, in_challenger_arm
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
@@ -155,13 +157,27 @@ class PredictionLog:
         return self._file
 
 
+@dataclass(frozen=True)
+class Scored:
+    """Scores of request rows, in row order, and which model and arm gave each."""
+
+    scores: np.ndarray
+    versions: list[str]
+    arms: list[str]
+
+
 class Scorer:
     def __init__(self, settings: Settings, contract: DataContract) -> None:
         self.settings = settings
         self.contract = contract
         self.log = PredictionLog(settings.prediction_log)
         self._id_column = contract.id_column
+        # An A/B test keeps a key in one arm: a ranking's query (all its candidates), else
+        # the record.
+        self._split_column = contract.group_column or contract.id_column
+        self.rollout = load_requirements(settings.requirements_file).experiment.rollout
         self._loaded: LoadedModel | None = None
+        self._trial: LoadedModel | None = None  # the version on trial, in an A/B test or shadow
         self._reload_lock = threading.Lock()
         self._checked_at = 0.0
         # Why nothing is loaded, while nothing is: said in the 503 and the log.
@@ -175,37 +191,55 @@ class Scorer:
     def loaded(self) -> LoadedModel | None:
         return self._loaded
 
+    @property
+    def trial(self) -> LoadedModel | None:
+        return self._trial
+
     def unavailable(self) -> str | None:
         """Why nothing can be scored, or None once a model is loaded."""
         return None if self._loaded is not None else self._problem
 
     def refresh(self) -> bool:
-        """Load the registry's current champion if it is not the one in memory. Returns whether
-        the model changed. The swap is one assignment, so requests in flight finish on the model
-        they started with."""
+        """Load the registry's current champion (and the version on trial, when step 1 rolls
+        out by experiment) if they are not the ones in memory. Returns whether a model changed.
+        Each swap is one assignment, so requests in flight finish on the models they started
+        with."""
         with self._reload_lock:
             self._checked_at = time.monotonic()
             registry.connect(self.settings)
-            champion = registry.version_by_alias(
-                self.settings.registered_model_name, registry.CHAMPION
-            )
+            name = self.settings.registered_model_name
+            champion = registry.version_by_alias(name, registry.CHAMPION)
             if champion is None:
                 self._problem = NO_CHAMPION
                 return False
-            if self._loaded and self._loaded.version == champion:
-                return False
-            try:
-                model = load_scoring_model(champion, self.contract, self.settings.scoring_path)
-            except registry.ModelLoadError as error:  # a model in memory keeps serving
-                self._problem = str(error)
-                raise
-            self._loaded = LoadedModel(
-                version=champion,
-                model=model,
-                loaded_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            )
-            logger.info("serving %s v%s", champion.name, champion.version)
-            return True
+            changed = False
+            if not (self._loaded and self._loaded.version == champion):
+                self._loaded = self._load(champion)  # a model in memory keeps serving on error
+                logger.info("serving %s v%s", champion.name, champion.version)
+                changed = True
+            on_trial = None
+            if self.rollout != "direct":
+                on_trial = registry.version_by_alias(name, registry.TRIAL)
+            if on_trial is not None and on_trial == champion:
+                on_trial = None  # promoted, and the trial alias not yet moved
+            if on_trial is None:
+                changed |= self._trial is not None
+                self._trial = None
+            elif not (self._trial and self._trial.version == on_trial):
+                self._trial = self._load(on_trial)
+                logger.info("v%s on trial (%s)", on_trial.version, self.rollout)
+                changed = True
+            return changed
+
+    def _load(self, version: registry.ModelVersion) -> LoadedModel:
+        try:
+            model = load_scoring_model(version, self.contract, self.settings.scoring_path)
+        except registry.ModelLoadError as error:
+            self._problem = str(error)
+            raise
+        return LoadedModel(
+            version=version, model=model, loaded_at=datetime.now(UTC).isoformat(timespec="seconds")
+        )
 
     def refresh_if_due(self) -> None:
         interval = self.settings.champion_check_seconds
@@ -218,10 +252,14 @@ class Scorer:
     def score(self, records: Sequence[Record]) -> list[Prediction]:
         # Dumped once, in JSON form: the frame for the model and the lines for the log.
         rows = json_rows(records)
-        scores, version = self.score_rows(rows)
+        scored = self.score_rows(rows)
         return [
-            Prediction(score=float(score), model_version=version, record_id=self.record_id(row))
-            for row, score in zip(rows, scores, strict=True)
+            Prediction(
+                score=float(score), model_version=version, record_id=self.record_id(row), arm=arm
+            )
+            for row, score, version, arm in zip(
+                rows, scored.scores, scored.versions, scored.arms, strict=True
+            )
         ]
 
     def record_id(self, row: dict[str, Any]) -> str | None:
@@ -229,28 +267,59 @@ class Scorer:
         value = row.get(self._id_column) if self._id_column else None
         return None if value is None else str(value)
 
-    def score_rows(self, rows: list[dict[str, Any]]) -> tuple[np.ndarray, str]:
-        """Score request rows (in JSON form) with the model in memory and log each with its
-        score; the scores, in row order, and the model version that gave them."""
-        loaded = self._loaded
+    def split_key(self, row: dict[str, Any]) -> str | None:
+        value = row.get(self._split_column) if self._split_column else None
+        return None if value is None else str(value)
+
+    def score_rows(self, rows: list[dict[str, Any]]) -> Scored:
+        """Score request rows (in JSON form) and log each with its score, model version and arm.
+        With no trial, the champion scores them all; in an A/B test each row's key picks its
+        model; in shadow the champion answers and the model on trial scores them too (logged
+        as the shadow arm, never answered)."""
+        loaded, trial = self._loaded, self._trial
         if loaded is None:
             raise NoChampionError(self._problem)
         started = time.perf_counter()
-        scores = loaded.model.score_rows(rows)
+        if trial is None or self.rollout == "shadow":
+            scores = loaded.model.score_rows(rows)
+            scored = Scored(
+                scores, [loaded.version.version] * len(rows), [CHAMPION_ARM] * len(rows)
+            )
+        else:
+            share = self.settings.challenger_share
+            challenged = np.array([in_challenger_arm(self.split_key(r), share) for r in rows])
+            scores = np.empty(len(rows), dtype=float)
+            for model, chosen in ((loaded, ~challenged), (trial, challenged)):
+                if chosen.any():
+                    picked = [rows[i] for i in np.flatnonzero(chosen)]
+                    scores[chosen] = model.model.score_rows(picked)
+            scored = Scored(
+                scores,
+                [(trial if c else loaded).version.version for c in challenged],
+                [CHALLENGER_ARM if c else CHAMPION_ARM for c in challenged],
+            )
         latency_ms = round((time.perf_counter() - started) * 1000, 3)
-        version = loaded.version.version
-        logged_at = datetime.now(UTC).isoformat()
-        self.log.append(
-            [
-                row
-                | {
-                    "score": float(score),
-                    "model_version": version,
-                    "latency_ms": latency_ms,
-                    "batch_rows": len(rows),
-                    "logged_at": logged_at,
-                }
-                for row, score in zip(rows, scores, strict=True)
-            ]
+        logged: dict[str, Any] = {"latency_ms": latency_ms, "batch_rows": len(rows)}
+        logged["logged_at"] = datetime.now(UTC).isoformat()
+        lines = log_lines(rows, scored, logged)
+        if trial is not None and self.rollout == "shadow":
+            shadow = trial.model.score_rows(rows)  # after the answer's latency was taken
+            version = trial.version.version
+            lines += log_lines(
+                rows, Scored(shadow, [version] * len(rows), [SHADOW_ARM] * len(rows)), logged
+            )
+        self.log.append(lines)
+        return scored
+
+
+def log_lines(
+    rows: list[dict[str, Any]], scored: Scored, logged: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """A prediction-log line per row: the record as it was scored, its score, model version
+    and arm, and what the request shares (`logged`: latency, size, time)."""
+    return [
+        row | {"score": float(score), "model_version": version, "arm": arm} | logged
+        for row, score, version, arm in zip(
+            rows, scored.scores, scored.versions, scored.arms, strict=True
         )
-        return scores, version
+    ]

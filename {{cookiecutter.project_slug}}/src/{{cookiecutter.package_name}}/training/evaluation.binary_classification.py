@@ -90,6 +90,31 @@ def holdout_metrics(
     return {name: compute(y, p, threshold) for name, compute in METRICS.items()}
 
 
+def metric_value(
+    name: str,
+    labels: np.ndarray | pd.Series,
+    scores: np.ndarray | pd.Series,
+    offline: OfflineMetrics,
+    groups: np.ndarray | None = None,
+) -> float:
+    """One metric of `holdout_metrics`, alone: what a resampling loop computes many times
+    (ROC-AUC from ranks: the same value as scikit-learn's, ties included, ~10x faster)."""
+    y, p = _labels_and_probabilities(labels, scores)
+    if name == "roc_auc":
+        return rank_auc(y, p)
+    return METRICS[name](y, p, offline.decision_threshold)
+
+
+def rank_auc(y: np.ndarray, p: np.ndarray) -> float:
+    """ROC-AUC as the Mann-Whitney statistic: the chance a positive outscores a negative."""
+    positives = int(y.sum())
+    negatives = len(y) - positives
+    if positives == 0 or negatives == 0:
+        return math.nan
+    ranks = pd.Series(p).rank().to_numpy()  # ties share their mean rank
+    return float((ranks[y == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
 class AucOfResample:
     """ROC-AUC of a resample of the rows given as a count per row, in O(n) a resample and with no
     sort: the order of the scores is worked out once. Only positive-negative pairs count

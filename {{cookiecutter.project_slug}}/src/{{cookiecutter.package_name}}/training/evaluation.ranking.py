@@ -138,6 +138,13 @@ def holdout_metrics(
     return {name: _mean(per) for name, per in values.items()}
 
 
+def metric_value(
+    name: str, labels: Array, scores: Array, offline: OfflineMetrics, groups: Array | None = None
+) -> float:
+    """One metric of `holdout_metrics`, alone: what a resampling loop computes many times."""
+    return _mean(per_group(_need_groups(groups), labels, scores, offline.k)[name])
+
+
 def random_rankings(groups: Array, labels: Array, draws: int, seed: int = 0) -> list[Ranked]:
     """`draws` random orders of each group's rows, seeded."""
     random = np.random.default_rng(seed)

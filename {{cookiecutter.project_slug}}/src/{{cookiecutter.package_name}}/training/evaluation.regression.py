@@ -73,6 +73,18 @@ def holdout_metrics(
     return {name: compute(y, p) for name, compute in METRICS.items()}
 
 
+def metric_value(
+    name: str,
+    labels: np.ndarray | pd.Series,
+    scores: np.ndarray | pd.Series,
+    offline: OfflineMetrics,
+    groups: np.ndarray | None = None,
+) -> float:
+    """One metric of `holdout_metrics`, alone: what a resampling loop computes many times."""
+    y, p = _arrays(labels, scores)
+    return METRICS[name](y, p) if len(y) else math.nan
+
+
 def compare(
     labels: np.ndarray | pd.Series,
     challenger: np.ndarray | pd.Series,

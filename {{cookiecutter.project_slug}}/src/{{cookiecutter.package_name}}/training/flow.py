@@ -137,14 +137,18 @@ def training_flow(model_name: str | None = None) -> steps.TrainingOutcome:
         comparison=comparison,
         search=found,
     )
-    timed("aliases", move_aliases, version, decision.promote)
+    # With a champion to compare against, step 1 may send a promoted version to a trial first.
+    rollout = requirements.experiment.rollout if champion is not None else "direct"
+    trial = decision.promote and rollout != "direct"
+    timed("aliases", move_aliases, version, decision.promote, trial)
     outcome = steps.TrainingOutcome(
         registered=version,
         decision=decision,
         metrics=evaluation.metrics,
         champion=version.version
-        if decision.promote
+        if decision.promote and not trial
         else (champion.version.version if champion else None),
+        trial=rollout if trial else None,
         report_dir=str(report_dir),
         seconds=timed.seconds,
     )

@@ -39,6 +39,9 @@ if TYPE_CHECKING:
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
+# The version on trial: it passed the gate, and step 1 rolls out by an A/B test or in shadow,
+# so it serves beside the champion until the `experiment` command decides.
+TRIAL = "trial"
 MODEL_ARTIFACT = "model"
 COMPILED_ARTIFACT = "compiled"
 # A version's tags: whether it has a compiled scoring path, and what it is (or why it has none).
@@ -327,8 +330,22 @@ def describe_version(version: ModelVersion, card: str, tags: dict[str, str]) -> 
         client.set_model_version_tag(version.name, version.version, key, value)
 
 
-def move_aliases(version: ModelVersion, promote: bool) -> None:
+def move_aliases(version: ModelVersion, promote: bool, trial: bool = False) -> None:
+    """The latest trained version is the challenger; a promoted one becomes the champion, or,
+    with `trial`, the version on trial (the champion stays until the trial is decided)."""
     client = MlflowClient()
     client.set_registered_model_alias(version.name, CHALLENGER, version.version)
     if promote:
+        client.set_registered_model_alias(
+            version.name, TRIAL if trial else CHAMPION, version.version
+        )
+
+
+def end_trial(version: ModelVersion, promote: bool, verdict: str) -> None:
+    """Close the trial of `version`: it becomes the champion, or leaves the traffic; the
+    verdict is kept as the version's `experiment` tag."""
+    client = MlflowClient()
+    client.set_model_version_tag(version.name, version.version, "experiment", verdict)
+    if promote:
         client.set_registered_model_alias(version.name, CHAMPION, version.version)
+    client.delete_registered_model_alias(version.name, TRIAL)
