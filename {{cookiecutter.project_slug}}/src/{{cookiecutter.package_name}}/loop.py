@@ -4,7 +4,9 @@ for real, in one process so Prefect's temporary server starts once.
 ingest -> validate -> train -> promote -> serve -> traffic -> its labels arrive (online
 metrics) -> monitor (no drift) -> a drifted batch arrives -> its traffic -> its labels ->
 monitor (drift) -> retrain through the gate -> promote -> the service reloads -> it serves the
-new version.
+new version. When step 1's `experiment.rollout` is ab or shadow, the promoted retrain goes on
+trial first: more traffic is split (or shadowed), its labels arrive, and the experiment flow
+decides whether it becomes the champion.
 
 The data is the synthetic worked example, or your own table (`loop --source`): then the
 table's first rows are ingested and trained on, the next are replayed as traffic, and the last
@@ -51,6 +53,7 @@ from .stopwatch import work_seconds
 
 if TYPE_CHECKING:
     from .data.ingestion import IngestionRecord
+    from .monitoring.experiment import ExperimentOutcome
     from .monitoring.online import LabelsOutcome
     from .monitoring.steps import MonitoringOutcome
     from .training.steps import TrainingOutcome
@@ -171,6 +174,9 @@ class Arrivals:
     traffic: Callable[[], pd.DataFrame]  # after training: like the training data
     drifted_batch: Callable[[], IngestionRecord]  # labelled, shifted
     drifted_traffic: Callable[[], pd.DataFrame]
+    trial_traffic: Callable[
+        [], pd.DataFrame
+    ]  # like the drifted: served while a retrain is on trial
     what: str  # how the report names the data
 
 
@@ -208,6 +214,7 @@ class PipelineFlows:
     train: Callable[[], TrainingOutcome]
     monitor: Callable[[str], MonitoringOutcome]  # the service to reload after a retrain
     labels: Callable[[Path, str], LabelsOutcome]  # the labels file, the service
+    experiment: Callable[[str], ExperimentOutcome]  # the service to reload after a decision
 
 
 def local_flows() -> PipelineFlows:
@@ -235,7 +242,14 @@ def local_flows() -> PipelineFlows:
 
         return labels_flow(source=source, service_url=service_url)
 
-    return PipelineFlows(ingest=ingest, train=train, monitor=monitor, labels=labels)
+    def experiment(service_url: str) -> ExperimentOutcome:
+        from .monitoring.flow import experiment_flow
+
+        return experiment_flow(service_url=service_url)
+
+    return PipelineFlows(
+        ingest=ingest, train=train, monitor=monitor, labels=labels, experiment=experiment
+    )
 
 
 def deployed_flows() -> PipelineFlows:
@@ -248,6 +262,7 @@ def deployed_flows() -> PipelineFlows:
         labels=lambda source, url: run_deployed(
             "labels/join", {"source": str(source), "service_url": url}
         ),
+        experiment=lambda url: run_deployed("experiment/analyse", {"service_url": url}),
     )
 
 
@@ -267,6 +282,9 @@ def synthetic_arrivals(
         drifted_traffic=lambda: generate_batch(
             rows, seed=settings.seed + 3, drift="covariate", start=week_after()
         ),
+        trial_traffic=lambda: generate_batch(
+            rows, seed=settings.seed + 4, drift="covariate", start=week_after()
+        ),
         what=f"{WORKED_EXAMPLE} (the worked example)",
     )
 
@@ -284,6 +302,7 @@ def replayed_arrivals(
         traffic=lambda: parts.live,
         drifted_batch=lambda: ingest(source=paths["drifted"]),
         drifted_traffic=lambda: parts.drifted,
+        trial_traffic=lambda: parts.drifted,  # served again, now split between two versions
         what=f"{source.name}: {len(parts.reference)} rows to train on, {len(parts.live)} "
         f"replayed, {len(parts.drifted)} drifted",
     )
@@ -415,13 +434,25 @@ def run_closed_loop(
         traffic(shifted, "shifted records")
         online = labels(shifted, "labels-shifted")
         alarmed = monitor()
+        decided = None
+        if alarmed.retrained and alarmed.retrained.get("trial"):
+            on_trial = arrivals.trial_traffic()
+            traffic(on_trial, f"records with v{alarmed.retrained['version']} on trial")
+            labels(on_trial, "labels-trial")
+            decided = report.timed(
+                "experiment",
+                lambda: flows.experiment(service_url),
+                lambda o: f"{o.analysis.headline()}; {o.acted}",
+            )
         status, predictions = http_json(
             f"{service_url}/predict", {"records": request_records(shifted.head(1), contract)}
         )
         if status != 200:
             raise RuntimeError(f"the service answered {status}: {predictions}")
-        answered = predictions[0]["model_version"]
-        report.steps.append(("check", f"the service now answers with v{answered}", 0.0, 0.0))
+        answered = f"the service now answers with v{predictions[0]['model_version']}"
+        if decided is not None and decided.analysis.decision not in ("promote", "roll_back"):
+            answered += f"; v{decided.trial_version} stays on trial beside it"
+        report.steps.append(("check", answered, 0.0, 0.0))
     finally:
         scope.close()
         if server is not None:
@@ -437,6 +468,7 @@ def run_closed_loop(
         "dashboard": f"{settings.evidently_workspace} (`make dashboard`)",
         "prediction log": str(settings.prediction_log),
         "online metrics": online.metrics_file if online else "none (the contract has no id)",
+        **({"trial report": decided.report} if decided else {}),
         # Last: the page to open first, with every fact above and links to the rest.
         "system report": str(write_system_report(settings)),
     }

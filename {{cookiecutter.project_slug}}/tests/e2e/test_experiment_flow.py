@@ -54,7 +54,7 @@ def on_trial(
     rollout(settings, tmp_path, monkeypatch, how)
     second = training_flow()
     assert second.decision.promote, second.summary()
-    assert second.trial == how and second.champion == first.registered.version
+    assert second.decision.trial == how and second.champion == first.registered.version
     registry.connect(settings)
     name = settings.registered_model_name
     assert registry.version_by_alias(name, registry.CHAMPION) == first.registered

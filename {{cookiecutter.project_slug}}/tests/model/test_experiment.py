@@ -60,7 +60,7 @@ def decisions(contract: DataContract, champion: float, challenger: float) -> lis
 
 
 def test_a_true_improvement_is_found(contract: DataContract) -> None:
-    found = decisions(contract, champion=0.1, challenger=0.4)
+    found = decisions(contract, champion=0.05, challenger=0.5)
     assert found.count("promote") >= REPETITIONS - 1, found
 
 
@@ -73,7 +73,7 @@ def test_no_difference_is_rarely_called_one(contract: DataContract) -> None:
 
 
 def test_a_worse_challenger_is_rolled_back(contract: DataContract) -> None:
-    found = decisions(contract, champion=0.4, challenger=0.1)
+    found = decisions(contract, champion=0.5, challenger=0.05)
     assert found.count("roll_back") >= REPETITIONS - 1, found
 
 

@@ -197,7 +197,8 @@ def retrain_champion(
     retrained = {
         "version": trained.registered.version,
         "model_name": candidate,
-        "promoted": trained.decision.promote,
+        "promoted": trained.decision.promote and not trained.decision.trial,
+        "trial": trained.decision.trial,
         "summary": trained.decision.summary(),
         "batch": ingested,
     }

@@ -4,8 +4,9 @@
 
 Endpoints: POST /predict (1 to `max_batch_rows` records; adaptive batching merges concurrent
 requests into one model call), the task's own (`endpoints.py`), POST /reload (pick up a newly
-promoted champion now), GET /model, and BentoML's GET /livez, /readyz (ready only with a model
-loaded) and /metrics.
+promoted champion, or a version on trial, now), GET /model, and BentoML's GET /livez, /readyz
+(ready only with a model loaded) and /metrics. While a version is on trial (step 1's
+`experiment.rollout`), each answer says which arm gave it (`split.py`).
 """
 
 from __future__ import annotations
@@ -123,7 +124,7 @@ class PredictionService(TaskEndpoints):
         loaded = self.scorer.loaded
         if loaded is None:
             return {"loaded": False}
-        return {
+        info: dict[str, Any] = {
             "loaded": True,
             "name": loaded.version.name,
             "version": loaded.version.version,
@@ -131,6 +132,15 @@ class PredictionService(TaskEndpoints):
             "scoring": loaded.model.description,
             "loaded_at": loaded.loaded_at,
         }
+        if (trial := self.scorer.trial) is not None:  # a version on trial beside the champion
+            info["trial"] = {
+                "version": trial.version.version,
+                "rollout": self.scorer.rollout,
+                "share": self.scorer.settings.challenger_share
+                if self.scorer.rollout == "ab"
+                else None,
+            }
+        return info
 
 
 # @bentoml.service made the class a bentoml.Service; mypy still sees the class.

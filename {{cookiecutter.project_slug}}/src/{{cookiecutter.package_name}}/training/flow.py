@@ -7,6 +7,8 @@ aliases (last, so a crash changes nothing).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -120,6 +122,9 @@ def training_flow(model_name: str | None = None) -> steps.TrainingOutcome:
         comparison,
         check.parity,
     )
+    # With a champion to compare against, step 1 may send a promoted version to a trial first.
+    if decision.promote and champion is not None and requirements.experiment.rollout != "direct":
+        decision = replace(decision, trial=requirements.experiment.rollout)
     version, report_dir = timed(
         "record",
         record_run,
@@ -137,18 +142,14 @@ def training_flow(model_name: str | None = None) -> steps.TrainingOutcome:
         comparison=comparison,
         search=found,
     )
-    # With a champion to compare against, step 1 may send a promoted version to a trial first.
-    rollout = requirements.experiment.rollout if champion is not None else "direct"
-    trial = decision.promote and rollout != "direct"
-    timed("aliases", move_aliases, version, decision.promote, trial)
+    timed("aliases", move_aliases, version, decision.promote, decision.trial is not None)
     outcome = steps.TrainingOutcome(
         registered=version,
         decision=decision,
         metrics=evaluation.metrics,
         champion=version.version
-        if decision.promote and not trial
+        if decision.promote and not decision.trial
         else (champion.version.version if champion else None),
-        trial=rollout if trial else None,
         report_dir=str(report_dir),
         seconds=timed.seconds,
     )

@@ -21,10 +21,17 @@ from .bootstrap import PairedBootstrap
 class PromotionDecision:
     promote: bool
     reasons: list[str] = field(default_factory=list)
+    # "ab" or "shadow": it passed, and step 1 puts it on trial beside the champion first.
+    trial: str | None = None
 
     def summary(self) -> str:
         verdict = "promoted to champion" if self.promote else "not promoted"
+        if self.promote and self.trial:
+            verdict = f"passed the gate, on trial ({TRIALS[self.trial]}) until `experiment` decides"
         return f"{verdict}: " + "; ".join(self.reasons)
+
+
+TRIALS = {"ab": "an A/B test", "shadow": "in shadow"}
 
 
 def decide_promotion(

@@ -60,20 +60,13 @@ class TrainingOutcome:
     champion: str | None  # the champion version after this run
     report_dir: str
     seconds: dict[str, float] = field(default_factory=dict)
-    trial: str | None = None  # "ab" or "shadow": promoted to a trial beside the champion
 
     def summary(self) -> str:
-        trial = (
-            f" On trial ({TRIALS[self.trial]}) until `experiment` decides." if self.trial else ""
-        )
         return (
             f"{self.registered.name} v{self.registered.version} (run {self.registered.run_id}) "
-            f"{self.decision.summary()}.{trial} Champion: "
+            f"{self.decision.summary()}. Champion: "
             f"{'v' + self.champion if self.champion else 'none'}. Report: {self.report_dir}"
         )
-
-
-TRIALS = {"ab": "an A/B test", "shadow": "in shadow"}
 
 
 @dataclass(frozen=True)
