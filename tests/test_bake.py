@@ -35,6 +35,7 @@ EXPECTED_FILES = [
     "bench/harness.py",
     "bench/ingestion.py",
     "bench/monitoring.py",
+    "bench/online.py",
     "bench/scaling.py",
     "bench/serving.py",
     "bench/stack.py",

@@ -23,7 +23,7 @@ from typing import Any
 
 from .contract import load_contract
 from .data.batches import read_jsonl
-from .requirements import load_requirements
+from .requirements import SystemRequirements, load_requirements
 from .settings import Settings, get_settings
 
 # Latency figures come from the newest prediction-log records only: the log grows without end.
@@ -357,6 +357,8 @@ def render(settings: Settings) -> str:
         )
     )
 
+    title, content = sections[-1]
+    sections[-1] = (title, content + online_section(settings, requirements, base))
     body = "".join(
         f'<section id="step-{i}"><h2>{e(title)}</h2>{content}</section>'
         for i, (title, content) in enumerate(sections, start=1)
@@ -369,6 +371,63 @@ def render(settings: Settings) -> str:
         "each flow refreshes it.</p>"
         f"{body}</body></html>"
     )
+
+
+def shown(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def online_section(settings: Settings, requirements: SystemRequirements, base: Path) -> str:
+    """Online metrics per model version and window (labels joined to served predictions), and
+    the trials' verdicts."""
+    primary = requirements.offline_metrics.primary
+    watched = list(dict.fromkeys([primary, *requirements.online_metrics.thresholds]))
+    metrics_file = settings.online_metrics_file
+    rows: list[dict[str, Any]] = []
+    if metrics_file.is_file():
+        rows = json.loads(metrics_file.read_text(encoding="utf-8")).get("windows", [])
+    labels_runs = read_jsonl(settings.labels_log)
+    html = (
+        f"<h3>Online metrics</h3><p>{len(labels_runs)} labels arrivals; "
+        f"{sum(row['labelled'] for row in rows):,} served predictions got their label. "
+        f"{link(metrics_file, 'online metrics', base) if rows else 'None measured yet.'}</p>"
+    )
+    if rows:
+        html += table(
+            ["model", "window from", "labelled / served", *watched, "mean label", "mean score"],
+            [
+                [
+                    e(f"v{row['model_version']}"),
+                    e(row["start"][:16].replace("T", " ")),
+                    e(f"{row['labelled']:,} / {row['predictions']:,}"),
+                    *(e(shown(row["metrics"].get(name))) for name in watched),
+                    e(f"{row['mean_label']:.4f}"),
+                    e(f"{row['mean_score']:.4f}"),
+                ]
+                for row in rows[-RECENT_ROWS:]
+            ][::-1],
+        )
+    trials = sorted(settings.experiment_reports_dir.glob("*.json"))
+    html += f"<h3>Trials</h3><p>Rollout: {e(requirements.experiment.rollout)}.</p>"
+    if trials:
+        html += table(
+            ["analysed", "metric", "champion", "challenger", "decision", "report"],
+            [
+                [
+                    e(str(found.get("finished_at", ""))[:19]),
+                    e(found["metric"]),
+                    *(
+                        e(f"v{found[arm]['model_version']}: {shown(found[arm]['value'])}")
+                        for arm in ("champion", "challenger")
+                    ),
+                    e(f"{found['decision']}: {found['reason']}"),
+                    link(path.with_suffix(".md"), "report", base),
+                ]
+                for path in trials[-RECENT_ROWS:][::-1]
+                for found in [json.loads(path.read_text(encoding="utf-8"))]
+            ],
+        )
+    return html
 
 
 STYLE = """

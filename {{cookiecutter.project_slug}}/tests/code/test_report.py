@@ -143,3 +143,35 @@ def test_the_report_command_writes_it_and_prints_where(project: Settings) -> Non
 def test_quantiles_of_one_value_and_of_many() -> None:
     assert quantile([7.0], 0.99) == 7.0
     assert quantile([float(n) for n in range(1, 101)], 0.5) == pytest.approx(50.5)
+
+
+def test_online_metrics_and_trials_are_in_step_7(settings: Settings) -> None:
+    primary = load_requirements(settings.requirements_file).offline_metrics.primary
+    window = {
+        "model_version": "2",
+        "start": "2026-03-02T10:00:00",
+        "end": "2026-03-02T11:00:00",
+        "predictions": 1_200,
+        "labelled": 900,
+        "metrics": {primary: 0.7321, "other": None},
+        "mean_label": 0.11,
+        "mean_score": 0.12,
+        "snapshot_id": None,
+    }
+    settings.online_metrics_file.parent.mkdir(parents=True, exist_ok=True)
+    settings.online_metrics_file.write_text(json.dumps({"windows": [window]}))
+    arm = {"arm": "champion", "model_version": "1", "labelled": 450, "value": 0.71}
+    trial = {
+        "metric": primary,
+        "champion": arm,
+        "challenger": arm | {"arm": "challenger", "model_version": "2", "value": None},
+        "decision": "wait",
+        "reason": "each arm needs 500",
+        "finished_at": "2026-03-02T12:00:00",
+    }
+    settings.experiment_reports_dir.mkdir(parents=True)
+    (settings.experiment_reports_dir / "20260302T120000Z-v2.json").write_text(json.dumps(trial))
+    text = re.sub(r"<[^>]+>", " ", write_system_report(settings).read_text())
+    assert "900 served predictions got their label" in text
+    assert "900 / 1,200" in text and "0.7321" in text
+    assert "v2: n/a" in text and "wait: each arm needs 500" in text
