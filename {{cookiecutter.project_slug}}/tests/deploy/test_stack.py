@@ -141,6 +141,8 @@ def test_the_loop_runs_through_the_servers(stack: RunningStack) -> None:
     assert sorted(str(run["flow"]) for run in triggered) == [
         "ingestion",
         "ingestion",
+        "labels",
+        "labels",
         "monitoring",
         "monitoring",
         "training",

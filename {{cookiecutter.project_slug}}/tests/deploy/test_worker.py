@@ -19,6 +19,8 @@ def test_every_pipeline_flow_is_deployed_by_module_path() -> None:
         ("folder-ingestion", "ingest-folder"),
         ("training", "train"),
         ("batch-scoring", "score"),
+        ("labels", "join"),
+        ("experiment", "analyse"),
         ("monitoring", "monitor"),
     }
     (monitor,) = [d for d in deployments if d.name == "monitor"]

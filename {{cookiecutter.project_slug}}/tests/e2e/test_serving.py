@@ -92,6 +92,7 @@ def test_bentoml_client_scores_one_and_many(server: Server) -> None:
     for prediction in [*one, *many]:
         assert SCORE_RANGE[0] < prediction["score"] < SCORE_RANGE[1]
         assert prediction["model_version"] == "1"
+        assert prediction["arm"] == "champion"  # no version on trial
     sent = records(64, seed=6)
     assert [p["record_id"] for p in many] == [r[ID] for r in sent]
 
@@ -105,7 +106,7 @@ def test_every_prediction_is_logged(server: Server) -> None:
     assert len(lines) == 3
     for line, prediction in zip(lines, body, strict=True):
         assert line["score"] == prediction["score"]
-        assert line["model_version"] == "1"
+        assert line["model_version"] == "1" and line["arm"] == "champion"
         assert line["latency_ms"] > 0
         assert line[CATEGORY] in CATEGORY_VALUES
 
