@@ -373,6 +373,15 @@ def render(settings: Settings) -> str:
     )
 
 
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object written by a flow, or None when it cannot be read."""
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
 def shown(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
@@ -385,7 +394,10 @@ def online_section(settings: Settings, requirements: SystemRequirements, base: P
     metrics_file = settings.online_metrics_file
     rows: list[dict[str, Any]] = []
     if metrics_file.is_file():
-        rows = json.loads(metrics_file.read_text(encoding="utf-8")).get("windows", [])
+        try:
+            rows = json.loads(metrics_file.read_text(encoding="utf-8"))["windows"]
+        except (OSError, ValueError, KeyError, TypeError):
+            rows = []  # the next labels run rewrites it
     labels_runs = read_jsonl(settings.labels_log)
     html = (
         f"<h3>Online metrics</h3><p>{len(labels_runs)} labels arrivals; "
@@ -424,7 +436,7 @@ def online_section(settings: Settings, requirements: SystemRequirements, base: P
                     link(path.with_suffix(".md"), "report", base),
                 ]
                 for path in trials[-RECENT_ROWS:][::-1]
-                for found in [json.loads(path.read_text(encoding="utf-8"))]
+                if (found := read_json(path)) is not None
             ],
         )
     return html

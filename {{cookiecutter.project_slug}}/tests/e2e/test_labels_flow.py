@@ -172,3 +172,21 @@ def test_labels_cli_exit_codes(
     good = CliRunner().invoke(app, ["labels", str(labels_file(frame, contract, source))])
     assert good.exit_code == 0, good.output
     assert "200 labels: 200 joined 200 predictions" in good.output
+
+
+def test_a_corrupt_metrics_table_is_rebuilt_and_a_corrupt_labels_store_is_named(
+    settings: Settings, contract: DataContract, champion: registry.ModelVersion, tmp_path: Path
+) -> None:
+    frame = served(settings, 600, seed=7)
+    source = labels_file(frame, contract, tmp_path / "labels.csv")
+    labels_flow(source=source)
+    settings.online_metrics_file.write_text("{half a table", encoding="utf-8")
+    rebuilt = labels_flow(source=source)  # derived: measured again from the stored labels
+    assert [w.labelled for w in rebuilt.windows] == [600]
+    assert online.read_online_metrics(settings.online_metrics_file)
+
+    stored = Path(rebuilt.stored)
+    stored.write_bytes(stored.read_bytes()[:100])  # truncated
+    result = CliRunner().invoke(app, ["labels", str(source)])
+    assert result.exit_code == 2, result.output
+    assert stored.name in result.output

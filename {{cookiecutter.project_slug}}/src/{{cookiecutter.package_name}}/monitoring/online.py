@@ -10,6 +10,7 @@ Plain functions of frames: the labels flow (`flow.py`) wires them to the stores.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -37,6 +38,7 @@ from ..requirements import OfflineMetrics, OnlineMetrics
 from ..training.evaluation import holdout_metrics
 from .drift import SCORE_COLUMN
 
+logger = logging.getLogger(__name__)
 LABELLED_AT = "labelled_at"  # optional in a labels file: when each outcome was observed
 LOGGED_AT = "logged_at"  # the prediction log's: when the service answered
 VERSION = "model_version"
@@ -349,9 +351,14 @@ def read_online_metrics(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
     """The last labels run's table, by (model version, window start)."""
     if not path.is_file():
         return {}
-    with reading_store(path, "the online metrics"):
+    try:
         table = json.loads(path.read_text(encoding="utf-8"))
-    return {(row["model_version"], row["start"]): row for row in table.get("windows", [])}
+        return {(row["model_version"], row["start"]): row for row in table["windows"]}
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        # Derived from the stored labels and the log, and rewritten by this run: start afresh
+        # (the dashboard keeps the snapshots it had; the windows get new ones).
+        logger.warning("%s is unreadable (%r): the online metrics are measured afresh", path, error)
+        return {}
 
 
 def write_online_metrics(
