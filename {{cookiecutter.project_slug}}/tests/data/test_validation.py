@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.data.batches import read_batch
 from {{ cookiecutter.package_name }}.data.validation import ValidationReport, validate_batch
 from {{ cookiecutter.package_name }}.settings import Settings
 from worked_example import (
@@ -44,6 +45,17 @@ def test_clean_batch_passes_and_renders_data_docs(
     assert page.is_file() and page.is_relative_to(settings.data_docs_dir)
     suite = f"{contract.name}_v{contract.version}.json"
     assert (settings.gx_dir / "expectations" / suite).is_file()
+
+
+def test_a_parquet_file_of_pandas_string_columns_passes(
+    clean_batch: pd.DataFrame, contract: DataContract, settings: Settings, tmp_path: Path
+) -> None:
+    """pandas' "string" dtype survives a Parquet round trip; its text is still text."""
+    text = [c.name for c in contract.columns if c.type in ("string", "category")]
+    path = tmp_path / "strings.parquet"
+    clean_batch.astype(dict.fromkeys(text, "string")).to_parquet(path)
+    report = run(read_batch(path, contract), contract, settings)
+    assert report.success, report.summary()
 
 
 def _set(column: str, row: int, value: object) -> Callable[[pd.DataFrame], pd.DataFrame]:

@@ -44,8 +44,20 @@ def text_columns(contract: DataContract) -> dict[str, str]:
 
 
 def normalise(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
-    """Timestamps as naive UTC and text booleans as bools, as `read_batch` returns them."""
-    return normalise_booleans(normalise_timestamps(frame, contract), contract)
+    """Timestamps as naive UTC, text booleans as bools and text as plain objects, as
+    `read_batch` returns them."""
+    return normalise_text(normalise_booleans(normalise_timestamps(frame, contract), contract))
+
+
+def normalise_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """pandas' "string" dtype (a Parquet file written from it keeps it) as plain objects, with
+    None for missing: what a CSV gives, and the type the suite's type checks take."""
+    text = [str(name) for name, kind in frame.dtypes.items() if isinstance(kind, pd.StringDtype)]
+    if not text:
+        return frame
+    return frame.assign(
+        **{name: frame[name].astype(object).where(frame[name].notna(), None) for name in text}
+    )
 
 
 def readable_suffix(path: Path) -> str:

@@ -303,11 +303,7 @@ def labelled_batch(joined: pd.DataFrame, contract: DataContract, version: str) -
     rows = joined[joined[VERSION].astype(str) == version]
     rows = rows.drop_duplicates(contract.id_column) if contract.id_column else rows
     columns = [column for column in contract.column_names if column in rows.columns]
-    batch = rows[columns].reset_index(drop=True)
-    # Text as plain objects, as `read_batch` gives a CSV's: the suite's type check does not
-    # take pandas' "string" dtype (which a Parquet file would keep).
-    text = [name for name in columns if pd.api.types.is_string_dtype(batch[name])]
-    return normalise(batch.astype(dict.fromkeys(text, object)), contract)
+    return normalise(rows[columns].reset_index(drop=True), contract)
 
 
 def missing_from_batch(batch: pd.DataFrame, contract: DataContract) -> list[str]:
