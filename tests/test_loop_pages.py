@@ -233,6 +233,11 @@ def test_dashboard_shows_the_monitoring_panels(
             timeout=SHOWN_MS
         )
         expect(page.get_by_text("Rows monitored")).to_be_visible()
+        # The loop's labels put the online metrics beside drift, each panel once (two labels
+        # runs rebuild the online panels; they are not added again).
+        online = page.get_by_text("Online ROC-AUC per model version", exact=False)
+        expect(online).to_have_count(1, timeout=SHOWN_MS)
+        expect(page.get_by_text("Labelled predictions")).to_have_count(1)
 
 
 def test_api_docs_page_lists_the_endpoints(

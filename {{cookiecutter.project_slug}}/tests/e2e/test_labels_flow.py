@@ -88,8 +88,9 @@ def test_labels_join_the_served_predictions_and_measure_the_champion(
         settings.evidently_workspace, settings.registered_model_name, contract
     )
     assert snapshot_id in {str(run) for run in space.list_runs(project.id)}
-    tabs = {tab.title for tab in project.dashboard.model().tabs}
-    assert tabs == {workspace.DRIFT_TAB, workspace.ONLINE_TAB}
+    dashboard = project.dashboard.model()
+    assert {tab.title for tab in dashboard.tabs} == {workspace.DRIFT_TAB, workspace.ONLINE_TAB}
+    panels = len(dashboard.panels)
     assert read_jsonl(settings.labels_log)[-1]["counts"]["predictions"] == 2_000
 
     # The same file again is one arrival: nothing is counted twice, the snapshot is kept.
@@ -97,6 +98,8 @@ def test_labels_join_the_served_predictions_and_measure_the_champion(
     assert again.stored == outcome.stored
     assert [w.labelled for w in again.windows] == [2_000]
     assert online.read_online_metrics(settings.online_metrics_file) == table
+    # The online tab is rebuilt, not added to: the dashboard shows every panel once.
+    assert len(project.dashboard.model().panels) == panels
 
 
 def test_late_and_unknown_labels_are_counted_not_joined(

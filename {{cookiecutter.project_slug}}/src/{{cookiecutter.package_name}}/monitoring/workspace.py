@@ -158,7 +158,17 @@ def replace_online_snapshots(
     for snapshot_id in replaced:
         workspace.delete_run(project.id, snapshot_id)
     added = {key: str(workspace.add_run(project.id, run).id) for key, run in snapshots.items()}
-    project.dashboard.delete_tab(ONLINE_TAB)
-    for panel in online_panels(contract, versions):
-        project.dashboard.add_panel(panel, tab=ONLINE_TAB)
+    replace_tab(workspace, project, ONLINE_TAB, online_panels(contract, versions))
     return added
+
+
+def replace_tab(workspace: Workspace, project: Project, tab: str, panels: list[object]) -> None:
+    """The tab `tab` with these panels only. (Evidently's `delete_tab` keeps the tab's panels
+    on the dashboard, and its UI shows every panel: each rebuild would add a copy.)"""
+    model = project.dashboard.model()
+    gone = {panel for found in model.tabs if found.title == tab for panel in found.panels}
+    model.tabs = [found for found in model.tabs if found.title != tab]
+    model.panels = [panel for panel in model.panels if panel.id not in gone]
+    workspace.save_dashboard(project.id, model)
+    for panel in panels:
+        project.dashboard.add_panel(panel, tab=tab)
