@@ -40,7 +40,7 @@ def test_generated_project_tests_pass(project: Path, uv: str) -> None:
     # The docker family runs in its own thread (conftest.DockerRun): deselected here. Its own
     # temporary folder, as the other sessions have theirs (conftest.TaskRun).
     env = clean_env(PYTEST_ADDOPTS=f"-m 'not docker' --basetemp={project.parent / 'pytest-tmp'}")
-    result = run(["make", "test", f"UV={uv}"], cwd=project, env=env, timeout=2_400)
+    result = run(["make", "test", f"UV={uv}"], cwd=project, env=env, timeout=3_000)
     summary = re.findall(r"^=+ (.*) in [\d.]+s.* =+$", result.stdout, flags=re.M)
     assert summary and re.fullmatch(r"\d+ passed, \d+ deselected", summary[-1]), summary
 
@@ -100,7 +100,8 @@ def test_dashboard_serves_the_monitoring_runs(
     project: Path, closed_loop: tuple[str, Path, dict[str, str]], tmp_path: Path
 ) -> None:
     """After the loop: the dashboard command starts Evidently's UI over the project's workspace
-    on 127.0.0.1, with the project and one snapshot per judged monitoring run."""
+    on 127.0.0.1, with the project, one snapshot per judged monitoring run and one per window
+    of online metrics (the loop's traffic is served within the same hour)."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -116,7 +117,9 @@ def test_dashboard_serves_the_monitoring_runs(
         projects = get_json(f"http://127.0.0.1:{port}/api/projects", process)
         assert [p["name"] for p in projects] == [DEFAULT_PACKAGE]
         runs = get_json(f"http://127.0.0.1:{port}/api/projects/{projects[0]['id']}/snapshots")
-        assert len(runs) == 2
+        tags = sorted(tuple(run["tags"]) for run in runs)
+        assert tags[:2] == [("drift",), ("drift",)], tags
+        assert tags[2:] and all(tag[0] == "online" for tag in tags[2:]), tags
     finally:
         process.terminate()
         process.wait(timeout=30)

@@ -5,8 +5,6 @@ the real registry's aliases."""
 
 from __future__ import annotations
 
-import json
-import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -154,34 +152,3 @@ def test_experiment_without_a_trial_exits_2(settings: Settings) -> None:
     training_flow()
     result = CliRunner().invoke(app, ["experiment"])
     assert result.exit_code == 2 and "no version is on trial" in result.output
-
-
-def test_the_loop_puts_the_retrain_on_trial_when_step_1_says_so(
-    settings: Settings,
-    tmp_path: Path,
-    api_url: str,  # noqa: F811
-) -> None:
-    """`make all` with `experiment.rollout: ab`: the promoted retrain is split with the
-    champion, its traffic's labels arrive, and the experiment decides (the service, a child
-    process, reads the rollout from the project's .env like every command)."""
-    project = tmp_path / "project"
-    project.mkdir()
-    raw = yaml.safe_load(settings.requirements_file.read_text(encoding="utf-8"))
-    raw["experiment"] = {"rollout": "ab"}
-    (project / "requirements.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
-    (project / ".env").write_text("MLSD_REQUIREMENTS_FILE=requirements.yaml\n")
-    looped = cli(project, "loop", api_url=api_url)
-    output = looped.stdout + looped.stderr
-    assert looped.returncode == 0, output
-    assert re.search(
-        r"^monitor .* -> retrain; passed the gate, on trial \(an A/B test\)", output, flags=re.M
-    ), output
-    assert re.search(r"^traffic .* records with v2 on trial", output, flags=re.M), output
-    decided = re.search(r"^experiment .* -> (promote|keep|roll_back|wait):", output, flags=re.M)
-    assert decided, output
-    trial = next((project / "reports" / "experiments").glob("*.json"))
-    assert json.loads(trial.read_text())["decision"] == decided.group(1)
-    logged, _, _ = prediction_log_window(
-        project / "data" / "predictions" / "prediction_log.jsonl", 0
-    )
-    assert {"champion", "challenger"} <= set(logged["arm"])

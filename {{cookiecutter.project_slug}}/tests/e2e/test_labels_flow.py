@@ -34,7 +34,7 @@ NEXT_WEEK = DEFAULT_START + timedelta(days=7)
 
 @pytest.fixture
 def champion(settings: Settings) -> registry.ModelVersion:
-    ingestion_flow(rows=20_000, seed=1)
+    ingestion_flow(rows=5_000, seed=1)
     outcome = training_flow()
     assert outcome.decision.promote
     return outcome.registered
