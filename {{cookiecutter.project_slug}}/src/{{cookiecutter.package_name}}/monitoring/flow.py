@@ -45,6 +45,12 @@ read_labels = task(name="read-labels", cache_policy=NO_CACHE)(online.read_labels
 store_labels = task(name="store-labels", cache_policy=NO_CACHE)(online.store_labels)
 
 
+def settings_for(service_url: str | None) -> Settings:
+    """The settings, with the service a flow tells to reload when the caller names one."""
+    settings = get_settings()
+    return settings.model_copy(update={"service_url": service_url}) if service_url else settings
+
+
 @task(name="load-current-window", cache_policy=NO_CACHE)
 def load_current(
     source: Path | None, offset: int, log: Path, contract: DataContract, model: ScoringModel
@@ -66,9 +72,7 @@ def monitoring_flow(
     """Judge what the service scored since the last run (or the batch `source`) against the
     champion's training data; retrain when drift crosses step 1's threshold (unless `retrain`
     is False), then ask the service at `service_url` (default: settings) to reload."""
-    settings = get_settings()
-    if service_url:
-        settings = settings.model_copy(update={"service_url": service_url})
+    settings = settings_for(service_url)
     requirements = load_requirements(settings.requirements_file)
     contract = load_contract(settings.contract_file)
     thresholds = requirements.drift
@@ -271,9 +275,7 @@ def labels_flow(
     time window; step 1's online thresholds judged on the champion: an alert, or (unless
     `retrain` is False) a retrain on its labelled traffic, then the service at `service_url`
     (default: settings) is told to reload."""
-    settings = get_settings()
-    if service_url:
-        settings = settings.model_copy(update={"service_url": service_url})
+    settings = settings_for(service_url)
     requirements = load_requirements(settings.requirements_file)
     contract = load_contract(settings.contract_file)
     rules = requirements.online_metrics
@@ -367,9 +369,7 @@ def experiment_flow(
     metric per arm with its interval, and step 1's decision. With `decide`, a promotion makes
     the version on trial the champion and a roll-back takes it off the traffic; then the
     service at `service_url` (default: settings) is told to reload."""
-    settings = get_settings()
-    if service_url:
-        settings = settings.model_copy(update={"service_url": service_url})
+    settings = settings_for(service_url)
     requirements = load_requirements(settings.requirements_file)
     contract = load_contract(settings.contract_file)
     rules = requirements.experiment
