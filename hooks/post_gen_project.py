@@ -24,6 +24,7 @@ from typing import Any
 # {option: {value: [paths removed from the generated project when option == value]}}
 PRUNE: dict[str, dict[str, list[str]]] = {
     "ci": {"none": [".github"]},
+    "feature_store": {"none": ["tests/e2e/test_feature_store.py", "bench/feature_store.py"]},
 }
 
 # The option whose value names a file variant, e.g. `synthetic.regression.py`, and every task

@@ -19,6 +19,8 @@ from typing import Any
 SLUG_PATTERN = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*")
 PACKAGE_PATTERN = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 EMAIL_PATTERN = re.compile(r"[^@\s\"'<>]+@[^@\s\"'<>]+\.[^@\s\"'<>]+")
+# The tasks whose worked example has entity features for a feature store to hold.
+FEATURE_STORE_TASKS = ("binary_classification",)
 
 # Import names the generated project depends on or uses for its own layout: a package with one of
 # these names would shadow the real module.
@@ -93,6 +95,14 @@ def find_problems(answers: Mapping[str, Any], choices: Mapping[str, list[str]]) 
     if not EMAIL_PATTERN.fullmatch(email):
         problems.append(
             f"author_email {email!r} is not an e-mail address (e.g. 'you@example.com')."
+        )
+
+    task = answers.get("problem_type")
+    if answers.get("feature_store") == "feast" and task not in FEATURE_STORE_TASKS:
+        problems.append(
+            f"feature_store 'feast' needs a worked example with entity features, and the "
+            f"{task!r} one has none yet: choose feature_store 'none', or problem_type "
+            f"{' or '.join(map(repr, FEATURE_STORE_TASKS))}."
         )
 
     for option, allowed in choices.items():

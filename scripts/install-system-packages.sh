@@ -5,6 +5,7 @@
 #   serves here.
 # - chromium: the browser checks of the pages (tests/test_loop_pages.py), driven by Playwright over
 #   the system binary (Playwright's own browser downloads are not reachable).
+# - redis-server: the feature store's Redis online store (a project baked with feature_store=feast).
 set -eu
 packages=""
 need() {  # need <command> <package>: add the package when the command is missing
@@ -18,6 +19,7 @@ need docker docker.io
 need docker-compose docker-compose
 need debootstrap debootstrap
 need chromium chromium
+need redis-server redis-server
 [ -z "$packages" ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "install-system-packages: missing$packages, and apt-get as root is not available: the tests that need them will say so" >&2

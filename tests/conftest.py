@@ -89,32 +89,45 @@ def uv() -> str:
     return found
 
 
-# The tasks the template offers besides the default, each baked and run for real in the
-# background while the default project's tests run (two cores: the runs overlap).
+# The projects baked besides the default, each run for real in the background while the default
+# project's tests run (two cores: the runs overlap): every other task the template offers, and
+# the default task with the feature store. Each runs the tests its answers change.
 OTHER_TASKS = list(TEMPLATE_OPTIONS["problem_type"][1:])
+# What the default project's suite runs once for all tasks, because it is the same code
+# whatever the task: the servers and docker families (the stack, the images, the loop through
+# them), the failure modes of processes and stores (concurrent ingestion, kill -9, corrupt and
+# truncated files), ingestion's command line and Dask's equivalence with one process. Each
+# session keeps its temporary files in its own folder: a pytest session that starts uses
+# /tmp/pytest-of-<user>, and resets its mode, taking away the traversal that the servers
+# family's PostgreSQL user needs.
+TASK_TESTS = (
+    "-m 'not servers and not docker' --ignore=tests/e2e/test_failure_modes.py "
+    "--ignore=tests/e2e/test_ingestion_flow.py --ignore=tests/e2e/test_dask.py"
+)
+# With the feature store, the project's suite runs with it off (the default project's code)
+# except its own tests: those, and the contract's and the data's.
+FEATURE_STORE_TESTS = "tests/e2e/test_feature_store.py tests/code tests/data"
+VARIANTS: dict[str, tuple[dict[str, str], str]] = {
+    **{task: ({"problem_type": task}, TASK_TESTS) for task in OTHER_TASKS},
+    "feast": ({"feature_store": "feast"}, FEATURE_STORE_TESTS),
+}
 
 
 class TaskRun:
-    """One task's project: baked, installed, linted, its own tests and `make all`, in order, in a
-    thread; each step's result is kept for the tests that read it."""
+    """One variant's project: baked, installed, linted, its own tests (`tests`: pytest
+    arguments) and `make all`, in order, in a thread; each step's result is kept for the tests
+    that read it."""
 
     STEPS = (("lint", 600), ("test", 3_000), ("all", 900))
-    # What the default project's suite runs once for all tasks, because it is the same code
-    # whatever the task: the servers and docker families (the stack, the images, the loop
-    # through them) and the failure modes of processes and stores (concurrent ingestion,
-    # kill -9, corrupt and truncated files). Each session keeps its temporary files in its own
-    # folder: a pytest session that starts uses /tmp/pytest-of-<user>, and resets its mode,
-    # taking away the traversal that the servers family's PostgreSQL user needs.
-    PYTEST_ADDOPTS = (
-        "-m 'not servers and not docker' --ignore=tests/e2e/test_failure_modes.py "
-        "--basetemp={}/pytest-tmp"
-    )
 
-    def __init__(self, task: str, folder: Path, uv: str) -> None:
+    def __init__(
+        self, task: str, folder: Path, uv: str, answers: dict[str, str], tests: str
+    ) -> None:
         self.task, self.uv = task, uv
+        self.pytest_addopts = f"{tests} --basetemp={folder}/pytest-tmp"
         # Baked here, in the calling thread: cookiecutter changes the process's working
         # directory while it renders, so two bakes must never overlap.
-        self.project = bake(folder, problem_type=task)
+        self.project = bake(folder, **answers)
         self.results: dict[str, subprocess.CompletedProcess[str] | str] = {}
         self._thread = threading.Thread(target=self._run, name=f"task-{task}", daemon=True)
         self._thread.start()
@@ -126,7 +139,7 @@ class TaskRun:
                 result = subprocess.run(
                     ["make", target, f"UV={self.uv}"],
                     cwd=self.project,
-                    env=clean_env(PYTEST_ADDOPTS=self.PYTEST_ADDOPTS.format(self.project.parent)),
+                    env=clean_env(PYTEST_ADDOPTS=self.pytest_addopts),
                     capture_output=True,
                     text=True,
                     timeout=timeout,
@@ -157,7 +170,10 @@ class TaskRun:
 @pytest.fixture(scope="session")
 def other_tasks(tmp_path_factory: pytest.TempPathFactory, uv: str) -> dict[str, TaskRun]:
     """Started by the default project's tests (so the runs overlap), read by test_other_tasks."""
-    return {task: TaskRun(task, tmp_path_factory.mktemp(task), uv) for task in OTHER_TASKS}
+    return {
+        name: TaskRun(name, tmp_path_factory.mktemp(name), uv, answers, tests)
+        for name, (answers, tests) in VARIANTS.items()
+    }
 
 
 class DockerRun:

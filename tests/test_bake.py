@@ -12,10 +12,12 @@ import pytest
 import yaml
 
 from .conftest import REPO, TEMPLATE_OPTIONS, bake, clean_env, run
-from .test_hooks import POST_GEN
+from .test_hooks import POST_GEN, PRE_GEN
 
 # Every file of the default project; `{package}` is the package directory.
 EXPECTED_FILES = [
+    "project.env",
+    "bench/feature_store.py",
     ".cruft.json",
     ".dockerignore",
     ".env.example",
@@ -76,6 +78,7 @@ EXPECTED_FILES = [
     "src/{package}/data/README.md",
     "src/{package}/data/__init__.py",
     "src/{package}/data/batches.py",
+    "src/{package}/data/feature_store.py",
     "src/{package}/data/replay.py",
     "src/{package}/data/flow.py",
     "src/{package}/data/folder.py",
@@ -176,6 +179,7 @@ EXPECTED_FILES = [
     "tests/e2e/test_compiled_scoring.py",
     "tests/e2e/test_dask.py",
     "tests/e2e/test_experiment_flow.py",
+    "tests/e2e/test_feature_store.py",
     "tests/e2e/test_failure_modes.py",
     "tests/e2e/test_your_own_data.py",
     "tests/e2e/test_ingestion_flow.py",
@@ -189,7 +193,10 @@ EXPECTED_FILES = [
 ]
 
 # What each non-default answer removes or adds: written out here, independently of the hook.
-REMOVED_BY = {("ci", "none"): {".github/workflows/ci.yml"}}
+REMOVED_BY = {
+    ("ci", "none"): {".github/workflows/ci.yml"},
+    ("feature_store", "none"): {"tests/e2e/test_feature_store.py", "bench/feature_store.py"},
+}
 ADDED_BY = {("problem_type", "ranking"): {"tests/e2e/test_ranking_api.py"}}
 
 LICENSE_MARKERS = {
@@ -199,12 +206,19 @@ LICENSE_MARKERS = {
     "Proprietary": "All rights reserved.",
 }
 
-OPTION_NAMES = ("problem_type", "python_version", "license", "ci")
+OPTION_NAMES = ("problem_type", "python_version", "license", "feature_store", "ci")
 VARIANT_TASKS = POST_GEN.VARIANT_TASKS
-COMBINATIONS = list(itertools.product(*(TEMPLATE_OPTIONS[name] for name in OPTION_NAMES)))
+# Every combination the pre-generation hook accepts: the feature store needs a worked example
+# with entity features (test_hooks.py checks the others are refused).
+COMBINATIONS = [
+    combination
+    for combination in itertools.product(*(TEMPLATE_OPTIONS[name] for name in OPTION_NAMES))
+    if combination[3] == "none" or combination[0] in PRE_GEN.FEATURE_STORE_TASKS
+]
 
 
 def expected_tree(package: str, answers: dict[str, str]) -> set[str]:
+    answers = {name: TEMPLATE_OPTIONS[name][0] for name in OPTION_NAMES} | answers
     files = {path.format(package=package) for path in EXPECTED_FILES}
     for (option, value), removed in REMOVED_BY.items():
         if answers.get(option) == value:
@@ -224,7 +238,7 @@ def test_every_choice_is_covered() -> None:
         k for k, v in TEMPLATE_OPTIONS.items() if isinstance(v, list) and not k.startswith("_")
     }
     assert choice_options == set(OPTION_NAMES)
-    assert len(COMBINATIONS) == 48
+    assert len(COMBINATIONS) == 3 * 2 * 4 * 2 + 1 * 2 * 4 * 2
     assert set(TEMPLATE_OPTIONS["problem_type"]) <= set(VARIANT_TASKS)
 
 
@@ -259,6 +273,11 @@ def test_combination_bakes_clean(combination: tuple[str, ...], tmp_path: Path) -
         docker_steps = workflow["jobs"]["docker"]["steps"]
         assert {"make setup", "make test-docker"} <= {s.get("run") for s in docker_steps}
 
+    groups = meta["tool"]["uv"]["default-groups"]
+    assert ("feature-store" in groups) == (answers["feature_store"] == "feast")
+    project_env = (project / "project.env").read_text()
+    assert f"MLSD_FEATURE_STORE={answers['feature_store']}\n" in project_env
+
     # Generated code is already formatted and lint-free, with the project's own ruff settings.
     run(["ruff", "check", "--no-cache", "."], cwd=project, env=clean_env())
     run(["ruff", "format", "--check", "--no-cache", "."], cwd=project, env=clean_env())
@@ -277,8 +296,11 @@ def test_custom_names_flow_everywhere(tmp_path: Path, uv: str) -> None:
     assert meta["project"]["name"] == "fraud-detection"
     assert meta["project"]["scripts"] == {"fraud-detection": "fraud_shield.cli:main"}
     assert "fraud-detection" in (project / "Makefile").read_text()
-    # The lock file shipped in the template matches this project's pyproject as it is.
+    # The lock file shipped in the template matches this project's pyproject as it is, with
+    # the feature store's group installed by default or not.
     run([uv, "lock", "--check"], cwd=project)
+    feast = bake(tmp_path / "feast", feature_store="feast")
+    run([uv, "lock", "--check"], cwd=feast)
 
 
 AD_CLICK_WORDS = re.compile(r"click|impression|\bads?\b", re.IGNORECASE)

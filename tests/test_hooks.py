@@ -43,7 +43,7 @@ DEFAULT_ANSWERS: dict[str, Any] = {
 
 def test_choices_are_read_from_cookiecutter_json() -> None:
     assert CHOICES["python_version"] == ["3.11", "3.12"]
-    assert set(CHOICES) == {"problem_type", "python_version", "license", "ci"}
+    assert set(CHOICES) == {"problem_type", "python_version", "license", "feature_store", "ci"}
 
 
 def test_default_answers_have_no_problem() -> None:
@@ -72,6 +72,11 @@ BAD_ANSWERS = {
     "python_3_10": ({"python_version": "3.10"}, "python_version"),
     "unknown_license": ({"license": "GPL"}, "license"),
     "unknown_problem_type": ({"problem_type": "clustering"}, "problem_type"),
+    "feast_without_entities": (
+        {"problem_type": "regression", "feature_store": "feast"},
+        "feature_store",
+    ),
+    "unknown_feature_store": ({"feature_store": "redis"}, "feature_store"),
 }
 
 
@@ -138,8 +143,13 @@ def test_quotes_and_code_in_answers_cannot_break_or_inject(
 
 
 def test_prune_table_and_cruft_record() -> None:
-    assert POST_GEN.paths_to_prune({**DEFAULT_ANSWERS, "ci": "none"}) == [".github"]
-    assert POST_GEN.paths_to_prune(DEFAULT_ANSWERS) == []
+    with_store = {**DEFAULT_ANSWERS, "feature_store": "feast"}
+    assert POST_GEN.paths_to_prune({**with_store, "ci": "none"}) == [".github"]
+    assert POST_GEN.paths_to_prune(with_store) == []
+    assert POST_GEN.paths_to_prune(DEFAULT_ANSWERS) == [
+        "tests/e2e/test_feature_store.py",
+        "bench/feature_store.py",
+    ]
     record = POST_GEN.cruft_record(
         {**DEFAULT_ANSWERS, "_output_dir": "/tmp/x", "_template": "gh:o/r"}, "gh:o/r", "abc123"
     )

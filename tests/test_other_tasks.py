@@ -1,6 +1,7 @@
-"""Every other task the template offers, baked and run for real like the default: its linters,
-its own test suite, and its whole loop (`make all`). The runs started in the background with
-the default project's tests (conftest.TaskRun); these tests read their results."""
+"""Every other task the template offers, and the default task with the feature store, baked and
+run for real like the default: its linters, its own test suite (what its answers change), and
+its whole loop (`make all`). The runs started in the background with the default project's
+tests (conftest.TaskRun); these tests read their results."""
 
 from __future__ import annotations
 
@@ -9,25 +10,25 @@ import re
 import pytest
 import yaml
 
-from .conftest import OTHER_TASKS, TaskRun
+from .conftest import VARIANTS, TaskRun
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.mark.parametrize("task", OTHER_TASKS)
+@pytest.mark.parametrize("task", VARIANTS)
 def test_the_project_lints_clean(other_tasks: dict[str, TaskRun], task: str) -> None:
     other_tasks[task].result("lint")
 
 
-@pytest.mark.parametrize("task", OTHER_TASKS)
+@pytest.mark.parametrize("task", VARIANTS)
 def test_the_projects_own_tests_pass(other_tasks: dict[str, TaskRun], task: str) -> None:
     output = other_tasks[task].result("test").stdout
     summary = re.findall(r"^=+ (.*) in [\d.]+s.* =+$", output, flags=re.M)
-    # Deselected: the servers family, which the default project's suite runs (conftest.TaskRun).
+    # Deselected: the servers family, which the default project's suite runs (conftest.TASK_TESTS).
     assert summary and re.fullmatch(r"\d+ passed(, \d+ deselected)?", summary[-1]), summary
 
 
-@pytest.mark.parametrize("task", OTHER_TASKS)
+@pytest.mark.parametrize("task", VARIANTS)
 def test_the_whole_loop_runs_on_the_tasks_worked_example(
     other_tasks: dict[str, TaskRun], task: str
 ) -> None:
@@ -35,6 +36,10 @@ def test_the_whole_loop_runs_on_the_tasks_worked_example(
     assert re.search(r"^monitor .* -> none$", loop, flags=re.M), loop
     assert re.search(r"^monitor .* -> retrain; promoted to champion", loop, flags=re.M), loop
     assert "the service now answers with v2" in loop, loop
+    if task == "feast":  # requests carried user ids: the features came from the store
+        assert re.search(r"^features .* online store fresh", loop, flags=re.M), loop
+        log = other_tasks[task].project / "data" / "predictions" / "prediction_log.jsonl"
+        assert '"user_id": "user-' in log.read_text() or '"user_id":"user-' in log.read_text()
     project = other_tasks[task].project
     cards = sorted((project / "reports" / "training").glob("*/model_card.md"))
     assert len(cards) == 2

@@ -150,6 +150,19 @@ def ingest(
 
 
 @app.command()
+def features() -> None:
+    """Load the validated batches' entity features into the feature store (Feast's offline
+    store) and materialize their latest values into the online store the service reads."""
+    settings = get_settings()
+    preflight.for_features(settings)
+    start_pipeline(settings)
+    from .data.flow import features_flow
+
+    outcome = features_flow()
+    typer.secho(outcome.summary(), fg="yellow" if outcome.freshness.stale else "green")
+
+
+@app.command()
 def train() -> None:
     """Train the configured model on all validated data, register it in MLflow, and promote it
     to champion if it passes the gate. A failed gate is reported, not an error."""

@@ -28,10 +28,10 @@ class NoWorkerError(ExpectedError):
 
 
 def pipeline_deployments(monitor_every_minutes: int = 0) -> list[RunnerDeployment]:
-    """Ingestion (of a batch, or of a folder of them), training, batch scoring, labels and
-    monitoring;
+    """Ingestion (of a batch, or of a folder of them), the feature store's materialization,
+    training, batch scoring, labels and monitoring;
     monitoring runs every `monitor_every_minutes` when that is set (0: only when triggered)."""
-    from .data.flow import folder_ingestion_flow, ingestion_flow
+    from .data.flow import features_flow, folder_ingestion_flow, ingestion_flow
     from .monitoring.flow import experiment_flow, labels_flow, monitoring_flow
     from .serving.flow import scoring_flow
     from .training.flow import training_flow
@@ -42,6 +42,7 @@ def pipeline_deployments(monitor_every_minutes: int = 0) -> list[RunnerDeploymen
         for flow, name in (
             (ingestion_flow, "ingest"),
             (folder_ingestion_flow, "ingest-folder"),
+            (features_flow, "materialize"),
             (training_flow, "train"),
             (scoring_flow, "score"),
             (labels_flow, "join"),

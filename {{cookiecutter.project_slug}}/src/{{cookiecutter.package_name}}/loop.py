@@ -52,6 +52,7 @@ from .settings import Settings
 from .stopwatch import work_seconds
 
 if TYPE_CHECKING:
+    from .data.feature_store import FeaturesOutcome
     from .data.ingestion import IngestionRecord
     from .monitoring.experiment import ExperimentOutcome
     from .monitoring.online import LabelsOutcome
@@ -120,13 +121,16 @@ def latest_event_time(validated_dir: Path, contract: DataContract) -> datetime |
     return pd.Timestamp(latest).to_pydatetime()
 
 
-def send_traffic(url: str, frame: pd.DataFrame, contract: DataContract) -> int:
+def send_traffic(
+    url: str, frame: pd.DataFrame, contract: DataContract, feature_store: bool = False
+) -> int:
     """POST the batch's features to /predict, `REQUEST_ROWS` records per request; a ranking's
-    as its users send them, one /rank request per query."""
+    as its users send them, one /rank request per query. With a `feature_store`, the records
+    carry entity keys instead of the features it serves."""
     if contract.group_column is not None:
         requests = [("/rank", body) for body in ranking_requests(frame, contract, REQUEST_ROWS)]
     else:
-        records = request_records(frame, contract)
+        records = request_records(frame, contract, feature_store=feature_store)
         requests = [
             ("/predict", {"records": records[start : start + REQUEST_ROWS]})
             for start in range(0, len(records), REQUEST_ROWS)
@@ -148,13 +152,15 @@ def describe_monitoring(outcome: MonitoringOutcome) -> str:
     return text + (f"; service {outcome.service}" if outcome.service else "")
 
 
-def write_labels(frame: pd.DataFrame, contract: DataContract, path: Path) -> Path:
+def write_labels(
+    frame: pd.DataFrame, contract: DataContract, path: Path, feature_store: bool = False
+) -> Path:
     """The labels of records that were scored, as the system that observes outcomes would send
     them later: each record's id and target (and what else arrives with them)."""
     from .monitoring.online import label_columns
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame[label_columns(contract)].to_csv(path, index=False)
+    frame[label_columns(contract, feature_store)].to_csv(path, index=False)
     return path
 
 
@@ -215,6 +221,7 @@ class PipelineFlows:
     monitor: Callable[[str], MonitoringOutcome]  # the service to reload after a retrain
     labels: Callable[[Path, str], LabelsOutcome]  # the labels file, the service
     experiment: Callable[[str], ExperimentOutcome]  # the service to reload after a decision
+    features: Callable[[], FeaturesOutcome]  # the feature store, when the project has one
 
 
 def local_flows() -> PipelineFlows:
@@ -247,8 +254,18 @@ def local_flows() -> PipelineFlows:
 
         return experiment_flow(service_url=service_url)
 
+    def features() -> FeaturesOutcome:
+        from .data.flow import features_flow
+
+        return features_flow()
+
     return PipelineFlows(
-        ingest=ingest, train=train, monitor=monitor, labels=labels, experiment=experiment
+        ingest=ingest,
+        train=train,
+        monitor=monitor,
+        labels=labels,
+        experiment=experiment,
+        features=features,
     )
 
 
@@ -263,6 +280,7 @@ def deployed_flows() -> PipelineFlows:
             "labels/join", {"source": str(source), "service_url": url}
         ),
         experiment=lambda url: run_deployed("experiment/analyse", {"service_url": url}),
+        features=lambda: run_deployed("features/materialize"),
     )
 
 
@@ -372,6 +390,9 @@ def run_closed_loop(
             lambda r: f"{r.status}: {r.rows} rows, batch {r.batch_id}",
             lambda r, _: work_seconds(r.seconds),
         )
+        feature_store = settings.uses_feature_store
+        if feature_store:
+            report.timed("features", flows.features, lambda o: o.summary())
         report.timed(
             "train",
             flows.train,  # a local import waits for the thread importing it (a module lock)
@@ -394,9 +415,13 @@ def run_closed_loop(
             raise RuntimeError(f"the service is not ready: {status} {body}")
 
         def traffic(frame: pd.DataFrame, what: str) -> int:
+            if feature_store:  # the users' features, as the upstream pipeline keeps them current
+                from .data.feature_store import push_online
+
+                push_online(frame, contract, settings)
             return report.timed(
                 "traffic",
-                lambda: send_traffic(service_url, frame, contract),
+                lambda: send_traffic(service_url, frame, contract, feature_store),
                 lambda n: f"{n} {what} scored over HTTP",
                 lambda _, seconds: seconds,  # all of it is scoring
             )
@@ -412,7 +437,9 @@ def run_closed_loop(
         def labels(frame: pd.DataFrame, name: str) -> LabelsOutcome | None:
             if contract.id_column is None:  # nothing to join labels to
                 return None
-            path = write_labels(frame, contract, settings.data_dir / "arrivals" / f"{name}.csv")
+            path = write_labels(
+                frame, contract, settings.data_dir / "arrivals" / f"{name}.csv", feature_store
+            )
             return report.timed(
                 "labels",
                 lambda: flows.labels(path, service_url),
@@ -445,7 +472,8 @@ def run_closed_loop(
                 lambda o: f"{o.analysis.headline()}; {o.acted}",
             )
         status, predictions = http_json(
-            f"{service_url}/predict", {"records": request_records(shifted.head(1), contract)}
+            f"{service_url}/predict",
+            {"records": request_records(shifted.head(1), contract, feature_store=feature_store)},
         )
         if status != 200:
             raise RuntimeError(f"the service answered {status}: {predictions}")

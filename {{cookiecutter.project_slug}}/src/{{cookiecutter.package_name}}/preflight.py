@@ -80,8 +80,32 @@ def for_ingestion(settings: Settings) -> None:
     writable(settings.data_docs_dir, "Data Docs")
 
 
+def feature_store(settings: Settings) -> None:
+    """With the feature store on: Feast is installed, the contract gives it entity features,
+    and its folder can be written."""
+    if not settings.uses_feature_store:
+        return
+    from .contract import load_contract
+    from .data.feature_store import require_feast, views
+
+    require_feast()
+    views(load_contract(settings.contract_file))
+    writable(settings.feature_repo_dir, "the feature store")
+
+
+def for_features(settings: Settings) -> None:
+    documents(settings)
+    if not settings.uses_feature_store:
+        raise SettingsError(
+            f"bad settings:\n  - {ENV_PREFIX}FEATURE_STORE={settings.feature_store!r}: the "
+            "features flow needs the feature store on ('feast')"
+        )
+    feature_store(settings)
+
+
 def for_training(settings: Settings) -> None:
     documents(settings)
+    feature_store(settings)
     model_name(settings)
     tracking_store(settings, write=True)
     writable(settings.training_reports_dir, "training reports")

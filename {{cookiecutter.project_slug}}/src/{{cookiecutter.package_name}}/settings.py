@@ -1,8 +1,10 @@
 """One settings object for every path, URI and run parameter of the project.
 
-Precedence, highest first: environment variables prefixed ``MLSD_``, the project's ``.env`` file,
-the defaults below. Relative paths resolve against the project directory, so by default
-everything the tools write (data, reports, Prefect's database, the GX project) stays inside it.
+Precedence, highest first: environment variables prefixed ``MLSD_``, the project's ``.env`` file
+(yours, not committed), its ``project.env`` (committed: what the project was generated with, e.g.
+the feature store), the defaults below. Relative paths resolve against the project directory, so
+by default everything the tools write (data, reports, Prefect's database, the GX project) stays
+inside it.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from .errors import ExpectedError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 ENV_PREFIX = "MLSD_"
+PROJECT_ENV_FILE = "project.env"
 
 DriftKind = Literal["none", "covariate", "concept"]
 ScoringPath = Literal["compiled", "pipeline"]
+FeatureStoreKind = Literal["none", "feast"]
 
 
 def find_project_dir() -> Path:
@@ -55,6 +59,13 @@ class Settings(BaseSettings):
     batch_rows: int = Field(default=50_000, gt=0)
     seed: int = 42
     drift: DriftKind = "none"
+
+    # Step 3: with "feast", the contract's entity features (`entity:` in the contract) live in
+    # a Feast feature store under `feature_repo_dir` (data/feature_store.py): training joins
+    # them as of each row's time, serving looks them up by key. Its online store is a SQLite
+    # file there, or the Redis server `feature_online_store` names (host:port).
+    feature_store: FeatureStoreKind = "none"
+    feature_online_store: str | None = None
 
     # Step 4: which candidate in `modeling.MODELS` training fits. A retrain that monitoring
     # triggers fits the champion's candidate, unless `retrain_model_name` names another.
@@ -196,6 +207,15 @@ class Settings(BaseSettings):
         return self.monitoring_reports_dir / "online_metrics.json"
 
     @property
+    def feature_repo_dir(self) -> Path:
+        """The feature store's registry, offline Parquet files and SQLite online store."""
+        return self.data_dir / "feature_store"
+
+    @property
+    def uses_feature_store(self) -> bool:
+        return self.feature_store == "feast"
+
+    @property
     def reload_url(self) -> str:
         base = self.service_url or f"http://{self.serve_host}:{self.serve_port}"
         return base.rstrip("/") + "/reload"
@@ -226,16 +246,30 @@ def get_settings() -> Settings:
     """Read settings now (cheap), so a changed environment is always seen. A bad value raises
     `SettingsError` naming the variable, where it was set, and what it accepts."""
     project_dir = find_project_dir()
-    env_file = project_dir / ".env"
+    env_files = (project_dir / PROJECT_ENV_FILE, project_dir / ".env")  # the later one wins
     try:
-        return Settings(_env_file=env_file, project_dir=project_dir)  # type: ignore[call-arg]
+        return Settings(_env_file=env_files, project_dir=project_dir)  # type: ignore[call-arg]
     except ValidationError as error:
         problems = []
         for item in error.errors(include_url=False):
             variable = ENV_PREFIX + "_".join(str(part) for part in item["loc"]).upper()
-            where = "the environment" if variable in os.environ else str(env_file)
+            where = "the environment" if variable in os.environ else set_in(variable, env_files)
             problems.append(f"  - {variable}={item.get('input')!r} (from {where}): {item['msg']}")
         raise SettingsError("bad settings:\n" + "\n".join(problems)) from None
+
+
+def set_in(variable: str, env_files: tuple[Path, ...]) -> str:
+    """The env file that sets `variable` last (the one whose value counts)."""
+    found = [
+        path
+        for path in env_files
+        if path.is_file()
+        and any(
+            line.split("=", 1)[0].strip() == variable
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
+        )
+    ]
+    return str(found[-1] if found else env_files[-1])
 
 
 def default_settings() -> Settings:

@@ -64,6 +64,12 @@ def _columns(**extra: object) -> list[dict[str, object]]:
         ([{"name": "note", "type": "string"}, *_columns()[1:]], "cannot be a feature"),
         (_columns(colour="red"), "colour"),
         ([*_columns(), {"name": "z", "type": "int", "positive": 1}], "only the target"),
+        (_columns(entity="user"), "its entity 'user' is not a column with role: entity"),
+        ([{"name": "u", "type": "float", "role": "entity"}, *_columns()], "string or an int"),
+        (
+            [{"name": "u", "type": "string", "role": "entity", "entity": "u"}, *_columns()],
+            "only a feature belongs",
+        ),
     ],
 )
 def test_invalid_contracts_are_rejected(
@@ -78,3 +84,21 @@ def test_invalid_contracts_are_rejected(
 def test_packaged_contract_is_the_settings_default() -> None:
     assert Settings().contract_file.name == "contract.yaml"
     assert Settings().contract_file.is_file()
+
+
+def test_with_a_feature_store_requests_carry_keys_instead_of_entity_features(
+    contract: DataContract,
+) -> None:
+    columns = [c.model_dump(exclude_defaults=True) for c in contract.columns]
+    for column in columns:
+        if column["name"] == FLOAT_FEATURE:
+            column["entity"] = "owner"
+    key = {"name": "owner", "type": "string", "role": "entity"}
+    stored = DataContract.model_validate(
+        contract.model_dump(exclude={"columns"}) | {"columns": [*columns, key]}
+    )
+    assert stored.entity_features("owner") == [FLOAT_FEATURE]
+    assert stored.request_columns() == contract.request_columns()  # the key is not sent
+    with_store = stored.request_columns(feature_store=True)
+    assert FLOAT_FEATURE not in with_store and "owner" in with_store
+    assert stored.max_record_json_bytes(True) != stored.max_record_json_bytes()

@@ -17,6 +17,7 @@ def test_every_pipeline_flow_is_deployed_by_module_path() -> None:
     assert {(d.flow_name, d.name) for d in deployments} == {
         ("ingestion", "ingest"),
         ("folder-ingestion", "ingest-folder"),
+        ("features", "materialize"),
         ("training", "train"),
         ("batch-scoring", "score"),
         ("labels", "join"),

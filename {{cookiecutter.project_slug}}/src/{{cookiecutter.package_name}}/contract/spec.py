@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 # `ignored`: in the data and validated, never given to the model (free text, a second id...).
 # `group`: which query a row answers (a ranking's request, a session): rows of one group are
 # ranked against each other, split together and judged together.
-ColumnRole = Literal["id", "timestamp", "group", "feature", "target", "ignored"]
+# `entity`: the key of what a row is about (the user who saw the ad). Features that belong to
+# it name it in their `entity`: with a feature store, serving looks them up by this key and
+# training joins them as they were at each row's time; without one they travel in the request.
+ColumnRole = Literal["id", "timestamp", "group", "entity", "feature", "target", "ignored"]
 # A feature's level: `query` is the same for every row of a group (who asks, on which device),
 # sent once per ranking request; `row` belongs to one candidate.
 ColumnLevel = Literal["row", "query"]
@@ -69,6 +72,9 @@ class Column(BaseModel):
     # A classification target only: which value is the positive class (scores are P(positive)).
     positive: Label | None = None
     level: ColumnLevel = "row"
+    # A feature only: the `entity` column whose property this is (a user's age), stored and
+    # served by the feature store when the project has one.
+    entity: str | None = None
 
     @field_validator("name")
     @classmethod
@@ -104,6 +110,10 @@ class Column(BaseModel):
             raise ValueError(f"column {self.name}: only a feature has a `level`")
         if self.positive is not None and self.role != "target":
             raise ValueError(f"column {self.name}: only the target has a `positive` class")
+        if self.entity is not None and self.role != "feature":
+            raise ValueError(f"column {self.name}: only a feature belongs to an `entity`")
+        if self.role == "entity" and self.type not in ("string", "int"):
+            raise ValueError(f"column {self.name}: an entity key is a string or an int")
         return self
 
     @property
@@ -151,6 +161,13 @@ class DataContract(BaseModel):
             raise ValueError("`level: query` needs a column with role: group (the query)")
         if not self.features:
             raise ValueError("the contract needs at least one feature column")
+        keys = set(self.entity_columns)
+        for column in self.features:
+            if column.entity is not None and column.entity not in keys:
+                raise ValueError(
+                    f"column {column.name}: its entity {column.entity!r} is not a column with "
+                    "role: entity"
+                )
         if self.target.nullable:
             raise ValueError(
                 f"the target {self.target.name} cannot be nullable: every row needs one"
@@ -188,6 +205,16 @@ class DataContract(BaseModel):
         return [c.name for c in self.features if c.type == "category"]
 
     @property
+    def entity_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.role == "entity"]
+
+    def entity_features(self, entity: str | None = None) -> list[str]:
+        """The features that belong to `entity` (or to any entity): a feature store's."""
+        return [
+            c.name for c in self.features if c.entity is not None and entity in (None, c.entity)
+        ]
+
+    @property
     def id_column(self) -> str | None:
         return next((c.name for c in self.columns if c.role == "id"), None)
 
@@ -199,21 +226,28 @@ class DataContract(BaseModel):
     def group_column(self) -> str | None:
         return next((c.name for c in self.columns if c.role == "group"), None)
 
-    def request_columns(self, level: ColumnLevel | None = None) -> list[str]:
+    def request_columns(
+        self, level: ColumnLevel | None = None, feature_store: bool = False
+    ) -> list[str]:
         """What a request carries: the features (of one `level`, or all), then the columns
-        echoed into the prediction log (the id of a row; the group and time of a query)."""
-        features = [c.name for c in self.features if level in (None, c.level)]
+        echoed into the prediction log (the id of a row; the group and time of a query). With a
+        `feature_store`, the entities' keys instead of their features, which it looks up."""
+        stored = set(self.entity_features()) if feature_store else set()
+        features = [
+            c.name for c in self.features if level in (None, c.level) and c.name not in stored
+        ]
         echoed = {
             None: (self.id_column, self.timestamp_column, self.group_column),
             "row": (self.id_column,),
             "query": (self.group_column, self.timestamp_column),
         }[level]
-        return features + [name for name in echoed if name is not None]
+        keys = [key for key in self.entity_columns if feature_store and level in (None, "row")]
+        return features + keys + [name for name in echoed if name is not None]
 
-    def max_record_json_bytes(self) -> int:
+    def max_record_json_bytes(self, feature_store: bool = False) -> int:
         """The most bytes one record of the request columns can take as compact JSON."""
         total = 2
-        for name in self.request_columns():
+        for name in self.request_columns(feature_store=feature_store):
             column = self.column(name)
             longest = column.longest
             value = 6 * longest + 2 if longest is not None else JSON_NUMBER_BYTES

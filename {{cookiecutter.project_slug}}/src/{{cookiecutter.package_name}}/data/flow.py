@@ -1,4 +1,5 @@
-"""The ingestion flow: Prefect wiring over the functions in `ingestion` and `validation`."""
+"""The ingestion and feature-store flows: Prefect wiring over the functions in `ingestion`,
+`validation` and `feature_store`."""
 
 from __future__ import annotations
 
@@ -7,14 +8,14 @@ from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
-from prefect import flow, task
+from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from ..contract import DataContract, load_contract
 from ..report import refresh_after_run
 from ..settings import DriftKind, Settings, get_settings
 from ..stopwatch import Stopwatch
-from . import folder, ingestion, validation
+from . import feature_store, folder, ingestion, validation
 from .batches import BatchReadError
 
 
@@ -109,3 +110,30 @@ def folder_ingestion_flow(source: Path) -> list[ingestion.IngestionRecord]:
     if any(record.status in folder.REFUSED for record in records):
         raise folder.BatchesRefusedError(records)
     return records
+
+
+@task(name="load-offline-store", cache_policy=NO_CACHE)
+def load_offline(settings: Settings, contract: DataContract) -> feature_store.OfflineLoad:
+    from ..training.dataset import load_validated  # training's reader of the same batches
+
+    frame = load_validated(settings.validated_dir, contract).frame
+    return feature_store.load_offline(frame, contract, settings)
+
+
+@task(name="materialize-online-store", cache_policy=NO_CACHE)
+def materialize(settings: Settings, contract: DataContract, through: datetime) -> None:
+    feature_store.materialize(feature_store.open_store(settings), contract, settings, through)
+
+
+@flow(name="features", persist_result=True)
+def features_flow() -> feature_store.FeaturesOutcome:
+    """Load every validated batch's entity features into the offline store, then materialize
+    each key's latest values into the online store the service reads."""
+    settings = get_settings()
+    contract = load_contract(settings.contract_file)
+    loaded = load_offline(settings, contract)
+    materialize(settings, contract, loaded.through)
+    fresh = feature_store.freshness(contract, settings)
+    outcome = feature_store.FeaturesOutcome(loaded.rows, fresh)
+    get_run_logger().info(outcome.summary())
+    return outcome

@@ -9,6 +9,10 @@ that is imbalanced (about 9% clicks) yet learnable. Two kinds of drift can be sw
   mattering, position effects reverse), so a trained model becomes wrong without any change in
   its inputs.
 
+Impressions are shown to a fixed audience of `AUDIENCE` users who come back batch after batch:
+a user's age and past CTR are the user's own (`user_profiles`), the same in every batch, as a
+feature store would serve them. Covariate drift brings a different, younger audience.
+
 The same seed gives the same batch, so tests and demos are reproducible.
 """
 
@@ -29,6 +33,29 @@ DEFAULT_START = datetime(2026, 1, 5)  # a Monday, naive UTC
 WORKED_EXAMPLE = "synthetic ad impressions"
 # The features covariate drift moves (monitoring should flag these, and only these).
 COVARIATE_SHIFTED = ("device", "user_age", "user_past_ctr", "ad_relevance", "bid_price")
+AUDIENCE = 4_000
+PROFILE_SEED = 2026  # the audience is the same people whatever a batch's seed
+
+
+@dataclass(frozen=True)
+class UserProfiles:
+    """The audience: each user's id, age and past CTR (arrays of `AUDIENCE`)."""
+
+    ids: np.ndarray
+    ages: np.ndarray
+    past_ctr: np.ndarray
+
+
+def user_profiles(covariate: bool = False) -> UserProfiles:
+    """The usual audience, or (covariate drift) the younger one that clicks more."""
+    rng = np.random.default_rng([PROFILE_SEED, int(covariate)])
+    prefix = "user-y" if covariate else "user-"
+    ages = rng.normal(27 if covariate else 38, 8 if covariate else 12, size=AUDIENCE)
+    return UserProfiles(
+        ids=np.array([f"{prefix}{k}" for k in range(AUDIENCE)], dtype=object),
+        ages=np.clip(ages, 13, 100).astype("int64"),
+        past_ctr=rng.beta(3, 30, AUDIENCE) if covariate else rng.beta(2, 30, AUDIENCE),
+    )
 
 
 @dataclass(frozen=True)
@@ -85,23 +112,31 @@ def generate_batch(
     seconds = np.sort(rng.integers(0, 7 * 24 * 3600, size=rows))
     event_time = pd.Timestamp(start) + pd.to_timedelta(seconds, unit="s")
     device_p = (0.80, 0.12, 0.08) if covariate else (0.55, 0.35, 0.10)
+    device = rng.choice(DEVICES, size=rows, p=device_p)
+    position = rng.choice(POSITIONS, size=rows, p=(0.3, 0.45, 0.25))
+    site = rng.choice(SITE_CATEGORIES, size=rows)
+    # The per-row user draws the audience replaced, made and set aside: every other column of a
+    # seed's batch stays what it was before users came back.
+    rng.normal(27 if covariate else 38, 8 if covariate else 12, size=rows)
+    rng.beta(3, 30, size=rows) if covariate else rng.beta(2, 30, rows)
+    relevance = rng.beta(2.5, 2.5, size=rows) if covariate else rng.beta(2, 3, rows)
+    bid = np.clip(rng.lognormal(1.3 if covariate else 0.8, 0.6, size=rows), 0.01, 100.0)
+    audience = user_profiles(covariate)
+    users = np.random.default_rng([seed, AUDIENCE]).integers(0, AUDIENCE, size=rows)
     frame = pd.DataFrame(
         {
             "impression_id": f"imp-{seed}-{drift}-" + pd.Series(np.arange(rows)).astype(str),
             "event_time": event_time,
             "hour_of_day": event_time.hour.astype("int64"),
             "day_of_week": event_time.dayofweek.astype("int64"),
-            "device": rng.choice(DEVICES, size=rows, p=device_p),
-            "ad_position": rng.choice(POSITIONS, size=rows, p=(0.3, 0.45, 0.25)),
-            "site_category": rng.choice(SITE_CATEGORIES, size=rows),
-            "user_age": np.clip(
-                rng.normal(27 if covariate else 38, 8 if covariate else 12, size=rows), 13, 100
-            ).astype("int64"),
-            "user_past_ctr": rng.beta(3, 30, size=rows) if covariate else rng.beta(2, 30, rows),
-            "ad_relevance": rng.beta(2.5, 2.5, size=rows) if covariate else rng.beta(2, 3, rows),
-            "bid_price": np.clip(
-                rng.lognormal(1.3 if covariate else 0.8, 0.6, size=rows), 0.01, 100.0
-            ).round(2),
+            "device": device,
+            "ad_position": position,
+            "site_category": site,
+            "user_id": audience.ids[users],
+            "user_age": audience.ages[users],
+            "user_past_ctr": audience.past_ctr[users],
+            "ad_relevance": relevance,
+            "bid_price": bid.round(2),
         }
     )
     click_model = DRIFTED_CLICK_MODEL if drift == "concept" else CLICK_MODEL

@@ -57,11 +57,13 @@ class RejectedLabelsError(ExpectedError):
     exit_code = DATA_REJECTED
 
 
-def label_columns(contract: DataContract) -> list[str]:
+def label_columns(contract: DataContract, feature_store: bool = False) -> list[str]:
     """What a labels file carries: the record's id, the target, and the columns the service
-    never sees that are known by then (role `ignored`: kept with the labels, so the labelled
-    traffic is a whole batch of the contract)."""
-    ignored = [column.name for column in contract.columns if column.role == "ignored"]
+    never sees that are known by then (role `ignored`, and entity keys unless a feature store
+    has requests carry them: kept with the labels, so the labelled traffic is a whole batch of
+    the contract)."""
+    unseen = ("ignored",) if feature_store else ("ignored", "entity")
+    ignored = [column.name for column in contract.columns if column.role in unseen]
     return [contract.id_column or "", contract.target.name, *ignored]
 
 
@@ -167,7 +169,9 @@ def join_labels(
             LOGGED_AT: logged_times(predictions[LOGGED_AT]),
         }
     )
-    merged = served.merge(firsts, on=id_column, how="inner")
+    # What the service saw (an entity key it was sent) wins over the labels file's copy.
+    shared = [c for c in firsts.columns if c in served.columns and c != id_column]
+    merged = served.merge(firsts.drop(columns=shared), on=id_column, how="inner")
     in_time = merged[LABELLED_AT] - merged[LOGGED_AT] <= window
     joined = merged[in_time].reset_index(drop=True)
     matched_ids = set(merged[id_column])

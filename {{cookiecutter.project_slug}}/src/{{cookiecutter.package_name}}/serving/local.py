@@ -220,12 +220,16 @@ def start_prefect_server(settings: Settings) -> LocalServer | None:
 
 
 def request_records(
-    frame: pd.DataFrame, contract: DataContract, level: ColumnLevel | None = None
+    frame: pd.DataFrame,
+    contract: DataContract,
+    level: ColumnLevel | None = None,
+    feature_store: bool = False,
 ) -> list[dict[str, Any]]:
     """Rows of a batch as request records (/predict's, or a ranking request's query or
     candidates: one `level`): the features, id, timestamp and group, in JSON form (timestamps,
-    naive UTC in a batch, as RFC 3339 with their offset: the API's format)."""
-    columns = contract.request_columns(level)
+    naive UTC in a batch, as RFC 3339 with their offset: the API's format). With a
+    `feature_store`, entity keys instead of the features it serves."""
+    columns = contract.request_columns(level, feature_store)
     records: list[dict[str, Any]] = json.loads(
         frame[columns].to_json(orient="records", date_format="iso", date_unit="s")
     )

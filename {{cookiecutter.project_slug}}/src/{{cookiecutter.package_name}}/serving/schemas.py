@@ -157,13 +157,17 @@ def record_model(
     level: ColumnLevel | None = None,
     name: str = "Record",
     required: tuple[str, ...] = (),
+    feature_store: bool = False,
 ) -> type[Record]:
     """One record to score: the contract's features (of one `level`, or all; required, null
     only where the contract allows it) plus the id, timestamp and group it has (optional unless
-    `required`, and echoed into the prediction log so predictions can be joined to labels)."""
+    `required`, and echoed into the prediction log so predictions can be joined to labels).
+    With a `feature_store`, each entity's key (required) instead of the entity's features."""
     fields: dict[str, Any] = {}
     features = {column.name for column in contract.features}
-    for column_name in contract.request_columns(level):
+    if feature_store:
+        features |= set(contract.entity_columns)
+    for column_name in contract.request_columns(level, feature_store):
         column = contract.column(column_name)
         needed = column_name in features or column_name in required
         annotation = field_type(column)

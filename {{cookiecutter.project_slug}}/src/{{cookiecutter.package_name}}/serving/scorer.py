@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..contract import DataContract, load_contract
 from ..data.batches import jsonl_lines
+from ..data.feature_store import OnlineFeatures
 from ..errors import ExpectedError
 from ..modeling import predict_scores
 from ..requirements import load_requirements
@@ -180,6 +181,10 @@ class Scorer:
         self._trial: LoadedModel | None = None  # the version on trial, in an A/B test or shadow
         self._reload_lock = threading.Lock()
         self._checked_at = 0.0
+        # With a feature store, requests carry entity keys and their features come from it.
+        self.features: OnlineFeatures | None = None
+        if settings.uses_feature_store:
+            self.features = OnlineFeatures(contract, settings)
         # Why nothing is loaded, while nothing is: said in the 503 and the log.
         self._problem = NO_CHAMPION
 
@@ -206,6 +211,8 @@ class Scorer:
         with."""
         with self._reload_lock:
             self._checked_at = time.monotonic()
+            if self.features is not None:
+                self.features.reload()
             registry.connect(self.settings)
             name = self.settings.registered_model_name
             champion = registry.version_by_alias(name, registry.CHAMPION)
@@ -280,6 +287,8 @@ class Scorer:
         if loaded is None:
             raise NoChampionError(self._problem)
         started = time.perf_counter()
+        if self.features is not None:  # inside the latency: the lookup is part of the answer
+            rows = self.features.lookup(rows)
         if trial is None or self.rollout == "shadow":
             scores = loaded.model.score_rows(rows)
             scored = Scored(

@@ -19,6 +19,7 @@ import bentoml
 from bentoml.exceptions import ServiceUnavailable
 from pydantic import Field
 
+from ..data.feature_store import FeatureStoreError, freshness
 from ..requirements import load_requirements
 from ..settings import get_settings
 from ..training.registry import ModelLoadError
@@ -31,12 +32,14 @@ SETTINGS = get_settings()
 REQUIREMENTS = load_requirements(SETTINGS.requirements_file)
 SCORER = Scorer.from_settings(SETTINGS)
 # Generated from the data contract at import: BentoML reads the API's types from annotations.
-RequestRecord: Any = record_model(SCORER.contract)
+RequestRecord: Any = record_model(SCORER.contract, feature_store=SETTINGS.uses_feature_store)
 MAX_ROWS = REQUIREMENTS.serving.max_batch_rows
 Records = Annotated[list[RequestRecord], Field(min_length=1, max_length=MAX_ROWS)]
 # The largest body a full request can need, pretty-printed: each field's longest JSON value
 # (strings may be \u-escaped, 6 bytes a character) and name, doubled for whitespace.
-MAX_BODY_BYTES = 64 * 1024 + 2 * MAX_ROWS * SCORER.contract.max_record_json_bytes()
+MAX_BODY_BYTES = 64 * 1024 + 2 * MAX_ROWS * SCORER.contract.max_record_json_bytes(
+    SETTINGS.uses_feature_store
+)
 SCORING_PATHS = ("/predict", *TASK_PATHS)
 API_PATHS = (*SCORING_PATHS, "/reload", "/model")
 
@@ -98,7 +101,7 @@ class PredictionService(TaskEndpoints):
         self.scorer.refresh_if_due()
         try:
             return self.scorer.score(records)
-        except NoChampionError as error:
+        except (NoChampionError, FeatureStoreError) as error:
             raise ServiceUnavailable(str(error)) from None
 
     @bentoml.api
@@ -132,6 +135,11 @@ class PredictionService(TaskEndpoints):
             "scoring": loaded.model.description,
             "loaded_at": loaded.loaded_at,
         }
+        if (features := self.scorer.features) is not None:
+            info["feature_store"] = {
+                "freshness": freshness(self.scorer.contract, self.scorer.settings).describe(),
+                "unknown_keys": features.unknown_keys,  # served with cold-start values
+            }
         if (trial := self.scorer.trial) is not None:  # a version on trial beside the champion
             info["trial"] = {
                 "version": trial.version.version,

@@ -18,7 +18,7 @@ from ..contract import DataContract, load_contract
 from ..modeling import fit_model, predict_scores
 from ..report import refresh_after_run
 from ..requirements import OfflineMetrics, load_requirements
-from ..settings import get_settings
+from ..settings import Settings, get_settings
 from ..stopwatch import Stopwatch
 from . import dataset, registry, search, steps
 from .evaluation import Evaluation, compare, evaluate
@@ -34,6 +34,18 @@ move_aliases = task(name="move-aliases", cache_policy=NO_CACHE)(registry.move_al
 compare_with_champion = task(name="paired-bootstrap", cache_policy=NO_CACHE)(compare)
 compile_and_check = task(name="compile-and-check", cache_policy=NO_CACHE)(steps.compile_and_check)
 search_parameters = task(name="parameter-search", cache_policy=NO_CACHE)(search.search)
+
+
+@task(name="point-in-time-features", cache_policy=NO_CACHE)
+def point_in_time(
+    data: dataset.TrainingData, contract: DataContract, settings: Settings
+) -> dataset.TrainingData:
+    from ..data import feature_store
+
+    # The offline store is rebuilt from the same validated batches first: a retrain right after
+    # an ingestion (monitoring's) must not find rows the store has not seen.
+    feature_store.load_offline(data.frame, contract, settings)
+    return replace(data, frame=feature_store.point_in_time(data.frame, contract, settings))
 
 
 @task(name="evaluate", cache_policy=NO_CACHE)
@@ -74,6 +86,8 @@ def training_flow(model_name: str | None = None) -> steps.TrainingOutcome:
 
     timed("connect_mlflow", registry.configure_tracking, settings)
     data = timed("load", load_training_data, settings.validated_dir, contract)
+    if settings.uses_feature_store:  # the entity features as the store held them at each row
+        data = timed("point_in_time", point_in_time, data, contract, settings)
     split = timed(
         "split",
         split_data,

@@ -1,0 +1,215 @@
+"""End to end with the feature store on: real Feast (DuckDB offline store, SQLite online store),
+real Prefect flows and the real BentoML service.
+
+- Training and serving see the same features: for an entity at a time, the point-in-time join
+  training uses gives what the online store serves, and it never leaks a later value.
+- An online store left behind the offline one is detected and reported.
+- A request carries the entity's key only; an unknown key is served with the cold-start values,
+  a missing or mistyped key is a 400 naming it, never a 5xx.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from {{ cookiecutter.package_name }}.cli import app
+from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.data import feature_store
+from {{ cookiecutter.package_name }}.data.batches import read_jsonl
+from {{ cookiecutter.package_name }}.data.flow import features_flow, ingestion_flow
+from {{ cookiecutter.package_name }}.data.synthetic import DEFAULT_START, generate_batch
+from {{ cookiecutter.package_name }}.serving.local import (
+    free_port,
+    http_json,
+    request_records,
+    start_service,
+)
+from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings, get_settings
+from {{ cookiecutter.package_name }}.training.dataset import load_validated
+from {{ cookiecutter.package_name }}.training.flow import training_flow
+
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]
+USER = "user-on-the-move"  # not one of the synthetic audience
+# The user's features in each week: older and clicking more as time goes on.
+WEEKS = ((41, 0.02), (42, 0.09), (43, 0.31))
+
+
+@pytest.fixture
+def feast_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv(f"{ENV_PREFIX}FEATURE_STORE", "feast")
+    return get_settings()
+
+
+def ingest_week(week: int, settings: Settings, rows: int = 3_000) -> pd.DataFrame:
+    """A week of impressions in which the first rows are USER's, with that week's values."""
+    frame = generate_batch(rows, seed=week + 1, start=DEFAULT_START + timedelta(days=7 * week))
+    age, ctr = WEEKS[week]
+    first = frame.index[:10]
+    frame.loc[first, "user_id"], frame.loc[first, "user_age"] = USER, age
+    frame.loc[first, "user_past_ctr"] = ctr
+    path = settings.data_dir / "arrivals" / f"week-{week}.parquet"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(path)
+    assert ingestion_flow(source=path).status == "validated"
+    return frame
+
+
+def entity_values(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
+    return frame[["user_id", *contract.entity_features("user_id")]].reset_index(drop=True)
+
+
+def test_training_sees_what_serving_fetches_and_nothing_from_later(
+    feast_settings: Settings, contract: DataContract
+) -> None:
+    weeks = [ingest_week(week, feast_settings) for week in (0, 1)]
+    outcome = features_flow()
+    assert outcome.rows == {"user_features": 6_000}
+    assert not outcome.freshness.stale
+
+    validated = load_validated(feast_settings.validated_dir, contract).frame
+    # The stored columns are blanked first: every value below comes from the store.
+    blank = validated.assign(user_age=0, user_past_ctr=-1.0)
+    joined = feature_store.point_in_time(blank, contract, feast_settings)
+    pd.testing.assert_frame_equal(
+        entity_values(joined, contract), entity_values(validated, contract)
+    )
+    for week, frame in enumerate(weeks):  # week 0's rows got week 0's values, not week 1's
+        rows = joined[joined["event_time"].isin(frame["event_time"]) & (joined.user_id == USER)]
+        assert set(zip(rows.user_age, rows.user_past_ctr, strict=True)) == {WEEKS[week]}
+
+    # Serving: every key's online values are the training values at that key's latest time.
+    latest = joined.sort_values("event_time", kind="stable").drop_duplicates("user_id", keep="last")
+    online = feature_store.OnlineFeatures(contract, feast_settings)
+    fetched = online.lookup([{"user_id": key} for key in latest.user_id])
+    served = pd.DataFrame(fetched)[["user_id", "user_age", "user_past_ctr"]]
+    pd.testing.assert_frame_equal(served, entity_values(latest, contract), check_dtype=False)
+    assert online.unknown_keys == 0
+
+
+def test_a_stale_online_store_is_detected_until_materialized(
+    feast_settings: Settings, contract: DataContract
+) -> None:
+    ingest_week(0, feast_settings)
+    features_flow()
+    online = feature_store.OnlineFeatures(contract, feast_settings)
+    assert online.lookup([{"user_id": USER}])[0]["user_age"] == WEEKS[0][0]
+
+    ingest_week(1, feast_settings)  # the offline side moves on (training rebuilds it) ...
+    validated = load_validated(feast_settings.validated_dir, contract).frame
+    feature_store.load_offline(validated, contract, feast_settings)
+    fresh = feature_store.freshness(contract, feast_settings)
+    assert fresh.stale  # ... the online store does not, and says so
+    assert "STALE" in fresh.describe() and str(fresh.offline_through) in fresh.describe()
+    assert online.lookup([{"user_id": USER}])[0]["user_age"] == WEEKS[0][0]
+
+    outcome = features_flow()
+    assert not outcome.freshness.stale and "fresh" in outcome.summary()
+    assert online.lookup([{"user_id": USER}])[0]["user_age"] == WEEKS[1][0]
+
+
+def test_the_service_fetches_features_by_key(
+    feast_settings: Settings, contract: DataContract, tmp_path: Path
+) -> None:
+    known = set(ingest_week(0, feast_settings, rows=5_000).user_id)
+    features_flow()
+    assert training_flow().decision.promote
+    cold = feature_store.OnlineFeatures(contract, feast_settings).cold_start
+    server = start_service(
+        feast_settings.project_dir,
+        log=tmp_path / "service.log",
+        settings={f"{ENV_PREFIX}FEATURE_STORE": "feast"},
+    )
+    try:
+        frame = generate_batch(20, seed=99, start=DEFAULT_START + timedelta(days=7))
+        frame.loc[0, "user_id"] = USER
+        frame.loc[1, "user_id"] = "a-user-never-seen"
+        records = request_records(frame, contract, feature_store=True)
+        assert "user_age" not in records[0] and records[0]["user_id"] == USER
+        unknown_keys = int((~frame.user_id.isin(known)).sum())  # a new user, and some others
+        status, answers = http_json(f"{server.url}/predict", {"records": records})
+        assert status == 200, answers
+        assert [a["record_id"] for a in answers] == list(frame["impression_id"])
+
+        logged = pd.DataFrame(read_jsonl(feast_settings.prediction_log)[-len(records) :])
+        by_key = logged.set_index("impression_id")
+        assert by_key.loc[frame.impression_id[0], "user_age"] == WEEKS[0][0]
+        unknown = by_key.loc[frame.impression_id[1]]
+        assert (unknown.user_age, unknown.user_past_ctr) == (
+            cold["user_age"],
+            cold["user_past_ctr"],
+        )
+
+        missing = {k: v for k, v in records[2].items() if k != "user_id"}
+        for record, problem in ((missing, "missing"), (records[2] | {"user_id": 7}, "string_type")):
+            status, body = http_json(f"{server.url}/predict", {"records": [record]})
+            assert status == 400, body
+            assert (
+                body["detail"][0]["loc"][-1] == "user_id" and body["detail"][0]["type"] == problem
+            )
+
+        status, info = http_json(f"{server.url}/model", {})
+        assert status == 200 and info["feature_store"]["unknown_keys"] == unknown_keys
+        assert info["feature_store"]["freshness"].startswith("online store fresh")
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[str]:
+    """A real Redis (Debian's redis-server) on a free port of 127.0.0.1, in memory only."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    port = free_port()
+    command = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--dir"]
+    process = subprocess.Popen([*command, str(tmp_path)], stdout=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.1)
+        yield f"127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_the_online_store_can_be_redis(
+    feast_settings: Settings,
+    contract: DataContract,
+    redis_server: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ingest_week(0, feast_settings)
+    features_flow()  # into SQLite
+    keys = [{"user_id": key} for key in generate_batch(200, seed=5).user_id]
+    in_sqlite = feature_store.OnlineFeatures(contract, feast_settings).lookup(keys)
+
+    monkeypatch.setenv(f"{ENV_PREFIX}FEATURE_ONLINE_STORE", redis_server)
+    redis_settings = get_settings()
+    online = feature_store.OnlineFeatures(contract, redis_settings)
+    empty = online.lookup([{"user_id": USER}])[0]  # nothing in Redis yet: cold start
+    assert empty["user_age"] == online.cold_start["user_age"] != WEEKS[0][0]
+    assert not features_flow().freshness.stale
+    assert online.lookup([dict(key) for key in keys]) == in_sqlite
+    assert online.lookup([{"user_id": USER}])[0]["user_age"] == WEEKS[0][0]
+
+
+def test_the_features_command_needs_the_feature_store_on(settings: Settings) -> None:
+    result = CliRunner().invoke(app, ["features"])
+    assert result.exit_code == 2
+    assert "FEATURE_STORE='none'" in result.output
