@@ -10,11 +10,14 @@ real Prefect flows and the real BentoML service.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -117,51 +120,88 @@ def test_a_stale_online_store_is_detected_until_materialized(
     assert online.lookup([{"user_id": USER}])[0]["user_age"] == WEEKS[1][0]
 
 
-def test_the_service_fetches_features_by_key(
-    feast_settings: Settings, contract: DataContract, tmp_path: Path
-) -> None:
-    known = set(ingest_week(0, feast_settings, rows=5_000).user_id)
-    features_flow()
-    assert training_flow().decision.promote
-    cold = feature_store.OnlineFeatures(contract, feast_settings).cold_start
-    server = start_service(
-        feast_settings.project_dir,
-        log=tmp_path / "service.log",
+@dataclass(frozen=True)
+class FeastService:
+    url: str
+    settings: Settings
+    known: set[str]  # the users the feature store holds
+
+
+@pytest.fixture(scope="module")
+def feast_service(
+    tmp_path_factory: pytest.TempPathFactory, prefect_server: None
+) -> Iterator[FeastService]:
+    """A project with the feature store on and a champion trained through it, and the real
+    service in front of them."""
+    project_dir = tmp_path_factory.mktemp("feast-served")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(f"{ENV_PREFIX}PROJECT_DIR", str(project_dir))
+        patch.setenv(f"{ENV_PREFIX}FEATURE_STORE", "feast")
+        settings = get_settings()
+        known = set(ingest_week(0, settings, rows=5_000).user_id)
+        features_flow()
+        assert training_flow().decision.promote
+    running = start_service(
+        project_dir,
+        log=project_dir / "service.log",
         settings={f"{ENV_PREFIX}FEATURE_STORE": "feast"},
     )
-    try:
-        frame = generate_batch(20, seed=99, start=DEFAULT_START + timedelta(days=7))
-        frame.loc[0, "user_id"] = USER
-        frame.loc[1, "user_id"] = "a-user-never-seen"
-        records = request_records(frame, contract, feature_store=True)
-        assert "user_age" not in records[0] and records[0]["user_id"] == USER
-        unknown_keys = int((~frame.user_id.isin(known)).sum())  # a new user, and some others
-        status, answers = http_json(f"{server.url}/predict", {"records": records})
-        assert status == 200, answers
-        assert [a["record_id"] for a in answers] == list(frame["impression_id"])
+    yield FeastService(running.url, settings, known)
+    running.stop()
 
-        logged = pd.DataFrame(read_jsonl(feast_settings.prediction_log)[-len(records) :])
-        by_key = logged.set_index("impression_id")
-        assert by_key.loc[frame.impression_id[0], "user_age"] == WEEKS[0][0]
-        unknown = by_key.loc[frame.impression_id[1]]
-        assert (unknown.user_age, unknown.user_past_ctr) == (
-            cold["user_age"],
-            cold["user_past_ctr"],
-        )
 
-        missing = {k: v for k, v in records[2].items() if k != "user_id"}
-        for record, problem in ((missing, "missing"), (records[2] | {"user_id": 7}, "string_type")):
-            status, body = http_json(f"{server.url}/predict", {"records": [record]})
-            assert status == 400, body
-            assert (
-                body["detail"][0]["loc"][-1] == "user_id" and body["detail"][0]["type"] == problem
-            )
+def test_the_service_fetches_features_by_key(
+    feast_service: FeastService, contract: DataContract
+) -> None:
+    url, settings = feast_service.url, feast_service.settings
+    cold = feature_store.OnlineFeatures(contract, settings).cold_start
+    status, before = http_json(f"{url}/model", {})
+    frame = generate_batch(20, seed=99, start=DEFAULT_START + timedelta(days=7))
+    frame.loc[0, "user_id"] = USER
+    frame.loc[1, "user_id"] = "a-user-never-seen"
+    records = request_records(frame, contract, feature_store=True)
+    assert "user_age" not in records[0] and records[0]["user_id"] == USER
+    unknown_keys = int((~frame.user_id.isin(feast_service.known)).sum())  # a new user, others
+    status, answers = http_json(f"{url}/predict", {"records": records})
+    assert status == 200, answers
+    assert [a["record_id"] for a in answers] == list(frame["impression_id"])
 
-        status, info = http_json(f"{server.url}/model", {})
-        assert status == 200 and info["feature_store"]["unknown_keys"] == unknown_keys
-        assert info["feature_store"]["freshness"].startswith("online store fresh")
-    finally:
-        server.stop()
+    logged = pd.DataFrame(read_jsonl(settings.prediction_log)[-len(records) :])
+    by_key = logged.set_index("impression_id")
+    assert by_key.loc[frame.impression_id[0], "user_age"] == WEEKS[0][0]
+    unknown = by_key.loc[frame.impression_id[1]]
+    assert (unknown.user_age, unknown.user_past_ctr) == (cold["user_age"], cold["user_past_ctr"])
+
+    missing = {k: v for k, v in records[2].items() if k != "user_id"}
+    for record, problem in ((missing, "missing"), (records[2] | {"user_id": 7}, "string_type")):
+        status, body = http_json(f"{url}/predict", {"records": [record]})
+        assert status == 400, body
+        assert body["detail"][0]["loc"][-1] == "user_id" and body["detail"][0]["type"] == problem
+
+    status, info = http_json(f"{url}/model", {})
+    assert status == 200, info
+    counted = info["feature_store"]["unknown_keys"] - before["feature_store"]["unknown_keys"]
+    assert counted == unknown_keys
+    assert info["feature_store"]["freshness"].startswith("online store fresh")
+
+
+def test_the_service_with_the_feature_store_passes_a_schemathesis_fuzz_run(
+    feast_service: FeastService,
+) -> None:
+    """Any user id the schema allows (unknown, unicode, the longest) gets an answer or a 4xx."""
+    project_dir = feast_service.settings.project_dir
+    command = [
+        str(Path(sys.executable).with_name("st")), "run", f"{feast_service.url}/docs.json",
+        "--checks", "all", "--mode", "all", "--max-examples", "40", "--seed", "11",
+        "--max-time", "60", "--warnings", "off", "--report-dir", str(project_dir),
+        "--include-path", "/predict",
+    ]  # fmt: skip
+    env = os.environ | {"HOME": str(project_dir)}  # its caches stay in the project
+    result = subprocess.run(
+        command, capture_output=True, text=True, env=env, timeout=300, cwd=project_dir
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+    assert "No issues found" in result.stdout
 
 
 @pytest.fixture
