@@ -105,8 +105,10 @@ TASK_TESTS = (
     "--ignore=tests/e2e/test_ingestion_flow.py --ignore=tests/e2e/test_dask.py"
 )
 # With the feature store, the project's suite runs with it off (the default project's code)
-# except its own tests: those, and the contract's and the data's.
-FEATURE_STORE_TESTS = "tests/e2e/test_feature_store.py tests/code tests/data"
+# except its own tests: those, and the contract's and the settings' (project.env).
+FEATURE_STORE_TESTS = (
+    "tests/e2e/test_feature_store.py tests/code/test_contract.py tests/code/test_settings.py"
+)
 VARIANTS: dict[str, tuple[dict[str, str], str]] = {
     **{task: ({"problem_type": task}, TASK_TESTS) for task in OTHER_TASKS},
     "feast": ({"feature_store": "feast"}, FEATURE_STORE_TESTS),

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +21,8 @@ import numpy as np
 from {{ cookiecutter.package_name }}.contract import load_contract
 from {{ cookiecutter.package_name }}.data import feature_store
 from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
-from {{ cookiecutter.package_name }}.serving.local import free_port
 from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.stack import start_redis
 
 ROWS = (50_000, 250_000)
 LOOKUP_SIZES = (1, 64, 1_024)
@@ -36,28 +33,6 @@ def timed(work: Callable[..., Any], *arguments: Any) -> tuple[Any, float]:
     started = time.perf_counter()
     result = work(*arguments)
     return result, time.perf_counter() - started
-
-
-@contextmanager
-def redis_server(folder: Path) -> Iterator[str | None]:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        yield None
-        return
-    port = free_port()
-    command = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--dir"]
-    process = subprocess.Popen([*command, str(folder)], stdout=subprocess.DEVNULL)
-    try:
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def lookup_latencies(online: feature_store.OnlineFeatures, keys: np.ndarray) -> None:
@@ -76,6 +51,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mlsd-bench-features-") as folder:
         settings = Settings(project_dir=Path(folder), feature_store="feast")
         contract = load_contract(settings.contract_file)
+        _, imports = timed(feature_store.open_store, settings)  # Feast's import, once a process
+        print(f"import Feast and open the store: {imports:5.2f} s")
         for rows in ROWS:
             frame = generate_batch(rows, seed=1)
             loaded, load = timed(feature_store.load_offline, frame, contract, settings)
@@ -89,14 +66,17 @@ def main() -> None:
         keys = frame["user_id"].unique()
         print(f"online lookups, SQLite ({len(keys):,} keys):")
         lookup_latencies(feature_store.OnlineFeatures(contract, settings), keys)
-        with redis_server(Path(folder)) as address:
-            if address is None:
-                print("online lookups, Redis: skipped (no redis-server on PATH)")
-                return
-            redis = settings.model_copy(update={"feature_online_store": address})
+        if shutil.which("redis-server") is None:
+            print("online lookups, Redis: skipped (no redis-server on PATH)")
+            return
+        server = start_redis(Path(folder) / "redis")
+        try:
+            redis = settings.model_copy(update={"feature_online_store": server.address})
             feature_store.materialize(feature_store.open_store(redis), contract, redis, through)
-            print(f"online lookups, Redis ({address}):")
+            print(f"online lookups, Redis ({server.address}):")
             lookup_latencies(feature_store.OnlineFeatures(contract, redis), keys)
+        finally:
+            server.stop()
 
 
 if __name__ == "__main__":

@@ -242,10 +242,11 @@ class SettingsError(ExpectedError):
     """An ``MLSD_*`` value (from the environment or ``.env``) is not one the setting accepts."""
 
 
-def get_settings() -> Settings:
-    """Read settings now (cheap), so a changed environment is always seen. A bad value raises
-    `SettingsError` naming the variable, where it was set, and what it accepts."""
-    project_dir = find_project_dir()
+def get_settings(project_dir: Path | None = None) -> Settings:
+    """Read settings now (cheap), so a changed environment is always seen: this project's, or
+    `project_dir`'s. A bad value raises `SettingsError` naming the variable, where it was set,
+    and what it accepts."""
+    project_dir = project_dir or find_project_dir()
     env_files = (project_dir / PROJECT_ENV_FILE, project_dir / ".env")  # the later one wins
     try:
         return Settings(_env_file=env_files, project_dir=project_dir)  # type: ignore[call-arg]

@@ -7,7 +7,8 @@ folder (default `<project>/.stack`):
 - the MLflow tracking server on it, proxying artifacts to a folder (clients never write there);
 - a standing Prefect server, with its own database;
 - the pipeline worker (the `worker` command), serving every flow as a deployment;
-- the prediction service, reading the champion from the MLflow server.
+- the prediction service, reading the champion from the MLflow server;
+- with the feature store on, Redis (the OS package's redis-server) as its online store.
 
 The project's code is the same as on a laptop; only the settings `StackInfo.settings` lists
 differ, as in compose.yaml.
@@ -22,6 +23,7 @@ import os
 import shlex
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -40,7 +42,7 @@ from .serving.local import (
     start_process,
     start_service,
 )
-from .settings import ENV_PREFIX
+from .settings import ENV_PREFIX, get_settings
 
 # The flows the worker serves, as `flow name/deployment name` (deployments.py).
 DEPLOYMENTS = (
@@ -60,16 +62,20 @@ class StackInfo:
     mlflow_url: str
     prefect_url: str
     service_url: str
+    feature_online_store: str | None = None  # Redis, host:port, when the feature store is on
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     @property
     def settings(self) -> dict[str, str]:
         """What points a project at this stack instead of its files."""
-        return {
+        settings = {
             f"{ENV_PREFIX}MLFLOW_TRACKING_URI": self.mlflow_url,
             f"{ENV_PREFIX}PREFECT_API_URL": f"{self.prefect_url}/api",
             f"{ENV_PREFIX}SERVICE_URL": self.service_url,
         }
+        if self.feature_online_store:
+            settings[f"{ENV_PREFIX}FEATURE_ONLINE_STORE"] = self.feature_online_store
+        return settings
 
     def exited(self) -> str | None:
         """The first of the stack's processes that is no longer running, if any."""
@@ -83,6 +89,50 @@ class StackInfo:
         path = self.folder / "env"
         path.write_text("".join(f"{key}={shlex.quote(v)}\n" for key, v in self.settings.items()))
         return path
+
+
+@dataclass
+class RedisServer:
+    address: str  # host:port, as MLSD_FEATURE_ONLINE_STORE takes it
+    process: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_redis(folder: Path, timeout: float = STARTUP_SECONDS) -> RedisServer:
+    """Redis from the OS package on a free port of 127.0.0.1, in memory only: the feature
+    store's online store, which `features` materializes again whenever it is lost."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise FileNotFoundError(
+            "the feature store's online store in the stack is Redis: install redis-server "
+            "(apt-get install redis-server), or name a running one in "
+            f"{ENV_PREFIX}FEATURE_ONLINE_STORE (host:port)"
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    command = [
+        binary, "--bind", "127.0.0.1", "--port", str(port),
+        "--save", "", "--appendonly", "no", "--dir", str(folder),
+    ]  # fmt: skip
+    process = start_process(command, os.environ, folder / "redis.log")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return RedisServer(f"127.0.0.1:{port}", process)
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                message = f"redis-server did not start; see {folder / 'redis.log'}"
+                raise RuntimeError(message) from None
+            time.sleep(0.1)
 
 
 def start_postgres(folder: Path) -> Any:
@@ -215,14 +265,20 @@ def running_stack(project_dir: Path, folder: Path | None = None) -> Iterator[Sta
         stop.callback(mlflow.stop)
         prefect = start_standing_prefect_server(folder, env)
         stop.callback(prefect.stop)
+        settings = get_settings(project_dir)
+        redis = None
+        if settings.uses_feature_store and not settings.feature_online_store:
+            redis = start_redis(folder / "redis")
+            stop.callback(redis.stop)
         mlflow.wait_until_up()
         prefect.wait_until_up()
 
+        online_store = {f"{ENV_PREFIX}FEATURE_ONLINE_STORE": redis.address} if redis else {}
         service = start_service(
             project_dir,
             log=folder / "service.log",
             wait=False,
-            settings={f"{ENV_PREFIX}MLFLOW_TRACKING_URI": mlflow.url},
+            settings={f"{ENV_PREFIX}MLFLOW_TRACKING_URI": mlflow.url} | online_store,
         )
         stop.callback(service.stop)
         info = StackInfo(
@@ -231,6 +287,7 @@ def running_stack(project_dir: Path, folder: Path | None = None) -> Iterator[Sta
             mlflow_url=mlflow.url,
             prefect_url=prefect.url,
             service_url=service.url,
+            feature_online_store=redis.address if redis else None,
         )
         # The worker looks for new runs every 2 s instead of Prefect's 10: on one machine, runs
         # triggered one after another (the loop) start sooner.
@@ -249,7 +306,7 @@ def running_stack(project_dir: Path, folder: Path | None = None) -> Iterator[Sta
             "Prefect server": prefect.process,
             "prediction service": service.process,
             "worker": worker,
-        }
+        } | ({"Redis": redis.process} if redis else {})
         service.wait_until_up()
         wait_for_worker(worker, prefect.url)
         yield info

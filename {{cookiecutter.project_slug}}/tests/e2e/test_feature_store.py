@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,13 +29,9 @@ from {{ cookiecutter.package_name }}.data import feature_store
 from {{ cookiecutter.package_name }}.data.batches import read_jsonl
 from {{ cookiecutter.package_name }}.data.flow import features_flow, ingestion_flow
 from {{ cookiecutter.package_name }}.data.synthetic import DEFAULT_START, generate_batch
-from {{ cookiecutter.package_name }}.serving.local import (
-    free_port,
-    http_json,
-    request_records,
-    start_service,
-)
+from {{ cookiecutter.package_name }}.serving.local import http_json, request_records, start_service
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings, get_settings
+from {{ cookiecutter.package_name }}.stack import start_redis
 from {{ cookiecutter.package_name }}.training.dataset import load_validated
 from {{ cookiecutter.package_name }}.training.flow import training_flow
 
@@ -206,26 +200,12 @@ def test_the_service_with_the_feature_store_passes_a_schemathesis_fuzz_run(
 
 @pytest.fixture
 def redis_server(tmp_path: Path) -> Iterator[str]:
-    """A real Redis (Debian's redis-server) on a free port of 127.0.0.1, in memory only."""
-    binary = shutil.which("redis-server")
-    if binary is None:
+    """A real Redis (the OS package's redis-server, as the stack starts it), in memory only."""
+    if shutil.which("redis-server") is None:
         pytest.skip("redis-server is not installed (apt-get install redis-server)")
-    port = free_port()
-    command = [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--dir"]
-    process = subprocess.Popen([*command, str(tmp_path)], stdout=subprocess.DEVNULL)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "redis-server did not start"
-                time.sleep(0.1)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    redis = start_redis(tmp_path / "redis")
+    yield redis.address
+    redis.stop()
 
 
 def test_the_online_store_can_be_redis(
