@@ -26,6 +26,22 @@ def test_environment_and_dotenv_override(tmp_path: Path, monkeypatch: pytest.Mon
     assert settings.data_dir == Path("/srv/data")
 
 
+def test_project_env_holds_the_generated_settings_under_dotenv_and_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLSD_PROJECT_DIR", str(tmp_path))
+    (tmp_path / "project.env").write_text("MLSD_FEATURE_STORE=feast\nMLSD_BATCH_ROWS=7\n")
+    assert get_settings().feature_store == "feast" and get_settings().uses_feature_store
+    (tmp_path / ".env").write_text("MLSD_BATCH_ROWS=123\n")
+    assert (get_settings().batch_rows, get_settings().feature_store) == (123, "feast")
+    monkeypatch.setenv("MLSD_FEATURE_STORE", "none")
+    assert not get_settings().uses_feature_store
+    monkeypatch.delenv("MLSD_FEATURE_STORE")
+    (tmp_path / "project.env").write_text("MLSD_FEATURE_STORE=hopsworks\n")
+    with pytest.raises(SettingsError, match=rf"'hopsworks' \(from {tmp_path}/project.env\)"):
+        get_settings()
+
+
 def test_invalid_setting_names_the_field(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("MLSD_PROJECT_DIR", str(tmp_path))
     monkeypatch.setenv("MLSD_DRIFT", "sideways")
