@@ -230,9 +230,16 @@ def request_records(
     naive UTC in a batch, as RFC 3339 with their offset: the API's format). With a
     `feature_store`, entity keys instead of the features it serves."""
     columns = contract.request_columns(level, feature_store)
+    subset = frame[columns]
     records: list[dict[str, Any]] = json.loads(
-        frame[columns].to_json(orient="records", date_format="iso", date_unit="s")
+        subset.to_json(orient="records", date_format="iso", date_unit="s")
     )
+    # pandas writes floats with 10 decimals; the value itself, as a client would send it (a
+    # value that equals a tree's split threshold must stay on its side of it).
+    floats = [name for name in columns if pd.api.types.is_float_dtype(subset[name])]
+    for record, values in zip(records, subset[floats].itertuples(index=False), strict=True):
+        for name, value in zip(floats, values, strict=True):
+            record[name] = None if value != value else float(value)  # NaN is null
     zoned = [c.name for c in contract.columns if c.type == "datetime" and c.name in columns]
     for record in records:
         for name in zoned:
