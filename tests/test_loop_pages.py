@@ -51,7 +51,7 @@ def chromium_path() -> str | None:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     path = chromium_path()
     if path is None:
         reason = "no Chromium (Debian's chromium; scripts/install-system-packages.sh installs it)"
@@ -60,8 +60,14 @@ def browser() -> Iterator[Browser]:
         pytest.skip(reason)
     with sync_playwright() as playwright:
         # Root (CI) cannot use Chromium's sandbox.
+        # Chromium writes crash-report and dconf folders under XDG's config and cache homes
+        # (~/.config/chromium, ~/.cache/dconf): here, not in the user's home.
+        homes = tmp_path_factory.mktemp("chromium-home")
         launched = playwright.chromium.launch(
-            executable_path=path, args=["--no-sandbox"] if os.geteuid() == 0 else []
+            executable_path=path,
+            args=["--no-sandbox"] if os.geteuid() == 0 else [],
+            env=dict(os.environ)
+            | {"XDG_CONFIG_HOME": str(homes / "config"), "XDG_CACHE_HOME": str(homes / "cache")},
         )
         yield launched
         launched.close()
