@@ -14,6 +14,11 @@ request) is measured on BentoML too.
 
     python bench/serving.py                          # 16 in flight, 20 s per measurement
     python bench/serving.py --in-flight 32 --seconds 20
+    python bench/serving.py --feature-store          # requests carry keys; the service looks up
+
+With `--feature-store` (a project whose contract names entities, with Feast installed), the
+champion trains through the feature store and every request's entity features are looked up
+in its online store (SQLite) inside the answer.
 """
 
 # No `from __future__ import annotations`: FastAPI reads the baseline endpoint's annotations,
@@ -49,9 +54,14 @@ def train_champion(rows: int) -> None:
     """Train a champion, then print (last) the model call's median milliseconds per path and
     row count."""
     from {{ cookiecutter.package_name }}.data.flow import ingestion_flow
+    from {{ cookiecutter.package_name }}.settings import get_settings
     from {{ cookiecutter.package_name }}.training.flow import training_flow
 
     ingestion_flow(rows=rows, seed=1)
+    if get_settings().uses_feature_store:
+        from {{ cookiecutter.package_name }}.data.flow import features_flow
+
+        features_flow()
     if not training_flow().decision.promote:
         raise RuntimeError("the first model was not promoted: nothing to serve")
     print(json.dumps(model_call_ms()))
@@ -125,14 +135,15 @@ def ranking_bodies() -> tuple[list[bytes], int]:
     return [json.dumps(body).encode() for body in bodies], mean
 
 
-def request_bodies(rows: int) -> list[bytes]:
+def request_bodies(rows: int, feature_store: bool) -> list[bytes]:
     from {{ cookiecutter.package_name }}.contract import load_contract
     from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
     from {{ cookiecutter.package_name }}.serving.local import request_records
     from {{ cookiecutter.package_name }}.settings import get_settings
 
     contract = load_contract(get_settings().contract_file)
-    records = request_records(generate_batch(rows=rows * DISTINCT_BODIES, seed=3), contract)
+    batch = generate_batch(rows=rows * DISTINCT_BODIES, seed=3)
+    records = request_records(batch, contract, feature_store=feature_store)
     return [
         json.dumps({"records": records[start : start + rows]}).encode()
         for start in range(0, len(records), rows)
@@ -198,7 +209,10 @@ def start_server(kind: str, path: str, project_dir: Path, env: dict[str, str]) -
         start_service,
     )
 
-    setting = {"MLSD_SCORING_PATH": path}
+    # The service gets the project's settings from its files, not this environment: say which.
+    setting = {"MLSD_SCORING_PATH": path} | {
+        name: value for name, value in env.items() if name == "MLSD_FEATURE_STORE"
+    }
     if kind == "bentoml":
         server = start_service(project_dir, settings=setting)
     else:
@@ -219,6 +233,9 @@ def main() -> None:
     parser.add_argument("--in-flight", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--rows", type=int, default=50_000, help="Rows the champion trains on.")
+    parser.add_argument(
+        "--feature-store", action="store_true", help="Requests carry keys; Feast serves the rest."
+    )
     parser.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
@@ -234,6 +251,7 @@ def main() -> None:
     results: dict[tuple[str, str, int], dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="mlsd-bench-") as directory:
         env = project_environment(directory)
+        env["MLSD_FEATURE_STORE"] = "feast" if args.feature_store else "none"
         trained = subprocess.run(
             [sys.executable, __file__, "--worker", "train", str(args.rows)],
             env=env,
@@ -247,7 +265,10 @@ def main() -> None:
             try:
                 for rows in BATCH_SIZES:
                     load = closed_loop_load(
-                        f"{server.url}/predict", request_bodies(rows), args.in_flight, args.seconds
+                        f"{server.url}/predict",
+                        request_bodies(rows, args.feature_store),
+                        args.in_flight,
+                        args.seconds,
                     )
                     results[kind, path, rows] = asyncio.run(load)
                 bodies, candidates = ranking_bodies()
