@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 import re
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -81,6 +83,15 @@ def require_feast() -> None:
             "settings.feature_store is 'feast' but Feast is not installed: `uv sync --group "
             "feature-store` (a project generated with feature_store=feast installs it)"
         ) from None
+
+
+@contextmanager
+def quiet_duckdb() -> Iterator[None]:
+    """Feast reads the offline store through ibis, which calls a method DuckDB deprecated: a
+    warning on every read that says nothing about this project."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        yield
 
 
 def offline_path(settings: Settings, view: View) -> Path:
@@ -197,7 +208,8 @@ def materialize(
     """Each key's latest values up to `through` (naive UTC, inclusive) into the online store,
     and the cold-start values beside them."""
     end = through.replace(tzinfo=UTC) + timedelta(seconds=1)
-    store.materialize(start_date=datetime(1970, 1, 1, tzinfo=UTC), end_date=end)
+    with quiet_duckdb():
+        store.materialize(start_date=datetime(1970, 1, 1, tzinfo=UTC), end_date=end)
     write_cold_start(contract, settings)
 
 
@@ -242,8 +254,7 @@ def point_in_time(frame: pd.DataFrame, contract: DataContract, settings: Setting
                 ROW: range(len(frame)),
             }
         )
-        with warnings.catch_warnings():  # ibis calls a DuckDB method DuckDB deprecated
-            warnings.simplefilter("ignore", DeprecationWarning)
+        with quiet_duckdb():
             found = store.get_historical_features(entity_df=entities, features=view.references)
             values = found.to_df().sort_values(ROW).set_index(ROW)
         for name in view.features:
