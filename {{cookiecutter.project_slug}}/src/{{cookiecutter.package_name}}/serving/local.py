@@ -237,9 +237,9 @@ def request_records(
     # pandas writes floats with 10 decimals; the value itself, as a client would send it (a
     # value that equals a tree's split threshold must stay on its side of it).
     floats = [name for name in columns if pd.api.types.is_float_dtype(subset[name])]
-    for record, values in zip(records, subset[floats].itertuples(index=False), strict=True):
-        for name, value in zip(floats, values, strict=True):
-            record[name] = None if value != value else float(value)  # NaN is null
+    for name in floats:
+        for record, value in zip(records, subset[name].tolist(), strict=True):
+            record[name] = None if value != value else value  # NaN is null
     zoned = [c.name for c in contract.columns if c.type == "datetime" and c.name in columns]
     for record in records:
         for name in zoned:
