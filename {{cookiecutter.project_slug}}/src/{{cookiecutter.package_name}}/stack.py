@@ -41,6 +41,7 @@ from .serving.local import (
     http_json,
     start_process,
     start_service,
+    stop_process,
 )
 from .settings import ENV_PREFIX, get_settings
 
@@ -97,12 +98,7 @@ class RedisServer:
     process: subprocess.Popen[bytes]
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, timeout=30)
 
 
 def start_redis(folder: Path, timeout: float = STARTUP_SECONDS) -> RedisServer:

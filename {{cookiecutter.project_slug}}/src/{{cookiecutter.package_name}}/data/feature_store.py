@@ -165,12 +165,17 @@ def definitions(contract: DataContract, settings: Settings) -> list[Any]:
     return objects
 
 
+def as_utc(times: pd.Series) -> pd.Series:
+    """A contract timestamp (naive UTC) as Feast compares times: tz-aware UTC."""
+    return pd.to_datetime(times).dt.tz_localize(UTC)
+
+
 def entity_rows(frame: pd.DataFrame, contract: DataContract, view: View) -> pd.DataFrame:
     """A view's rows of a batch: key, event time (tz-aware UTC, as Feast reads it), features;
     one row per key and time."""
     timestamp = contract.timestamp_column or ""
     rows = frame[[view.key, timestamp, *view.features]].rename(columns={timestamp: EVENT_TIMESTAMP})
-    rows[EVENT_TIMESTAMP] = pd.to_datetime(rows[EVENT_TIMESTAMP]).dt.tz_localize(UTC)
+    rows[EVENT_TIMESTAMP] = as_utc(rows[EVENT_TIMESTAMP])
     rows = rows.dropna(subset=[view.key]).drop_duplicates([view.key, EVENT_TIMESTAMP], keep="last")
     return rows.sort_values([EVENT_TIMESTAMP, view.key], kind="stable").reset_index(drop=True)
 
@@ -250,7 +255,7 @@ def point_in_time(frame: pd.DataFrame, contract: DataContract, settings: Setting
         entities = pd.DataFrame(
             {
                 view.key: frame[view.key].to_numpy(),
-                EVENT_TIMESTAMP: pd.to_datetime(frame[timestamp]).dt.tz_localize(UTC).to_numpy(),
+                EVENT_TIMESTAMP: as_utc(frame[timestamp]).to_numpy(),
                 ROW: range(len(frame)),
             }
         )
@@ -299,12 +304,15 @@ class Freshness:
         )
 
 
-def freshness(contract: DataContract, settings: Settings) -> Freshness:
+def freshness(
+    contract: DataContract, settings: Settings, store: FeatureStore | None = None
+) -> Freshness:
     """The latest event time in the offline store against how far every view was
-    materialized (the earliest of the views' ends)."""
+    materialized (the earliest of the views' ends). `store`: one already open (the
+    service's), else one is opened."""
     offline: list[datetime] = []
     online: list[datetime | None] = []
-    store = open_store(settings)
+    store = store or open_store(settings)
     for view in views(contract):
         path = offline_path(settings, view)
         if not path.is_file():

@@ -137,7 +137,9 @@ class PredictionService(TaskEndpoints):
         }
         if (features := self.scorer.features) is not None:
             info["feature_store"] = {
-                "freshness": freshness(self.scorer.contract, self.scorer.settings).describe(),
+                "freshness": freshness(
+                    self.scorer.contract, self.scorer.settings, features.store
+                ).describe(),
                 "unknown_keys": features.unknown_keys,  # served with cold-start values
             }
         if (trial := self.scorer.trial) is not None:  # a version on trial beside the champion
