@@ -210,7 +210,12 @@ def test_docker_images_build_and_the_compose_stack_serves(docker_run: DockerRun)
     result = docker_run.result
     assert result is not None, "the docker family did not run"
     summary = re.findall(r"^=+ (.*) in [\d.]+s.* =+$", result.stdout, flags=re.M)
-    output = f"{result.stdout[-8000:]}\n{result.stderr[-3000:]}"
+    # What failed first (pytest's `-ra` lines, each with the start of its message: a fixture's
+    # error carries the compose logs after it), then the end of the run.
+    lines = result.stdout.splitlines()
+    failed = [i for i, line in enumerate(lines) if re.match(r"(ERROR|FAILED) tests/", line)]
+    headlines = "\n".join("\n".join(lines[i : i + 12])[:3000] for i in failed[:2])
+    output = f"{headlines}\n...\n{result.stdout[-5000:]}\n{result.stderr[-3000:]}"
     assert summary and re.fullmatch(r"4 passed, \d+ deselected", summary[-1]), output
     report = json.loads((docker_run.project / "build" / "docker-report.json").read_text())
     # Which base images were stand-ins (docker_engine.py), and what the family measured.
