@@ -113,6 +113,7 @@ VARIANTS: dict[str, tuple[dict[str, str], str]] = {
     **{task: ({"problem_type": task}, TASK_TESTS) for task in OTHER_TASKS},
     "feast": ({"feature_store": "feast"}, FEATURE_STORE_TESTS),
 }
+DOCKER_VARIANT = "feast"  # the project whose docker family runs (DockerRun)
 
 
 class TaskRun:
@@ -131,6 +132,7 @@ class TaskRun:
         # directory while it renders, so two bakes must never overlap.
         self.project = bake(folder, **answers)
         self.results: dict[str, subprocess.CompletedProcess[str] | str] = {}
+        self.installed = threading.Event()  # set once `make setup` has ended, however it did
         self._thread = threading.Thread(target=self._run, name=f"task-{task}", daemon=True)
         self._thread.start()
 
@@ -148,10 +150,14 @@ class TaskRun:
                     check=False,
                 )
                 self.results[target] = result
-                if result.returncode != 0 and target == "setup":
-                    return
+                if target == "setup":
+                    self.installed.set()
+                    if result.returncode != 0:
+                        return
         except Exception as error:  # reported by the test that reads the step
             self.results["error"] = f"{type(error).__name__}: {error}"
+        finally:
+            self.installed.set()
 
     def result(self, target: str) -> subprocess.CompletedProcess[str]:
         """The finished step `target`; fails the test with the output when it failed."""
@@ -170,16 +176,22 @@ class TaskRun:
 
 
 @pytest.fixture(scope="session")
-def other_tasks(tmp_path_factory: pytest.TempPathFactory, uv: str) -> dict[str, TaskRun]:
-    """Started by the default project's tests (so the runs overlap), read by test_other_tasks."""
-    return {
+def other_tasks(
+    tmp_path_factory: pytest.TempPathFactory, uv: str, docker_run: DockerRun
+) -> dict[str, TaskRun]:
+    """Started by the default project's tests (so the runs overlap), read by test_other_tasks.
+    The docker family runs on the feature-store project once it is installed: its images and
+    stack are the default project's plus Feast and Redis, so one family covers both."""
+    runs = {
         name: TaskRun(name, tmp_path_factory.mktemp(name), uv, answers, tests)
         for name, (answers, tests) in VARIANTS.items()
     }
+    docker_run.attach(runs[DOCKER_VARIANT].project, runs[DOCKER_VARIANT].installed)
+    return runs
 
 
 class DockerRun:
-    """The default project's docker family (its tests/deploy/test_docker.py), in a thread beside
+    """A project's docker family (its tests/deploy/test_docker.py), in a thread beside
     everything else: a Docker engine (the one DOCKER_HOST names, else a dockerd started here),
     stand-ins for the base images no registry serves (docker_engine.py), then the family's own
     pytest run once the project is installed; the engine it started is stopped after."""
@@ -198,9 +210,10 @@ class DockerRun:
         self._thread = threading.Thread(target=self._run, name="docker", daemon=True)
         self._thread.start()
 
-    def project_baked(self, project: Path) -> None:
-        """The project's files exist: the base images they pin can be provided."""
-        self.project = project
+    def attach(self, project: Path, installed: threading.Event) -> None:
+        """The project's files exist (the base images they pin can be provided); its family
+        runs once `installed` is set."""
+        self.project, self.installed = project, installed
         self.baked.set()
 
     def _run(self) -> None:
@@ -256,20 +269,18 @@ class DockerRun:
 
 @pytest.fixture(scope="session")
 def docker_run(tmp_path_factory: pytest.TempPathFactory, uv: str) -> Iterator[DockerRun]:
-    """Started first by the default project's tests, read by the last of them."""
+    """Started first (the engine and stand-in images take a while), read by test_other_tasks."""
     started = DockerRun(tmp_path_factory.mktemp("docker"), uv)
     yield started
     started.stop()
 
 
 @pytest.fixture(scope="session")
-def project(tmp_path_factory: pytest.TempPathFactory, uv: str, docker_run: DockerRun) -> Path:
+def project(tmp_path_factory: pytest.TempPathFactory, uv: str) -> Path:
     """The default project, baked and installed from its lock file (test_default_project.py,
     test_loop_pages.py)."""
     baked = bake(tmp_path_factory.mktemp("default"))
-    docker_run.project_baked(baked)
     run(["make", "setup", f"UV={uv}"], cwd=baked)
-    docker_run.installed.set()
     return baked
 
 

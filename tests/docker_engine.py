@@ -83,6 +83,17 @@ LABEL {label}="prefect {version} installed with uv on {python_image}"
 CMD ["prefect", "version"]
 """
 
+# redis: Debian's redis-server; compose.yaml gives the command line, as it would the official's.
+REDIS_DOCKERFILE = """\
+FROM {python_image}
+RUN apt-get update && apt-get install --yes --no-install-recommends redis-server \\
+    && rm -rf /var/lib/apt/lists/*
+LABEL {label}="redis from Debian's redis-server package ({python_image} base)"
+EXPOSE 6379
+USER redis
+CMD ["redis-server", "--protected-mode", "no"]
+"""
+
 UV_DOCKERFILE = """\
 FROM scratch
 COPY uv /uv
@@ -251,6 +262,8 @@ def build_stand_in(
     elif repository == "postgres":
         (context / "entrypoint.sh").write_text(POSTGRES_ENTRYPOINT)
         dockerfile = POSTGRES_DOCKERFILE.format(label=STAND_IN_LABEL, python_image=python_image)
+    elif repository == "redis":
+        dockerfile = REDIS_DOCKERFILE.format(label=STAND_IN_LABEL, python_image=python_image)
     elif repository == "prefecthq/prefect":
         certs = context / "certs"
         certs.mkdir(exist_ok=True)
@@ -271,7 +284,7 @@ def build_stand_in(
         )
     else:
         raise RuntimeError(f"{name} cannot be pulled, and there is no stand-in recipe for it")
-    if not python_image and repository in {"postgres", "prefecthq/prefect"}:
+    if not python_image and repository in {"postgres", "redis", "prefecthq/prefect"}:
         raise RuntimeError(f"{name}: its stand-in is built on the python image, which is missing")
     (context / "Dockerfile").write_text(dockerfile)
     result = engine.docker("build", "--tag", name, str(context), timeout=900, cwd=context)

@@ -277,6 +277,13 @@ def test_combination_bakes_clean(combination: tuple[str, ...], tmp_path: Path) -
     assert ("feature-store" in groups) == (answers["feature_store"] == "feast")
     project_env = (project / "project.env").read_text()
     assert f"MLSD_FEATURE_STORE={answers['feature_store']}\n" in project_env
+    # The compose stack runs Redis, and both images and the Bento install Feast, only with the
+    # feature store.
+    compose = yaml.safe_load((project / "compose.yaml").read_text())
+    assert ("redis" in compose["services"]) == (answers["feature_store"] == "feast")
+    for installer in ("docker/serving.Dockerfile", "docker/worker.Dockerfile", "Makefile"):
+        text = (project / installer).read_text()
+        assert ("--group feature-store" in text) == (answers["feature_store"] == "feast"), installer
 
     # Generated code is already formatted and lint-free, with the project's own ruff settings.
     run(["ruff", "check", "--no-cache", "."], cwd=project, env=clean_env())

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
-from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, DockerRun, clean_env, run
+from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, clean_env, run
 
-# The other tasks' projects, and the default project's docker family, start in the background
-# with this module, and run beside it.
+# The other tasks' projects (and the docker family, on the feature-store project) start in the
+# background with this module, and run beside it.
 pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("docker_run", "other_tasks")]
 
 
@@ -195,29 +195,3 @@ def test_serving_dependencies_alone_import_the_service(
     probe = f"import {DEFAULT_PACKAGE}.serving.service as s; print(s.PredictionService.name)"
     result = run([str(venv / "bin" / "python"), "-c", probe], cwd=tmp_path, env=clean_env())
     assert result.stdout.strip().endswith("prediction_service")
-
-
-def test_docker_images_build_and_the_compose_stack_serves(docker_run: DockerRun) -> None:
-    """The default project's docker family, on an engine this session started where none ran:
-    both images built, the serving image's user, packages and health check, compose.yaml up,
-    a champion trained through the worker's deployment and served, `down -v` clean."""
-    docker_run.wait()
-    if docker_run.engine_note:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the docker family: {docker_run.engine_note}")
-        pytest.skip(docker_run.engine_note)
-    assert not docker_run.error, docker_run.error
-    result = docker_run.result
-    assert result is not None, "the docker family did not run"
-    summary = re.findall(r"^=+ (.*) in [\d.]+s.* =+$", result.stdout, flags=re.M)
-    # What failed first (pytest's `-ra` lines, each with the start of its message: a fixture's
-    # error carries the compose logs after it), then the end of the run.
-    lines = result.stdout.splitlines()
-    failed = [i for i, line in enumerate(lines) if re.match(r"(ERROR|FAILED) tests/", line)]
-    headlines = "\n".join("\n".join(lines[i : i + 12])[:3000] for i in failed[:2])
-    output = f"{headlines}\n...\n{result.stdout[-5000:]}\n{result.stderr[-3000:]}"
-    assert summary and re.fullmatch(r"4 passed, \d+ deselected", summary[-1]), output
-    report = json.loads((docker_run.project / "build" / "docker-report.json").read_text())
-    # Which base images were stand-ins (docker_engine.py), and what the family measured.
-    print(json.dumps({"provided": docker_run.images, "report": report}, indent=2))
-    assert set(report["images"]) == {f"{DEFAULT_SLUG}-serving", f"{DEFAULT_SLUG}-worker"}

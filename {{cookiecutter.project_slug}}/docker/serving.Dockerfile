@@ -17,13 +17,16 @@ ENV UV_COMPILE_BYTECODE=1 UV_LINK_MODE=copy UV_PYTHON_DOWNLOADS=never UV_NO_CACH
     UV_NATIVE_TLS=true SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
     UV_PROJECT_ENVIRONMENT=/opt/venv
 WORKDIR /build
+# Dependency groups the service needs beyond the package's own: the feature store's (Feast and
+# its Redis client), when the project has one.
+ARG SERVING_GROUPS="{% if cookiecutter.feature_store == "feast" %}--group feature-store{% endif %}"
 # Dependencies first, in their own layer: rebuilt only when pyproject.toml or the lock file
 # changes (the README, which the package's metadata reads, comes with the code).
 COPY pyproject.toml uv.lock ./
-RUN uv sync --locked --no-default-groups --no-install-project
+RUN uv sync --locked --no-default-groups $SERVING_GROUPS --no-install-project
 COPY README.md ./
 COPY src ./src
-RUN uv sync --locked --no-default-groups --no-editable
+RUN uv sync --locked --no-default-groups $SERVING_GROUPS --no-editable
 
 FROM python:{{ cookiecutter.python_version }}-slim-bookworm
 COPY docker/certs/ /usr/local/share/ca-certificates/extra/

@@ -20,7 +20,7 @@ from dockerfile_parse import DockerfileParser
 from typer.main import get_command
 
 from {{ cookiecutter.package_name }}.cli import app
-from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
+from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings, get_settings
 
 PROJECT = Path(__file__).resolve().parents[2]
 DOCKERFILES = sorted((PROJECT / "docker").glob("*.Dockerfile"))
@@ -183,6 +183,23 @@ def test_compose_settings_are_settings_the_code_reads() -> None:
         for variable in service.get("environment", {}):
             if variable.startswith(ENV_PREFIX):
                 assert variable.removeprefix(ENV_PREFIX) in fields, f"{name}: {variable}"
+
+
+def test_compose_runs_the_online_store_the_feature_store_needs() -> None:
+    """With the feature store on (project.env), the worker and the service read it, with Redis
+    as the online store; off, no Redis runs."""
+    services = COMPOSE["services"]
+    if not get_settings(PROJECT).uses_feature_store:  # project.env: as generated
+        assert "redis" not in services
+        return
+    for name in ("worker", "serving"):
+        environment = services[name]["environment"]
+        assert environment[f"{ENV_PREFIX}FEATURE_STORE"] == "feast", name
+        assert environment[f"{ENV_PREFIX}FEATURE_ONLINE_STORE"] == "redis:6379", name
+        assert services[name]["depends_on"]["redis"] == {"condition": "service_healthy"}, name
+    assert services["redis"]["image"].startswith("redis:")
+    for dockerfile in DOCKERFILES:  # both images install Feast and its Redis client
+        assert '--group feature-store"' in dockerfile.read_text(encoding="utf-8"), dockerfile
 
 
 def test_compose_prefect_server_matches_the_locked_client() -> None:

@@ -6,7 +6,9 @@ the classic builder where not. Then the compose stack comes up under a project n
 and on free ports; a batch is ingested and a champion trained, each a deployment run on the
 Prefect server container that the worker container takes, the champion registered in the MLflow
 server on PostgreSQL. The serving container loads it, turns healthy, and answers predictions
-through its published port; `down -v` must leave no container, network or volume behind.
+through its published port; `down -v` must leave no container, network or volume behind. With
+the feature store on, the worker materializes entity features into the redis service between
+ingestion and training, and the requests carry entity keys, which the service looks up there.
 
 Base images that carry the `mlsd.stand-in` label were built locally in place of the official
 ones (where no registry is reachable); the report names them. The figures (build and start-up
@@ -33,7 +35,7 @@ from mlflow import MlflowClient
 from {{ cookiecutter.package_name }}.contract import load_contract
 from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
 from {{ cookiecutter.package_name }}.serving.local import free_port, http_json, request_records
-from {{ cookiecutter.package_name }}.settings import Settings
+from {{ cookiecutter.package_name }}.settings import Settings, get_settings
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
@@ -42,6 +44,9 @@ SLUG = "{{ cookiecutter.project_slug }}"
 PACKAGE = "{{ cookiecutter.package_name }}"
 IMAGES = {"serving": f"{SLUG}-serving", "worker": f"{SLUG}-worker"}
 PIPELINE_ONLY_MODULES = ("prefect", "great_expectations", "psycopg2", "evidently", "dask")
+FEATURE_STORE = get_settings(PROJECT).uses_feature_store  # project.env: as generated
+# Feast, in both images with the feature store; it requires Dask, which the service then has too.
+FEATURE_STORE_MODULES = ("feast", "redis", "dask") if FEATURE_STORE else ()
 STAND_IN_LABEL = "mlsd.stand-in"
 REPORT = PROJECT / "build" / "docker-report.json"
 UP_SECONDS = 300
@@ -144,13 +149,15 @@ FIND_MODULES = (
 
 
 def test_serving_image_is_non_root_and_has_no_pipeline_packages(images: dict[str, str]) -> None:
-    probe = run_in(images["serving"], FIND_MODULES % ((*PIPELINE_ONLY_MODULES, "bentoml"),))
-    assert probe == {"uid": 10001, "found": ["bentoml"]}, probe
+    wanted = sorted({"bentoml", *FEATURE_STORE_MODULES})
+    probe = run_in(images["serving"], FIND_MODULES % (sorted({*PIPELINE_ONLY_MODULES, *wanted}),))
+    assert probe == {"uid": 10001, "found": wanted}, probe
 
 
 def test_worker_image_is_non_root_and_has_the_pipeline(images: dict[str, str]) -> None:
-    probe = run_in(images["worker"], FIND_MODULES % (PIPELINE_ONLY_MODULES,))
-    assert probe == {"uid": 10001, "found": list(PIPELINE_ONLY_MODULES)}, probe
+    wanted = sorted({*PIPELINE_ONLY_MODULES, *FEATURE_STORE_MODULES})
+    probe = run_in(images["worker"], FIND_MODULES % (wanted,))
+    assert probe == {"uid": 10001, "found": wanted}, probe
 
 
 @dataclass(frozen=True)
@@ -254,9 +261,13 @@ def test_a_champion_trained_through_the_containers_is_served(stack: ComposeStack
     # the Prefect server container. Triggered inside the worker, where the flows' persisted
     # results are (the host cannot read them). The whole loop runs the same way
     # (`exec worker ... loop --deployments`, the serving README): ~2 more minutes here.
+    # With the feature store, the batch's entity features go to the offline store and Redis
+    # before training (the `features` deployment), as `make all` does.
+    features = "run_deployed('features/materialize'); " if FEATURE_STORE else ""
     pipeline = (
         f"import json; from {PACKAGE}.deployments import run_deployed; "
-        "record = run_deployed('ingestion/ingest'); outcome = run_deployed('training/train'); "
+        f"record = run_deployed('ingestion/ingest'); {features}"
+        "outcome = run_deployed('training/train'); "
         "print(json.dumps([record.status, outcome.decision.summary()]))"
     )
     started = time.perf_counter()
@@ -266,7 +277,7 @@ def test_a_champion_trained_through_the_containers_is_served(stack: ComposeStack
     status, decision = json.loads(ran.stdout.strip().splitlines()[-1])
     assert status == "validated" and "promoted to champion" in decision, decision
     _, runs = http_json(f"{stack.url('prefect')}/api/flow_runs/filter", {})
-    assert len(runs) == 2 and all(r["deployment_id"] for r in runs), runs
+    assert len(runs) == 2 + FEATURE_STORE and all(r["deployment_id"] for r in runs), runs
     assert all(r["state_type"] == "COMPLETED" for r in runs), runs
 
     # The champion is in the MLflow server's registry (on PostgreSQL), seen through its port.
@@ -281,10 +292,17 @@ def test_a_champion_trained_through_the_containers_is_served(stack: ComposeStack
         wait_for("a healthy service", lambda: stack.health("serving") == "healthy", stack, 90), 1
     )
     contract = load_contract(Settings().contract_file)
-    records = request_records(generate_batch(rows=50, seed=11), contract)
+    batch = generate_batch(rows=50, seed=11)
+    records = request_records(batch, contract, feature_store=FEATURE_STORE)
     status, predictions = http_json(f"{service}/predict", {"records": records})
     assert status == 200 and len(predictions) == 50, predictions
     assert {p["model_version"] for p in predictions} == {"1"}
+    if FEATURE_STORE:  # the records carried keys: their features came from the redis service
+        assert not set(contract.entity_features()) & records[0].keys(), records[0]
+        keys = stack("exec", "-T", "redis", "redis-cli", "dbsize").stdout.strip()
+        assert int(keys or 0) > 0, keys
+        status, model = http_json(f"{service}/model", {})
+        assert model["feature_store"]["freshness"].startswith("online store fresh"), model
     status, error = http_json(f"{service}/predict", {"records": [records[0] | {"surplus": 1}]})
     assert status == 400 and "surplus" in json.dumps(error), error  # the field at fault
 
