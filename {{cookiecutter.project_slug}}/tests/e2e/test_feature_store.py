@@ -6,6 +6,7 @@ real Prefect flows and the real BentoML service.
 - An online store left behind the offline one is detected and reported.
 - A request carries the entity's key only; an unknown key is served with the cold-start values,
   a missing or mistyped key is a 400 naming it, never a 5xx.
+- Batch scoring of a file of keys joins the features as training does.
 """
 
 from __future__ import annotations
@@ -26,9 +27,10 @@ from typer.testing import CliRunner
 from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.contract import DataContract
 from {{ cookiecutter.package_name }}.data import feature_store
-from {{ cookiecutter.package_name }}.data.batches import read_jsonl
+from {{ cookiecutter.package_name }}.data.batches import BatchReadError, read_jsonl
 from {{ cookiecutter.package_name }}.data.flow import features_flow, ingestion_flow
 from {{ cookiecutter.package_name }}.data.synthetic import DEFAULT_START, generate_batch
+from {{ cookiecutter.package_name }}.serving.flow import scoring_flow
 from {{ cookiecutter.package_name }}.serving.local import http_json, request_records, start_service
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings, get_settings
 from {{ cookiecutter.package_name }}.stack import start_redis
@@ -196,6 +198,42 @@ def test_the_service_with_the_feature_store_passes_a_schemathesis_fuzz_run(
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
     assert "No issues found" in result.stdout
+
+
+def test_batch_scoring_joins_the_features_of_a_file_that_carries_keys(
+    feast_service: FeastService, contract: DataContract, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file of keys and times scores as the same rows with the features training would have
+    joined; an unknown key gets the cold-start values; a file without the key is refused."""
+    settings = feast_service.settings
+    monkeypatch.setenv(f"{ENV_PREFIX}PROJECT_DIR", str(settings.project_dir))
+    monkeypatch.setenv(f"{ENV_PREFIX}FEATURE_STORE", "feast")
+    frame = generate_batch(50, seed=98, start=DEFAULT_START + timedelta(days=7))
+    frame.loc[0, "user_id"] = USER
+    frame.loc[1, "user_id"] = "a-user-never-seen"
+    keys_only = settings.project_dir / "keys.csv"
+    frame.drop(columns=contract.entity_features()).to_csv(keys_only, index=False)
+
+    scored = pd.read_parquet(scoring_flow(keys_only))
+    assert (scored.user_age[0], scored.user_past_ctr[0]) == WEEKS[0]
+    cold = feature_store.read_cold_start(settings)
+    assert (scored.user_age[1], scored.user_past_ctr[1]) == (
+        cold["user_age"],
+        cold["user_past_ctr"],
+    )
+    # The same rows with those features written in: the same scores.
+    with_features = settings.project_dir / "with-features.csv"
+    frame.assign(**{name: scored[name] for name in contract.entity_features()}).to_csv(
+        with_features, index=False
+    )
+    assert (
+        pd.read_parquet(scoring_flow(with_features))["score"].tolist() == scored["score"].tolist()
+    )
+
+    no_key = settings.project_dir / "no-key.csv"
+    pd.read_csv(keys_only).drop(columns="user_id").to_csv(no_key, index=False)
+    with pytest.raises(BatchReadError, match=r"missing column\(s\) user_id"):
+        scoring_flow(no_key)
 
 
 @pytest.fixture

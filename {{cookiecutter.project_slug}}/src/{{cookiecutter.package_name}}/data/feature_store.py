@@ -245,9 +245,16 @@ def write_cold_start(contract: DataContract, settings: Settings) -> dict[str, An
     return values
 
 
-def point_in_time(frame: pd.DataFrame, contract: DataContract, settings: Settings) -> pd.DataFrame:
-    """`frame` with its entity features replaced by what the offline store held for each row's
-    key at the row's time (`get_historical_features`): the values training may know."""
+def point_in_time(
+    frame: pd.DataFrame,
+    contract: DataContract,
+    settings: Settings,
+    cold_start: dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    """`frame` with its entity features (replaced, or added where it has none) as the offline
+    store held them for each row's key at the row's time (`get_historical_features`): the
+    values training may know. A row whose key had none then is an error (training must not
+    guess), or with `cold_start` gets those values, as the service serves an unknown key."""
     store = open_store(settings)
     joined = frame.copy()
     timestamp = contract.timestamp_column or ""
@@ -264,14 +271,37 @@ def point_in_time(frame: pd.DataFrame, contract: DataContract, settings: Setting
             values = found.to_df().sort_values(ROW).set_index(ROW)
         for name in view.features:
             column = values[name].reindex(range(len(frame)))
+            if cold_start is not None and cold_start.get(name) is not None:
+                column = column.astype(object).where(column.notna(), cold_start[name])
             if column.isna().any() and not contract.column(name).nullable:
                 missing = int(column.isna().sum())
                 raise FeatureStoreError(
                     f"{missing} rows have no {name} in the offline store at their time: run "
                     "the features flow after ingesting (`features`)"
                 )
-            joined[name] = column.astype(frame[name].dtype).to_numpy()
+            joined[name] = column.astype(joined_dtype(frame, contract, name, column)).to_numpy()
     return joined
+
+
+def joined_dtype(frame: pd.DataFrame, contract: DataContract, name: str, column: pd.Series) -> Any:
+    """The frame's own type for a feature it has; for one it lacks, the type `read_batch`
+    gives such a column of a file (a missing number makes it float)."""
+    if name in frame.columns:
+        return frame[name].dtype
+    kind = contract.column(name).type
+    if kind in ("int", "float"):
+        return "float64" if kind == "float" or column.isna().any() else "int64"
+    return "bool" if kind == "bool" and not column.isna().any() else object
+
+
+def read_cold_start(settings: Settings) -> dict[str, Any]:
+    """The values `write_cold_start` wrote; none before the first `features` run."""
+    path = settings.feature_repo_dir / COLD_START_FILE
+    try:
+        values: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return values
 
 
 @dataclass(frozen=True)
@@ -366,11 +396,7 @@ class OnlineFeatures:
 
     def reload(self) -> None:
         """Re-read the cold-start values (the features flow rewrites them)."""
-        path = self.settings.feature_repo_dir / COLD_START_FILE
-        try:
-            self.cold_start = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            self.cold_start = {}
+        self.cold_start = read_cold_start(self.settings)
 
     def cold_start_values(self, view: View) -> dict[str, Any]:
         values = {name: self.cold_start.get(name) for name in view.features}

@@ -40,9 +40,44 @@ PARTITION_BYTES = 64 * 2**20
 SCORING_CHUNK_ROWS = 250_000
 
 
-def read_features(source: Path, contract: DataContract) -> pd.DataFrame:
-    """The batch to score; the target may be absent, every feature must be there."""
-    return require_features(read_batch(source, contract), contract, source)
+def read_features(
+    source: Path, contract: DataContract, settings: Settings | None = None
+) -> pd.DataFrame:
+    """The batch to score; the target may be absent, every feature must be there. With the
+    feature store on (`settings`), a file may carry an entity's key instead of its features:
+    they are joined from the offline store as of each row's time, as training joins them (a key
+    unknown then gets the cold-start values, as the service serves it)."""
+    frame = read_batch(source, contract)
+    if settings is not None and settings.uses_feature_store:
+        frame = with_stored_features(frame, contract, settings, source)
+    return require_features(frame, contract, source)
+
+
+def with_stored_features(
+    frame: pd.DataFrame, contract: DataContract, settings: Settings, source: Path
+) -> pd.DataFrame:
+    from ..data import feature_store
+
+    absent = [
+        view
+        for view in feature_store.views(contract)
+        if not any(name in frame.columns for name in view.features)
+    ]
+    if not absent:  # the file carries its features: scored as they are
+        return frame
+    needed = [view.key for view in absent] + [contract.timestamp_column or ""]
+    if missing := [name for name in needed if name not in frame.columns]:
+        raise BatchReadError(
+            f"{source}: missing column(s) {', '.join(missing)}: the feature store joins an "
+            "entity's features by its key as of the row's time"
+        )
+    if not all(feature_store.offline_path(settings, view).is_file() for view in absent):
+        raise feature_store.FeatureStoreError(
+            f"{source} carries entity keys, and the offline feature store is empty: run "
+            "`features` after ingesting"
+        )
+    cold_start = feature_store.read_cold_start(settings)
+    return feature_store.point_in_time(frame, contract, settings, cold_start=cold_start)
 
 
 def require_features(frame: pd.DataFrame, contract: DataContract, source: Path) -> pd.DataFrame:

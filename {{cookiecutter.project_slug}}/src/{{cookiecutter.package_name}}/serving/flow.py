@@ -34,7 +34,7 @@ def scoring_flow(source: Path) -> Path:
         version = find_champion(settings.registered_model_name)
         output, rows = score_partitions(partitions, source, version, contract, settings)
     else:
-        frame: pd.DataFrame = read_features(source, contract)
+        frame: pd.DataFrame = read_features(source, contract, settings)
         version = find_champion(settings.registered_model_name)
         scored = score_frame(frame, version, contract, settings.scoring_path)
         output, rows = write_scores(scored, settings.scored_dir, source), len(scored)
