@@ -262,6 +262,8 @@ def test_the_online_store_can_be_redis(
     online = feature_store.OnlineFeatures(contract, redis_settings)
     empty = online.lookup([{"user_id": USER}])[0]  # nothing in Redis yet: cold start
     assert empty["user_age"] == online.cold_start["user_age"] != WEEKS[0][0]
+    switched = feature_store.freshness(contract, redis_settings)  # and it says so
+    assert switched.stale and "the last `features` wrote SQLite" in switched.describe()
     assert not features_flow().freshness.stale
     assert online.lookup([dict(key) for key in keys]) == in_sqlite
     assert online.lookup([{"user_id": USER}])[0]["user_age"] == WEEKS[0][0]

@@ -40,6 +40,9 @@ if TYPE_CHECKING:
 ROW = "__row"  # keeps the training frame's order through the join
 EVENT_TIMESTAMP = "event_timestamp"  # what Feast calls the time of an entity row
 COLD_START_FILE = "cold_start.json"
+# Which online store the last materialization wrote: Feast's own record of it (in the registry)
+# does not say, so a switch from SQLite to Redis would otherwise look fresh.
+MATERIALIZED_INTO_FILE = "materialized_into.txt"
 
 
 class FeatureStoreError(ExpectedError):
@@ -120,6 +123,12 @@ def open_store(settings: Settings) -> FeatureStore:
         repo_path=str(repo),
     )
     return FeatureStore(config=config)
+
+
+def online_store_name(settings: Settings) -> str:
+    if settings.feature_online_store:
+        return f"Redis at {settings.feature_online_store}"
+    return f"SQLite {settings.feature_repo_dir / 'online.db'}"
 
 
 def feast_type(column: Column) -> Any:
@@ -215,6 +224,8 @@ def materialize(
     end = through.replace(tzinfo=UTC) + timedelta(seconds=1)
     with quiet_duckdb():
         store.materialize(start_date=datetime(1970, 1, 1, tzinfo=UTC), end_date=end)
+    into = settings.feature_repo_dir / MATERIALIZED_INTO_FILE
+    into.write_text(online_store_name(settings) + "\n", encoding="utf-8")
     write_cold_start(contract, settings)
 
 
@@ -310,6 +321,9 @@ class Freshness:
 
     offline_through: datetime | None
     online_through: datetime | None
+    # The online store in use, and the one the last materialization wrote when another.
+    online_store: str = ""
+    materialized_into: str | None = None
 
     @property
     def stale(self) -> bool:
@@ -322,11 +336,15 @@ class Freshness:
             return "the offline store is empty: run `features` after ingesting"
         if not self.stale:
             return f"online store fresh: it holds every value up to {self.offline_through}"
-        behind = (
-            "never materialized"
-            if self.online_through is None
-            else (f"materialized up to {self.online_through}")
-        )
+        if self.online_through is not None:
+            behind = f"materialized up to {self.online_through}"
+        elif self.materialized_into:
+            behind = (
+                f"{self.online_store} was never materialized (the last `features` wrote "
+                f"{self.materialized_into})"
+            )
+        else:
+            behind = "never materialized"
         return (
             f"online store STALE: {behind}, the offline store holds values up to "
             f"{self.offline_through}; serving answers with older features (`features` "
@@ -357,7 +375,11 @@ def freshness(
             end = None
         online.append(None if end is None else end.astimezone(UTC).replace(tzinfo=None))
     online_through = None if not online or None in online else min(d for d in online if d)
-    return Freshness(max(offline) if offline else None, online_through)
+    in_use, into = online_store_name(settings), None
+    record = settings.feature_repo_dir / MATERIALIZED_INTO_FILE
+    if record.is_file() and (written := record.read_text(encoding="utf-8").strip()) != in_use:
+        online_through, into = None, written  # the views' record is of another store
+    return Freshness(max(offline) if offline else None, online_through, in_use, into)
 
 
 @dataclass(frozen=True)
