@@ -49,7 +49,9 @@ FEATURE_STORE = get_settings(PROJECT).uses_feature_store  # project.env: as gene
 FEATURE_STORE_MODULES = ("feast", "redis", "dask") if FEATURE_STORE else ()
 STAND_IN_LABEL = "mlsd.stand-in"
 REPORT = PROJECT / "build" / "docker-report.json"
-UP_SECONDS = 300
+# How long the stack may take to come up: `up` waits for every health check a service depends
+# on, and on a loaded machine (CI runs other projects beside this) MLflow alone took 2 minutes.
+UP_SECONDS = 900
 # What the tests measured, written to REPORT when the module ends.
 FIGURES: dict[str, object] = {}
 
