@@ -234,6 +234,10 @@ def test_batch_scoring_joins_the_features_of_a_file_that_carries_keys(
     pd.read_csv(keys_only).drop(columns="user_id").to_csv(no_key, index=False)
     with pytest.raises(BatchReadError, match=r"missing column\(s\) user_id"):
         scoring_flow(no_key)
+    # On a Dask cluster the store is not joined: refused before any cluster is reached.
+    monkeypatch.setenv(f"{ENV_PREFIX}DASK_ADDRESS", "tcp://127.0.0.1:9")
+    with pytest.raises(BatchReadError, match="on a Dask cluster a file carries its entity"):
+        scoring_flow(keys_only)
 
 
 @pytest.fixture

@@ -38,6 +38,10 @@ if TYPE_CHECKING:
 # A CSV is cut into partitions of about this size (Parquet files by their row groups).
 PARTITION_BYTES = 64 * 2**20
 SCORING_CHUNK_ROWS = 250_000
+ON_CLUSTER_HINT = (
+    "; on a Dask cluster a file carries its entity features (without MLSD_DASK_ADDRESS, the "
+    "feature store joins them)"
+)
 
 
 def read_features(
@@ -80,10 +84,12 @@ def with_stored_features(
     return feature_store.point_in_time(frame, contract, settings, cold_start=cold_start)
 
 
-def require_features(frame: pd.DataFrame, contract: DataContract, source: Path) -> pd.DataFrame:
+def require_features(
+    frame: pd.DataFrame, contract: DataContract, source: Path, hint: str = ""
+) -> pd.DataFrame:
     missing = [column.name for column in contract.features if column.name not in frame.columns]
     if missing:
-        raise BatchReadError(f"{source}: missing feature column(s) {', '.join(missing)}")
+        raise BatchReadError(f"{source}: missing feature column(s) {', '.join(missing)}{hint}")
     return frame
 
 
@@ -131,9 +137,12 @@ def write_scores(scored: pd.DataFrame, folder: Path, source: Path) -> Path:
     return stored
 
 
-def read_partitions(source: Path, contract: DataContract) -> dd.DataFrame:
+def read_partitions(
+    source: Path, contract: DataContract, feature_store: bool = False
+) -> dd.DataFrame:
     """`source` as a Dask DataFrame (nothing read yet but its columns), each partition as
-    `read_features` would read it; every feature must be there."""
+    `read_features` would read it; every feature must be there, the entity features too (the
+    feature store is not joined on the cluster)."""
     import dask
     import dask.dataframe as dd
 
@@ -145,7 +154,7 @@ def read_partitions(source: Path, contract: DataContract) -> dd.DataFrame:
             frame = dd.read_parquet(source, split_row_groups=True)
         # The columns' types after `normalise`, worked out on the empty frame Dask infers.
         meta = normalise(frame._meta.copy(), contract)
-        require_features(meta, contract, source)
+        require_features(meta, contract, source, ON_CLUSTER_HINT if feature_store else "")
         return frame.map_partitions(normalise, contract, meta=meta)
 
 

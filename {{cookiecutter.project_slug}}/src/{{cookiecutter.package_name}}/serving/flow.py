@@ -30,7 +30,7 @@ def scoring_flow(source: Path) -> Path:
     contract = load_contract(settings.contract_file)
     registry.connect(settings)
     if settings.dask_address:
-        partitions = read_partitions(source, contract)
+        partitions = read_partitions(source, contract, settings.uses_feature_store)
         version = find_champion(settings.registered_model_name)
         output, rows = score_partitions(partitions, source, version, contract, settings)
     else:
