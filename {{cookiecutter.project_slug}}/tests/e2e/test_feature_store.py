@@ -273,6 +273,19 @@ def test_the_online_store_can_be_redis(
     assert online.lookup([{"user_id": USER}])[0]["user_age"] == WEEKS[0][0]
 
 
+def test_scoring_keys_before_the_store_holds_anything_is_one_message(
+    feast_settings: Settings, contract: DataContract
+) -> None:
+    keys_only = feast_settings.project_dir / "keys.csv"
+    generate_batch(5, seed=3).drop(columns=contract.entity_features()).to_csv(
+        keys_only, index=False
+    )
+    result = CliRunner().invoke(app, ["score", str(keys_only)])
+    assert result.exit_code == 2, result.output
+    assert "the offline feature store has no user_features: run `features`" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_the_features_command_needs_the_feature_store_on(settings: Settings) -> None:
     result = CliRunner().invoke(app, ["features"])
     assert result.exit_code == 2

@@ -266,6 +266,10 @@ def point_in_time(
     store held them for each row's key at the row's time (`get_historical_features`): the
     values training may know. A row whose key had none then is an error (training must not
     guess), or with `cold_start` gets those values, as the service serves an unknown key."""
+    if empty := [v.name for v in views(contract) if not offline_path(settings, v).is_file()]:
+        raise FeatureStoreError(
+            f"the offline feature store has no {', '.join(empty)}: run `features` after ingesting"
+        )
     store = open_store(settings)
     joined = frame.copy()
     timestamp = contract.timestamp_column or ""

@@ -75,11 +75,6 @@ def with_stored_features(
             f"{source}: missing column(s) {', '.join(missing)}: the feature store joins an "
             "entity's features by its key as of the row's time"
         )
-    if not all(feature_store.offline_path(settings, view).is_file() for view in absent):
-        raise feature_store.FeatureStoreError(
-            f"{source} carries entity keys, and the offline feature store is empty: run "
-            "`features` after ingesting"
-        )
     cold_start = feature_store.read_cold_start(settings)
     return feature_store.point_in_time(frame, contract, settings, cold_start=cold_start)
 
