@@ -12,6 +12,8 @@ TARGET = "clicked"
 BAD_TARGET: tuple[object, str] = (2, "expect_column_values_to_be_in_set")
 ID = "impression_id"
 ID_PREFIX = "imp"
+# What `contract infer` is told of the worked example beside its id and timestamp.
+GROUP_ARGUMENT: dict[str, str] = {}
 TIMESTAMP = "event_time"
 HOUR = "hour_of_day"
 INT_FEATURE = "user_age"  # an int with a range

@@ -13,6 +13,8 @@ BAD_TARGET: tuple[object, str] = (7, "expect_column_values_to_be_in_set")
 ID = "impression_id"
 ID_PREFIX = "imp"
 GROUP = "request_id"
+# What `contract infer` is told of the worked example beside its id and timestamp.
+GROUP_ARGUMENT: dict[str, str] = {"group": GROUP}
 TIMESTAMP = "event_time"
 HOUR = "hour_of_day"
 INT_FEATURE = "days_until"  # an int with a range

@@ -12,6 +12,8 @@ TARGET = "delivery_minutes"
 BAD_TARGET: tuple[object, str] = (-5.0, "expect_column_values_to_be_between")
 ID = "order_id"
 ID_PREFIX = "ord"
+# What `contract infer` is told of the worked example beside its id and timestamp.
+GROUP_ARGUMENT: dict[str, str] = {}
 TIMESTAMP = "order_time"
 HOUR = "hour_of_day"
 INT_FEATURE = "items"  # an int with a range

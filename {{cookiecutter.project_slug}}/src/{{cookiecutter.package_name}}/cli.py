@@ -141,12 +141,23 @@ def ingest(
     if given is not None and given.is_dir():
         for record in folder_ingestion_flow(given):
             typer.echo(f"{record.source}: {record.status}, {record.rows} rows -> {record.path}")
+            _echo_tolerated(record.warnings)
         return
     record = ingestion_flow(source=source, rows=rows, seed=seed, drift=drift)
     typer.echo(
         f"{record.status}: batch {record.batch_id} ({record.rows} rows) -> {record.path}\n"
         f"Data Docs: {record.data_docs}"
     )
+    _echo_tolerated(record.warnings)
+
+
+def _echo_tolerated(warnings: list[str]) -> None:
+    if warnings:
+        typer.secho(
+            "Stored; outside an expected range, within the contract's tolerance:", fg="yellow"
+        )
+        for warning in warnings:
+            typer.secho(f"  - {warning}", fg="yellow")
 
 
 @app.command()

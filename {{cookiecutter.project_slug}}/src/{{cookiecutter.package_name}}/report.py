@@ -226,7 +226,7 @@ def render(settings: Settings) -> str:
             f"{link(settings.data_docs_dir / 'index.html', 'Data Docs', base)} (Great Expectations)"
             "</p>"
             + table(
-                ["finished", "batch", "status", "rows", "first failures"],
+                ["finished", "batch", "status", "rows", "first failures", "within tolerance"],
                 [
                     [
                         e(str(run.get("finished_at", ""))[:19]),
@@ -234,6 +234,7 @@ def render(settings: Settings) -> str:
                         e(run.get("status", "")),
                         e(run.get("rows", "")),
                         e("; ".join(str(f) for f in (run.get("failures") or [])[:2])),
+                        e("; ".join(str(w) for w in (run.get("warnings") or [])[:2])),
                     ]
                     for run in ingestions[-RECENT_ROWS:]
                 ],

@@ -51,6 +51,8 @@ def collect_status(settings: Settings) -> dict[str, Any]:
             "validated_batches": len(validated),
             "validated_rows": sum(r["rows"] for r in log if r["status"] == "validated"),
             "quarantined_batches": len(quarantined),
+            # Batches stored with values outside an expected range (within the tolerance).
+            "batches_with_tolerated_values": sum(1 for r in log if r.get("warnings")),
             "last_run": log[-1] if log else None,
         },
         "registry": registry_status(settings),

@@ -13,6 +13,7 @@ from example_target import TARGET, target_values
 
 from {{ cookiecutter.package_name }}.contract import load_contract
 from {{ cookiecutter.package_name }}.contract.inference import CATEGORY_LIMIT, infer_contract
+from {{ cookiecutter.package_name }}.contract.tolerance import beyond_tolerance, outside_limits
 from {{ cookiecutter.package_name }}.contract.values import InferenceError
 from {{ cookiecutter.package_name }}.data.replay import ReplayError, inject_drift, split_for_replay
 from {{ cookiecutter.package_name }}.errors import BAD_INPUT
@@ -56,22 +57,51 @@ def test_types_roles_and_margins_of_a_plain_table(tmp_path: Path) -> None:
     }
     assert contract.column("plan.type").values == ("free", "pro", "team")
     temperature = contract.column("Température (°C)")
-    low, high = frame["Température (°C)"].min(), frame["Température (°C)"].max()
-    margin = 0.1 * (high - low)
-    assert temperature.min is not None and temperature.max is not None
-    assert low - margin * 1.01 <= temperature.min < low and high < temperature.max
+    # Hard limits only where the data shows a physical bound: none of these was negative.
+    assert (temperature.min, temperature.max) == (0.0, None)
+    assert "hard minimum 0" in " ".join(inferred.review)  # a person checks it
+    # The expected range: the 1st-99th percentiles widened by half their span on each side.
+    q_low, q_high = frame["Température (°C)"].quantile([0.01, 0.99])
+    expected = temperature.expected
+    assert expected is not None and expected.max is not None
+    assert q_high < expected.max <= q_high + 0.51 * (q_high - q_low)
+    # Widened below the hard minimum, so that side says nothing more and is left out.
+    assert q_low - 0.5 * (q_high - q_low) < 0 and expected.min is None
     assert contract.column("visits-per week").min == 0  # never negative when none was
-    assert contract.column("1st score").max == 1.0  # a share stays a share
+    score = contract.column("1st score")
+    assert (score.min, score.max) == (0.0, None)  # maybe a share: the reviewer is told
+    assert "add `max: 1`" in inferred.notes["1st score"]
+    assert "percentiles 1%-99%" in inferred.notes["1st score"]  # says which rule it used
 
     # The YAML is a contract, equal to the one inferred, and a second sample passes it.
     path = tmp_path / "contract.yaml"
     path.write_text(inferred.to_yaml("churn.csv"), encoding="utf-8")
     assert load_contract(path) == contract
     again = table(seed=1)
-    for column in contract.numeric_features:
-        spec = contract.column(column)
-        if spec.type != "bool":
-            assert again[column].between(spec.min or 0.0, spec.max or 0.0).all(), column
+    assert not any(outside_limits(again, contract).values())
+    assert not beyond_tolerance(again, contract)
+
+
+def test_two_numbers_are_a_bool_or_a_category_and_calendar_parts_get_its_limits() -> None:
+    frame = table()
+    rng = np.random.default_rng(3)
+    frame["smoker (0/1)"] = rng.integers(0, 2, ROWS)
+    frame["sex"] = rng.choice([1, 2], ROWS)
+    frame["seen at"] = pd.date_range("2026-01-05", periods=ROWS, freq="7min")
+    frame["hour"] = frame["seen at"].dt.hour
+    frame["weekday"] = frame["seen at"].dt.dayofweek
+    inferred = infer_contract(frame, target=TARGET, name="t", timestamp="seen at", **ROLES)
+    contract = inferred.contract
+    assert contract.column("smoker (0/1)").type == "bool"
+    sex = contract.column("sex")
+    assert (sex.type, sex.values) == ("int", (1, 2))
+    assert "not a continuous number" in inferred.notes["sex"]
+    # Two days of data hold Monday and Tuesday only: the calendar gives the limits.
+    assert frame["weekday"].nunique() == 2
+    weekday = contract.column("weekday")
+    assert (weekday.min, weekday.max, weekday.expected) == (0, 6, None)
+    assert (contract.column("hour").min, contract.column("hour").max) == (0, 23)
+    assert "day of the week" in inferred.notes["weekday"]
 
 
 def test_awkward_columns_are_ignored_and_reported() -> None:
@@ -168,10 +198,9 @@ def test_replay_windows_and_drift_stay_inside_the_contract() -> None:
     original = frame.iloc[1_600:].reset_index(drop=True)
     assert (drifted[TARGET] == original[TARGET]).all()  # labels are kept
     assert drifted["Température (°C)"].mean() > original["Température (°C)"].mean() + 2
-    for name in contract.numeric_features:
-        spec = contract.column(name)
-        if spec.type != "bool":
-            assert drifted[name].between(spec.min or 0.0, spec.max or 0.0).all(), name
+    # Inside the hard limits, and within the tolerance of the expected ranges: stored.
+    assert not any(outside_limits(drifted, contract).values())
+    assert not beyond_tolerance(drifted, contract)
     assert set(drifted["plan.type"]) <= set(contract.column("plan.type").values or ())
     assert inject_drift(original, contract, parts.reference, seed=1).equals(drifted)  # seeded
     with pytest.raises(ReplayError, match="the loop needs"):

@@ -3,14 +3,20 @@ nullability and roles read from the data, written as YAML for a person to review
 
 Rules, each printed with the column it decided:
 
-- integers are `int`, other numbers `float`, true/false columns `bool`;
+- integers are `int`, other numbers `float`, true/false columns `bool`; a column of two
+  numbers is not continuous: 0/1 is a `bool`, two whole numbers an `int` listing its `values`;
 - text with at most `CATEGORY_LIMIT` distinct values (and repeats) is a `category` listing them;
   more distinct text is a `string` with role `ignored` (an id, free text), and said so;
 - a column with one value, or none at all, is `ignored`: it cannot teach the model anything;
 - a column with a missing value is `nullable`;
-- ranges are the observed ones widened by `RANGE_MARGIN` of their span on each side (never below
-  0 for a column that has no negative value, never past 0 or 1 for a column that lies in
-  [0, 1]), so the next batch of the same data passes while a wrong unit or sign does not.
+- a number's hard limits (`min`/`max`: a value outside is refused) are only the physical bounds
+  the data shows: never negative, or a share within [0, 1]; where its values usually lie is an
+  `expected` range, a tolerance: the 1st to 99th percentile widened by `EXPECTED_MARGIN` of that
+  span on each side. Measured on real tables split into batches (bench/contract_tolerance.py),
+  later batches of the same data put at most 3.4% of a column outside it, under the contract's
+  10% tolerance, while the same column in other units (x100) puts at least half outside;
+- an int column that is the hour, weekday, day or month of the timestamp in every row gets the
+  calendar's limits: a batch of a few days holds only some of its values.
 
 What cannot be inferred is refused with one sentence: a target that is missing, has missing
 values, or does not fit the project's task (`target.py` says what fits); an id that repeats; a
@@ -36,7 +42,8 @@ from .spec import RESERVED_NAMES, DataContract
 from .values import InferenceError, is_bool_text, plain
 
 CATEGORY_LIMIT = 50  # distinct values at most for text to become a category
-RANGE_MARGIN = 0.10  # a range is widened by this share of its span on each side
+EXPECTED_QUANTILES = (0.01, 0.99)  # an expected range starts from these percentiles
+EXPECTED_MARGIN = 0.5  # and is widened by this share of their span on each side
 MIN_ROWS = 100  # the contract's minimum batch size, unless the table is smaller
 
 
@@ -68,8 +75,11 @@ class InferredContract:
             f"# Step 2: the data contract of {source}, inferred by `contract infer` on "
             f"{datetime.now(UTC):%Y-%m-%d}.",
             "# Review it: the comments say what each column was taken to be.",
-            f"# Ranges are the observed ones widened by {RANGE_MARGIN:.0%} of their span on each "
-            "side.",
+            "# min/max are hard limits (the physical bounds the data shows); `expected` ranges are "
+            "the 1st-99th",
+            f"# percentiles widened by {EXPECTED_MARGIN:.0%} of their span on each side, and up to "
+            f"`tolerance` ({self.contract.tolerance:.0%}) of a",
+            "# batch's values may fall outside them (reported, stored); more refuses the batch.",
             _dump(head, flow=False).rstrip(),
             "columns:",
         ]
@@ -78,6 +88,8 @@ class InferredContract:
             entry = column.model_dump(mode="json", exclude_defaults=True)
             if column.type == "int":  # whole bounds read as ints
                 entry |= {k: int(v) for k, v in entry.items() if k in ("min", "max")}
+                if "expected" in entry:
+                    entry["expected"] = {k: int(v) for k, v in entry["expected"].items()}
             lines.append(f"  - {_dump(entry, flow=True).strip()}")
         return "\n".join(lines) + "\n"
 
@@ -119,6 +131,7 @@ def infer_contract(
         )
     decisions = Decisions()
     columns: list[dict[str, Any]] = []
+    times = _as_times(frame[timestamp]) if timestamp is not None else None
     for column in frame.columns:
         values = frame[column]
         if column == target:
@@ -131,6 +144,9 @@ def infer_contract(
             entry = _timestamp(values, decisions)
         elif column == group:
             entry = _group(values, decisions)
+        elif (calendar := _calendar_field(values, times)) is not None:
+            entry = calendar
+            decisions.note(column, f"int feature: the {entry.pop('field')} of {timestamp}")
         else:
             entry = _feature(values, decisions, hint_id=id_column is None)
         columns.append({"name": str(column), **entry})
@@ -152,6 +168,14 @@ def infer_contract(
         raise InferenceError(
             f"the inferred contract is not valid:\n{describe_validation_error(error)}"
         ) from None
+    never_negative = [c.name for c in contract.features if c.min == 0 and c.type == "float"]
+    never_negative += [c.name for c in contract.features if c.min == 0 and c.type == "int"]
+    if never_negative:
+        decisions.review.append(
+            f"hard minimum 0 on {len(never_negative)} column(s) that held no negative value "
+            f"({', '.join(never_negative[:5])}{', ...' if len(never_negative) > 5 else ''}): "
+            "a negative value will be refused; remove `min: 0` where one is possible"
+        )
     if target not in decisions.notes:  # nothing guessed: say what the target is
         decisions.note(target, task_target.describe_target(contract, frame))
     return InferredContract(contract, decisions.notes, decisions.review)
@@ -209,6 +233,27 @@ def _timestamp(values: pd.Series, decisions: Decisions) -> dict[str, Any]:
     return {"type": "datetime", "role": "timestamp"}
 
 
+# Parts of a time a table often carries as a column, with the values each can take. A batch
+# that covers a few days holds only some of them: their limits come from the calendar.
+CALENDAR_FIELDS: dict[str, tuple[str, int, int]] = {
+    "hour": ("hour", 0, 23),
+    "day_of_week": ("day of the week (0 is Monday)", 0, 6),
+    "day": ("day of the month", 1, 31),
+    "month": ("month", 1, 12),
+}
+
+
+def _calendar_field(values: pd.Series, times: pd.Series | None) -> dict[str, Any] | None:
+    """The entry of an int column that is a calendar part of the timestamp in every row."""
+    if times is None or not pd.api.types.is_integer_dtype(values) or values.isna().any():
+        return None
+    for attribute, (field_name, low, high) in CALENDAR_FIELDS.items():
+        part = getattr(times.dt, attribute)
+        if (part.to_numpy() == values.to_numpy()).all():
+            return {"type": "int", "min": low, "max": high, "field": field_name}
+    return None
+
+
 def _as_times(values: pd.Series) -> pd.Series | None:
     """The values as UTC times when every one is a date-time (and none is missing)."""
     if values.isna().any():
@@ -233,12 +278,29 @@ def _feature(values: pd.Series, decisions: Decisions, hint_id: bool) -> dict[str
     if present.empty:
         decisions.note(name, "ignored: every value is missing", review=True)
         return {"type": "float", "role": "ignored", "nullable": True}
-    if pd.api.types.is_bool_dtype(values) or is_bool_text(present):
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    distinct = sorted(plain(value) for value in present.unique()) if numeric else []
+    bounds: NumericBounds | None = None
+    if pd.api.types.is_bool_dtype(values) or is_bool_text(present) or distinct == [0, 1]:
         kind = "bool"
         entry = {"type": "bool"} | entry
-    elif pd.api.types.is_numeric_dtype(values):
+        if distinct:
+            decisions.note(name, f"bool feature: only the numbers 0 and 1{missing}")
+            return entry
+    elif numeric and len(distinct) == 2 and all(float(v).is_integer() for v in distinct):
+        whole = [int(value) for value in distinct]
+        if pd.api.types.is_integer_dtype(values):
+            decisions.note(
+                name, f"int feature of two values {whole}: a category, not a continuous number"
+            )
+            return {"type": "int", "values": whole} | entry
+        kind = "float"
+        bounds = numeric_bounds(present, kind)
+        entry = {"type": kind} | entry | bounds.fields
+    elif numeric:
         kind = "int" if pd.api.types.is_integer_dtype(values) else "float"
-        entry = {"type": kind} | entry | observed_range(present, kind)
+        bounds = numeric_bounds(present, kind)
+        entry = {"type": kind} | entry | bounds.fields
     elif pd.api.types.is_datetime64_any_dtype(values) or (
         not nullable and _as_times(values) is not None
     ):
@@ -253,10 +315,8 @@ def _feature(values: pd.Series, decisions: Decisions, hint_id: bool) -> dict[str
     if present.nunique() == 1:
         decisions.note(name, f"ignored: the same value ({present.iloc[0]!r}) in every row", True)
         return entry | {"role": "ignored"}
-    detail = ""
-    if "min" in entry:
-        detail = f" observed in [{plain(present.min())}, {plain(present.max())}]"
-    decisions.note(name, f"{kind} feature{detail}{missing}")
+    detail = f"; {bounds.describe(len(distinct))}" if bounds is not None else ""
+    decisions.note(name, f"{kind} feature{missing}{detail}")
     return entry
 
 
@@ -283,21 +343,69 @@ def _text(present: pd.Series, decisions: Decisions, hint_id: bool, missing: str)
     return {"type": "string", "role": "ignored", "max_length": _text_limit(text)}
 
 
-def observed_range(present: pd.Series, kind: str) -> dict[str, Any]:
-    """The contract bounds of a numeric column: its observed range, widened by `RANGE_MARGIN`."""
-    low, high = float(present.min()), float(present.max())
-    span = high - low or max(abs(high), 1.0)
-    margin = RANGE_MARGIN * span
-    lower, upper = low - margin, high + margin
+@dataclass(frozen=True)
+class NumericBounds:
+    """A numeric column's hard limits, its expected range, and the facts they came from."""
+
+    low: float  # observed
+    high: float
+    hard: dict[str, float]
+    expected: dict[str, float]
+    why: str  # which physical bound the data shows, if any
+    integral: bool
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        return self.hard | ({"expected": self.expected} if self.expected else {})
+
+    def describe(self, distinct: int) -> str:
+        parts = [f"observed in [{self.low:g}, {self.high:g}]"]
+        if self.why:
+            parts.append(self.why)
+        if self.integral:
+            parts.append("whole numbers (a float column because of how it is stored)")
+        if distinct == 2:
+            parts.append("two values: a binary indicator, kept as a number")
+        if self.expected:
+            low, high = self.expected.get("min"), self.expected.get("max")
+            parts.append(
+                f"expected in [{'' if low is None else f'{low:g}'}, "
+                f"{'' if high is None else f'{high:g}'}] (percentiles "
+                f"{EXPECTED_QUANTILES[0]:.0%}-{EXPECTED_QUANTILES[1]:.0%} widened by "
+                f"{EXPECTED_MARGIN:.0%} of their span)"
+            )
+        return ", ".join(parts)
+
+
+def numeric_bounds(present: pd.Series, kind: str) -> NumericBounds:
+    """Hard limits from the physical bounds the data shows (never negative; a share in [0, 1];
+    never positive), and an expected range from robust percentiles with `EXPECTED_MARGIN`."""
+    numbers = present.astype(float)
+    low, high = float(numbers.min()), float(numbers.max())
+    # Only a sign is taken as physical: values in [0, 1] may be a share, or may not be (a
+    # later batch of a real table held 1.058 in such a column), so the reviewer decides.
+    hard: dict[str, float] = {}
     if low >= 0:
-        lower = max(lower, 0.0)
+        hard, why = {"min": 0.0}, "never negative: hard minimum 0"
+    elif high <= 0:
+        hard, why = {"max": 0.0}, "never positive: hard maximum 0"
+    else:
+        why = ""
     if low >= 0 and high <= 1 and kind == "float":
-        upper = min(upper, 1.0)
-    if high <= 0:
-        upper = min(upper, 0.0)
+        why += "; all within [0, 1]: if it is a share, add `max: 1`"
+    q_low, q_high = (float(q) for q in numbers.quantile(list(EXPECTED_QUANTILES)))
+    span = q_high - q_low or max(abs(q_high), 1.0)
+    lower = max(q_low - EXPECTED_MARGIN * span, hard.get("min", -math.inf))
+    upper = min(q_high + EXPECTED_MARGIN * span, hard.get("max", math.inf))
+    expected: dict[str, float] = {}
     if kind == "int":
-        return {"min": math.floor(lower), "max": math.ceil(upper)}
-    return {"min": _round(lower, "down"), "max": _round(upper, "up")}
+        expected = {"min": math.floor(lower), "max": math.ceil(upper)}
+    else:
+        expected = {"min": _round(lower, "down"), "max": _round(upper, "up")}
+    # A side that only repeats a hard limit says nothing more.
+    expected = {side: value for side, value in expected.items() if hard.get(side) != value}
+    integral = kind == "float" and bool((numbers == numbers.round()).all())
+    return NumericBounds(low, high, hard, expected, why, integral)
 
 
 def _round(value: float, direction: str) -> float:

@@ -42,6 +42,10 @@ PANDAS_DTYPES: dict[ColumnType, tuple[str, ...]] = {
     "string": ("str", "object", "string"),
     "datetime": ("datetime64[ns]", "datetime64[us]", "datetime64[ms]", "datetime64[s]"),
 }
+# Measured on real tables split into batches (bench/contract_tolerance.py): an inferred expected
+# range left at most 3.4% of a later batch of the same data outside it, while a column in
+# other units (x100) put at least half of its values outside.
+DEFAULT_TOLERANCE = 0.10
 # A string column without its own `max_length` gets this one: enough for any id scheme (a UUID
 # is 36), small enough that one request cannot put megabytes into the prediction log.
 DEFAULT_MAX_STRING_LENGTH = 256
@@ -54,6 +58,25 @@ RESERVED_NAMES = frozenset(
 )
 
 
+class ExpectedRange(BaseModel):
+    """Where a numeric column's values usually lie: a tolerance, unlike `min`/`max`. A batch may
+    have up to the contract's `tolerance` share of a column outside it (reported, and stored);
+    more is refused as data from another distribution or in other units."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ExpectedRange:
+        if self.min is None and self.max is None:
+            raise ValueError("an expected range needs a min, a max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"expected min {self.min} is above expected max {self.max}")
+        return self
+
+
 class Column(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -63,8 +86,12 @@ class Column(BaseModel):
     type: ColumnType
     role: ColumnRole = "feature"
     description: str = ""
+    # What must hold: a value outside [min, max] cannot be right (a negative count, a share
+    # above 1); one such value rejects the batch and a request carrying it gets a 400.
     min: float | None = None
     max: float | None = None
+    # What is expected: a tolerance (see `ExpectedRange`).
+    expected: ExpectedRange | None = None
     values: tuple[Label, ...] | None = None
     nullable: bool = False
     unique: bool = False
@@ -95,6 +122,17 @@ class Column(BaseModel):
             raise ValueError(f"column {self.name}: min/max apply to int and float columns only")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"column {self.name}: min {self.min} is above max {self.max}")
+        if self.expected is not None:
+            if not numeric:
+                raise ValueError(f"column {self.name}: `expected` applies to int and float columns")
+            low, high = self.expected.min, self.expected.max
+            if (low is not None and self.min is not None and low < self.min) or (
+                high is not None and self.max is not None and high > self.max
+            ):
+                raise ValueError(
+                    f"column {self.name}: the expected range [{low}, {high}] reaches outside "
+                    f"[min, max] = [{self.min}, {self.max}]"
+                )
         if self.type == "category" and not self.values:
             raise ValueError(f"column {self.name}: a category column lists its allowed `values`")
         if self.values is not None and self.type not in ("category", "int"):
@@ -144,6 +182,9 @@ class DataContract(BaseModel):
     version: int = Field(ge=1)
     description: str = ""
     min_rows: int = Field(default=1, ge=1)
+    # The share of a column's values that may fall outside its `expected` range before the
+    # batch is refused (Great Expectations' `mostly` is 1 minus it).
+    tolerance: float = Field(default=DEFAULT_TOLERANCE, ge=0, lt=1)
     columns: tuple[Column, ...] = Field(min_length=2)
 
     @model_validator(mode="after")

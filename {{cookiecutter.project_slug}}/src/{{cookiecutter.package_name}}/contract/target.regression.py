@@ -53,7 +53,7 @@ def output_meaning(contract: DataContract) -> str:
 
 def infer_target(values: pd.Series, positive: str | None) -> tuple[dict[str, Any], str | None]:
     """The target's contract entry, and a note for the reviewer when a choice was guessed."""
-    from .inference import observed_range  # inference imports this module
+    from .inference import numeric_bounds  # inference imports this module
 
     name = values.name
     if positive is not None:
@@ -76,7 +76,7 @@ def infer_target(values: pd.Series, positive: str | None) -> tuple[dict[str, Any
             "classes, not a quantity; bake with problem_type=binary_classification"
         )
     kind = "int" if pd.api.types.is_integer_dtype(values) else "float"
-    entry = {"role": "target", "type": kind} | observed_range(values, kind)
+    entry = {"role": "target", "type": kind} | numeric_bounds(values, kind).fields
     return entry, None
 
 

@@ -41,6 +41,8 @@ class IngestionRecord:
     path: str
     data_docs: str | None
     failures: list[str] = field(default_factory=list)
+    # Values outside an expected range within the contract's tolerance (the batch was stored).
+    warnings: list[str] = field(default_factory=list)
     finished_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat())
     # Seconds per step of the flow that produced it; not part of the ingestion log.
     seconds: dict[str, float] = field(default_factory=dict, compare=False)
@@ -134,6 +136,7 @@ def conclude(
         path=str(stored.path),
         data_docs=report.data_docs,
         failures=[str(failure) for failure in report.failures],
+        warnings=[str(warning) for warning in report.warnings],
     )
     if status == "rejected" and stored.written:
         write_json(report.to_dict(), stored.path.with_suffix(".report.json"))

@@ -28,6 +28,8 @@ DATASOURCE = "ingestion"
 BATCH_DEFINITION = "whole_batch"
 DOCS_SITE = "local_site"
 SHOWN_EXAMPLES = 5
+# Marks the expectations that are tolerances (the `expected` ranges), in Data Docs too.
+EXPECTED_NOTE = "expected range: a share of values may fall outside (the contract's tolerance)"
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,8 @@ class ValidationReport:
     failures: tuple[ExpectationFailure, ...] = ()
     data_docs: str | None = None
     suite: str = ""
+    # Values outside an expected range, within the contract's tolerance: the batch passed.
+    warnings: tuple[ExpectationFailure, ...] = ()
 
     def summary(self) -> str:
         head = (
@@ -58,6 +62,9 @@ class ValidationReport:
             f"on {self.rows} rows (suite {self.suite}):"
         )
         lines = [head, *(f"  - {failure}" for failure in self.failures)]
+        if self.warnings:
+            lines.append("Within the contract's tolerance (stored, and reported to monitoring):")
+            lines.extend(f"  - {warning}" for warning in self.warnings)
         if self.data_docs:
             lines.append(f"Data Docs: {self.data_docs}")
         return "\n".join(lines)
@@ -96,6 +103,16 @@ def build_expectations(contract: DataContract) -> list[gxe.Expectation]:
             expectations.append(
                 gxe.ExpectColumnValuesToBeBetween(
                     column=name, min_value=column.min, max_value=column.max
+                )
+            )
+        if column.expected is not None:
+            expectations.append(
+                gxe.ExpectColumnValuesToBeBetween(
+                    column=name,
+                    min_value=column.expected.min,
+                    max_value=column.expected.max,
+                    mostly=1 - contract.tolerance,
+                    meta={"notes": EXPECTED_NOTE},
                 )
             )
         if column.values is not None:
@@ -172,6 +189,7 @@ def evaluate(frame: pd.DataFrame, contract: DataContract) -> Evaluation:
         evaluated=len(result.results),
         failures=tuple(_failures(result.results)),
         suite=suite_name(contract),
+        warnings=tuple(_within_tolerance(result.results)),
     )
     return Evaluation(report=report, result=result)
 
@@ -222,6 +240,20 @@ def _failures(results: Iterable[Any]) -> Iterable[ExpectationFailure]:
         )
 
 
+def _within_tolerance(results: Iterable[Any]) -> Iterable[ExpectationFailure]:
+    """Expectations that passed with values outside them: only a tolerance (`mostly`) can."""
+    for outcome in results:
+        result = outcome.result or {}
+        if not outcome.success or not result.get("unexpected_count"):
+            continue
+        config = outcome.expectation_config
+        yield ExpectationFailure(
+            expectation=config.type,
+            column=config.kwargs.get("column"),
+            detail=_describe(config.type, config.kwargs, result, outcome),
+        )
+
+
 def _describe(kind: str, kwargs: Mapping[str, Any], result: Mapping[str, Any], outcome: Any) -> str:
     """One readable clause for a failed expectation."""
     if "unexpected_count" in result:
@@ -230,7 +262,11 @@ def _describe(kind: str, kwargs: Mapping[str, Any], result: Mapping[str, Any], o
         )
         percent = result.get("unexpected_percent") or 0.0
         rule = _rule(kind, kwargs)
-        return f"{result['unexpected_count']} values ({percent:.2f}%) {rule}; e.g. {examples}"
+        mostly = kwargs.get("mostly")
+        allowed = f" (at most {1 - mostly:.0%} may be)" if mostly is not None else ""
+        return (
+            f"{result['unexpected_count']} values ({percent:.2f}%) {rule}{allowed}; e.g. {examples}"
+        )
     if kind == "expect_table_columns_to_match_set":
         observed = set(result.get("observed_value") or [])
         expected = set(kwargs.get("column_set") or [])
@@ -253,13 +289,22 @@ def _rule(kind: str, kwargs: Mapping[str, Any]) -> str:
     rules = {
         "expect_column_values_to_not_be_null": "are null",
         "expect_column_values_to_be_unique": "are duplicates",
-        "expect_column_values_to_be_between": f"outside [{low}, {high}]",
+        "expect_column_values_to_be_between": (
+            f"outside the expected range {_interval(low, high)}"
+            if kwargs.get("mostly") is not None
+            else f"outside {_interval(low, high)}"
+        ),
         "expect_column_values_to_be_in_set": f"not in {kwargs.get('value_set')}",
         "expect_column_values_to_be_in_type_list": f"not of type {kwargs.get('type_list')}",
         "expect_table_row_count_to_be_between": f"at least {kwargs.get('min_value')} rows",
         "expect_column_value_lengths_to_be_between": f"longer than {high} characters",
     }
     return rules.get(kind, kind.removeprefix("expect_").replace("_", " "))
+
+
+def _interval(low: object, high: object) -> str:
+    """[low, high], an open side written as an infinity."""
+    return f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]"
 
 
 def _exception_message(info: Any) -> str:

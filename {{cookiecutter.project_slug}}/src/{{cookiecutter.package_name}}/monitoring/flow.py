@@ -25,6 +25,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from ..contract import DataContract, load_contract
+from ..contract.tolerance import outside_expected
 from ..data.flow import ingestion_flow
 from ..report import refresh_after_run
 from ..requirements import load_requirements
@@ -158,6 +159,9 @@ def monitoring_flow(
         snapshot_id=snapshot_id,
         log_offset=end,
         skipped_lines=len(skipped),
+        outside_expected={
+            name: share for name, share in outside_expected(current, contract).items() if share
+        },
         seconds=timed.seconds,
     )
     if action in ("alert", "retrain"):

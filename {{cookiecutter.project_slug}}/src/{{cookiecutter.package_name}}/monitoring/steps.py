@@ -30,6 +30,9 @@ class MonitoringOutcome:
     snapshot_id: str
     log_offset: int | None
     skipped_lines: int = 0  # prediction-log lines that were not JSON records
+    # Share of the window's values outside each column's expected range (served, flagged here);
+    # only columns that had any.
+    outside_expected: dict[str, float] = field(default_factory=dict)
     retrained: dict[str, Any] | None = None
     service: str | None = None
     seconds: dict[str, float] = field(default_factory=dict)
@@ -42,6 +45,11 @@ class MonitoringOutcome:
             f"training data; drifted features {drifted} "
             f"(share {self.summary.drift_share:.2f}); action: {self.action}"
         )
+        if self.outside_expected:
+            flagged = ", ".join(
+                f"{name} {share:.1%}" for name, share in sorted(self.outside_expected.items())
+            )
+            text += f"; outside the contract's expected ranges: {flagged}"
         if self.retrained is not None:
             if self.retrained.get("batch"):
                 text += f"; the judged batch was {self.retrained['batch']}"
