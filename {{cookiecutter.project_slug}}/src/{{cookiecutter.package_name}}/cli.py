@@ -53,6 +53,9 @@ class ReportingGroup(TyperGroup):
             raise typer.Exit(code=UNEXPECTED_FAILURE) from None
 
 
+# The console script's name, which `--help` shows (the package's name is an import detail).
+COMMAND = "{{ cookiecutter.project_slug }}"
+
 app = typer.Typer(
     cls=ReportingGroup,
     help="An ML system in 7 steps: ingest and validate data, train, evaluate and promote models. "
@@ -347,7 +350,13 @@ app.add_typer(contract_app, name="contract")
 
 @contract_app.command("infer")
 def contract_infer(
-    source: Annotated[Path, typer.Argument(help="CSV or Parquet file of your data.")],
+    sources: Annotated[
+        list[Path],
+        typer.Argument(
+            help="CSV or Parquet file(s) of your data, or folders of them: inferred from all "
+            "their rows together (more data, better ranges)."
+        ),
+    ],
     target: Annotated[
         str, typer.Option(help="The column to predict (what it may be: contract/README.md).")
     ],
@@ -375,24 +384,36 @@ def contract_infer(
         typer.Option(help="Where to write a starting requirements file (default: beside it)."),
     ] = None,
     force: Annotated[bool, typer.Option(help="Replace files that exist.")] = False,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="The contract's name, which its validation suite carries (default: the "
+            "table's, from its file or folder name without a batch number)."
+        ),
+    ] = None,
 ) -> None:
-    """Infer a data contract (and starting requirements) from a table, for you to review."""
+    """Infer a data contract (and starting requirements) from a table, for you to review.
+    Run it again on more data, then `contract diff` the two files to see what changed."""
     from .contract.inference import contract_name, infer_contract, requirements_yaml
     from .contract.values import InferenceError
-    from .data.batches import read_table
+    from .data.batches import read_tables
 
     requirements = requirements or output.with_name("requirements.yaml")
     if output.exists() and not force:
         raise InferenceError(f"{output} exists: pass --force to replace it, or choose --output")
-    frame = read_table(source)
-    inferred = infer_contract(
-        frame, target, contract_name(source), id_column, timestamp, positive, group
-    )
+    frame, files = read_tables(sources)
+    named = name or contract_name(sources[0])
+    inferred = infer_contract(frame, target, named, id_column, timestamp, positive, group)
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(inferred.to_yaml(source.name), encoding="utf-8")
+    shown = files[0].name if len(files) == 1 else f"{len(files)} files ({files[0].name}, ...)"
+    output.write_text(inferred.to_yaml(shown), encoding="utf-8")
     for column in inferred.contract.columns:
         typer.echo(f"  {column.name}: {inferred.notes.get(column.name, '')}")
-    typer.echo(f"wrote {output} ({len(inferred.contract.columns)} columns, {len(frame)} rows)")
+    typer.echo(
+        f"wrote {output}: contract {named!r}"
+        + ("" if name else " (--name to choose another)")
+        + f", {len(inferred.contract.columns)} columns, {len(frame)} rows from {shown}"
+    )
     wrote_requirements = force or not requirements.exists()
     if wrote_requirements:
         requirements.write_text(requirements_yaml(inferred.contract, frame), encoding="utf-8")
@@ -409,6 +430,18 @@ def contract_infer(
         f"{project / '.env'}\n  MLSD_CONTRACT_FILE={_shown(output, project)}\n"
         f"  MLSD_REQUIREMENTS_FILE={_shown(requirements, project)}"
     )
+
+
+@contract_app.command("diff")
+def contract_diff(
+    old: Annotated[Path, typer.Argument(help="The contract in use (e.g. contract.yaml).")],
+    new: Annotated[Path, typer.Argument(help="The proposed one (e.g. from a new `infer`).")],
+) -> None:
+    """What changed between two contracts, column by column, and the version it implies."""
+    from .contract import load_contract
+    from .contract.diff import diff_contracts
+
+    typer.echo(diff_contracts(load_contract(old), load_contract(new)).summary())
 
 
 def _shown(path: Path, project: Path) -> str:
@@ -471,7 +504,7 @@ def stack(
             f"Logs and state:  {info.folder}\n\n"
             f"In another shell, point commands at these servers and run the loop through them:\n"
             f"  set -a; . {env_file}; set +a\n"
-            f"  {{ cookiecutter.project_slug }} loop --deployments\n\n"
+            f"  {COMMAND} loop --deployments\n\n"
             "Ctrl-C stops every server."
         )
         try:
@@ -568,7 +601,7 @@ def main() -> None:
 
     atexit.register(end_now)
     try:
-        app(prog_name=__package__)
+        app(prog_name=COMMAND)
     except SystemExit as exit_:
         code = exit_.code
         # Python prints a message given as the code and exits 1.

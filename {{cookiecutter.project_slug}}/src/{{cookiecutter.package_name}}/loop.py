@@ -337,6 +337,9 @@ def run_closed_loop(
     flows = deployed_flows() if deployments else local_flows()
     # Your table is read and cut first: a table the loop cannot use fails before anything starts.
     if source is None:
+        from .data.ingestion import require_example_contract  # GX is imported beside it
+
+        require_example_contract(contract)
         arrivals = synthetic_arrivals(settings, contract, traffic_rows, flows.ingest)
     else:
         arrivals = replayed_arrivals(settings, contract, source, flows.ingest)

@@ -205,3 +205,59 @@ def test_replay_windows_and_drift_stay_inside_the_contract() -> None:
     assert inject_drift(original, contract, parts.reference, seed=1).equals(drifted)  # seeded
     with pytest.raises(ReplayError, match="the loop needs"):
         split_for_replay(frame.head(500), contract, min_window_rows=300, seed=1)
+
+
+def test_a_contract_from_several_batches_named_after_the_table_and_its_diff(
+    tmp_path: Path,
+) -> None:
+    """Infer from the first batch, again from a folder of three, and diff the two: the
+    contract is named after the table, not its first file, and the diff names each change
+    and the version it implies."""
+    cli = str(Path(sys.executable).with_name("{{ cookiecutter.project_slug }}"))
+    batches = tmp_path / "batches"
+    batches.mkdir()
+    for seed in range(3):
+        table(seed=seed).to_csv(batches / f"members_b{seed + 1}.csv", index=False)
+    first, every = tmp_path / "first.yaml", tmp_path / "every.yaml"
+    common = ["--target", TARGET, *ROLE_OPTIONS, "--requirements", str(tmp_path / "r.yaml")]
+    one = [cli, "contract", "infer", str(batches / "members_b1.csv"), *common, "--force"]
+    done = subprocess.run([*one, "--output", str(first)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "contract 'members'" in done.stdout and "(--name to choose another)" in done.stdout
+    folder = [cli, "contract", "infer", str(batches), *common, "--force", "--name", "club"]
+    done = subprocess.run([*folder, "--output", str(every)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert f"{3 * ROWS} rows from 3 files" in done.stdout
+    assert load_contract(first).name == "members" and load_contract(every).name == "club"
+    assert load_contract(every).description.startswith(f"Inferred from {3 * ROWS} rows")
+
+    diff = subprocess.run(
+        [cli, "contract", "diff", str(first), str(every)], capture_output=True, text=True
+    )
+    assert diff.returncode == 0, diff.stderr
+    assert "contract: name 'members' -> 'club' (narrowed)" in diff.stdout
+    assert "Température (°C): expected" in diff.stdout and "(expectation)" in diff.stdout
+    assert "Implied version: 2" in diff.stdout and "set `version: 2`" in diff.stdout
+
+
+def test_the_diff_tells_narrowed_widened_and_expectations_apart() -> None:
+    from {{ cookiecutter.package_name }}.contract.diff import diff_contracts
+
+    old = infer_contract(table(), target=TARGET, name="t", **ROLES).contract
+    columns = {c.name: c for c in old.columns}
+    visits = columns["visits-per week"].model_copy(update={"min": 1.0})
+    plan = columns["plan.type"].model_copy(update={"values": ("free", "pro", "team", "vip")})
+    score = columns["1st score"].model_copy(update={"description": "the first score"})
+    replaced = {c.name: c for c in (visits, plan, score)}
+    new = old.model_copy(update={"columns": tuple(replaced.get(c.name, c) for c in old.columns)})
+    kinds = {(c.where, c.kind) for c in diff_contracts(old, new).changes}
+    assert kinds == {
+        ("visits-per week", "narrowed"),
+        ("plan.type", "widened"),
+        ("1st score", "expectation"),
+    }
+    assert diff_contracts(old, new).implied_version == 2
+    described = old.model_copy(
+        update={"columns": tuple(score if c.name == score.name else c for c in old.columns)}
+    )
+    assert diff_contracts(old, described).implied_version == 1  # a description needs none

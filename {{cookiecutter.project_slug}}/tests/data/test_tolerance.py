@@ -10,13 +10,13 @@ runs, and the two must agree.
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes
-from worked_example import GROUP_ARGUMENT, ID, ROLES, TARGET, TIMESTAMP, own_target, role_columns
 
 from {{ cookiecutter.package_name }}.contract import DataContract
 from {{ cookiecutter.package_name }}.contract.inference import infer_contract
@@ -27,6 +27,7 @@ from {{ cookiecutter.package_name }}.contract.tolerance import (
 )
 from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
 from {{ cookiecutter.package_name }}.data.validation import evaluate
+from worked_example import GROUP_ARGUMENT, ID, ROLES, TARGET, TIMESTAMP, own_target, role_columns
 
 SEEDS = range(20)
 EXPECTATION = "expect_column_values_to_be_between"
@@ -50,7 +51,7 @@ def real_table(name: str, seed: int) -> pd.DataFrame:
 def thirds(frame: pd.DataFrame) -> list[pd.DataFrame]:
     """Three batches in arrival order."""
     bounds = np.linspace(0, len(frame), 4).astype(int)
-    return [frame.iloc[a:b].reset_index(drop=True) for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [frame.iloc[a:b].reset_index(drop=True) for a, b in itertools.pairwise(bounds)]
 
 
 def infer_real(first: pd.DataFrame) -> DataContract:

@@ -100,8 +100,15 @@ def _dump(value: Any, flow: bool) -> str:
     )
 
 
+# A batch's number at the end of a file name: `orders_b2`, `orders-part-3`, `orders batch 4`.
+BATCH_SUFFIX = re.compile(r"[_\-. ]*(b|batch|part|chunk)[_\-. ]*\d+$", re.IGNORECASE)
+
+
 def contract_name(source: Path) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", source.stem.lower()).strip("_") or "table"
+    """The table's name: the file's (or folder's) without a batch number, as an identifier."""
+    stem = source.name if source.is_dir() else source.stem
+    stem = BATCH_SUFFIX.sub("", stem) or stem
+    return re.sub(r"[^a-z0-9]+", "_", stem.lower()).strip("_") or "table"
 
 
 def infer_contract(

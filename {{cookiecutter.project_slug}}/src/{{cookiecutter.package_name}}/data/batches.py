@@ -84,6 +84,37 @@ def read_table(path: Path, text_columns: dict[str, str] | None = None) -> pd.Dat
         raise BatchReadError(f"{path}: cannot be read as a table: {error}") from error
 
 
+def read_tables(sources: list[Path]) -> tuple[pd.DataFrame, list[Path]]:
+    """The rows of every file given, a folder's CSV and Parquet files read in name order, as
+    one table (as pandas infers its types); refused when a file's columns differ from the
+    first's."""
+    files: list[Path] = []
+    for source in sources:
+        if source.is_dir():
+            found = sorted(
+                path
+                for path in source.iterdir()
+                if path.is_file() and path.suffix.lower() in READABLE_SUFFIXES
+            )
+            if not found:
+                raise BatchReadError(f"{source}: holds no CSV or Parquet file")
+            files.extend(found)
+        else:
+            files.append(source)
+    frames = [read_table(path) for path in files]
+    first = [str(c) for c in frames[0].columns]
+    for path, frame in zip(files[1:], frames[1:], strict=True):
+        columns = [str(c) for c in frame.columns]
+        if columns != first:
+            missing = [c for c in first if c not in columns]
+            extra = [c for c in columns if c not in first]
+            raise BatchReadError(
+                f"{path}: other columns than {files[0]} (missing {missing or 'none'}, extra "
+                f"{extra or 'none'}); give files of one table"
+            )
+    return (pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]), files
+
+
 def normalise_timestamps(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
     for column in contract.columns:
         if column.type != "datetime" or column.name not in frame.columns:

@@ -14,9 +14,9 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from ..contract import DataContract
+from ..contract import DataContract, load_contract
 from ..errors import DATA_REJECTED, ExpectedError
-from ..settings import DriftKind, Settings
+from ..settings import ENV_PREFIX, PACKAGE_DIR, DriftKind, Settings
 from .batches import (
     append_jsonl,
     batch_id,
@@ -28,6 +28,8 @@ from .batches import (
 from .synthetic import DEFAULT_START, generate_batch
 from .validation import ValidationReport
 
+# The packaged contract: the one the synthetic generator writes batches for.
+EXAMPLE_CONTRACT = PACKAGE_DIR / "contract" / "contract.yaml"
 IngestionStatus = Literal["validated", "duplicate", "rejected", "unreadable"]
 
 
@@ -67,6 +69,23 @@ class BatchRejectedError(ExpectedError):
         )
 
 
+class NoSourceError(ExpectedError):
+    """Nothing to ingest: no source was given and the contract is not the worked example's."""
+
+
+def require_example_contract(contract: DataContract) -> None:
+    """The synthetic worked example fits only its own contract's columns: with any other
+    contract a command that needs data must be given the user's file."""
+    example = load_contract(EXAMPLE_CONTRACT)
+    if contract.column_names != example.column_names:
+        raise NoSourceError(
+            f"no source to read: the synthetic worked example fits only its own contract "
+            f"({example.name}), and the contract in use is {contract.name!r}. Give your table: "
+            "--source FILE (make ingest SOURCE=FILE; make all SOURCE=FILE), or set "
+            f"{ENV_PREFIX}SOURCE_PATH in .env"
+        )
+
+
 def load_batch(
     contract: DataContract,
     source: Path | None,
@@ -79,6 +98,7 @@ def load_batch(
     default the generator's); return it and where it came from."""
     if source is not None:
         return read_batch(source, contract), str(source)
+    require_example_contract(contract)
     frame = generate_batch(rows=rows, seed=seed, drift=drift, start=start or DEFAULT_START)
     origin = f"synthetic(rows={rows}, seed={seed}, drift={drift}"
     return frame, origin + (f", start={start.isoformat()})" if start else ")")
