@@ -89,4 +89,4 @@ def test_help_names_the_command_not_the_module() -> None:
     shown = subprocess.run([cli, "--help"], capture_output=True, text=True, check=False)
     assert shown.returncode == 0
     assert "Usage: {{ cookiecutter.project_slug }} " in shown.stdout
-    assert f"{BAD_INPUT} bad input" in " ".join(shown.stdout.split())  # exit codes listed
+    assert f"{BAD_INPUT} bad usage" in " ".join(shown.stdout.split())  # exit codes listed
