@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -78,6 +79,44 @@ def run(
             f"--- stdout ---\n{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-6000:]}"
         )
     return result
+
+
+# The skips a generated project's suite may report, each for a system tool the machine lacks,
+# with the command that installs it. CI installs them all (scripts/install-system-packages.sh),
+# so there none is accepted; elsewhere exactly these are, and the run ends by listing them.
+SYSTEM_TOOL_SKIPS = (
+    "redis-server is not installed (sudo apt-get install redis-server)",
+    "running as root without setpriv: cannot test read-only stores (sudo apt-get install "
+    "util-linux)",
+)
+SKIPPED_IN_PROJECTS: list[str] = []
+
+
+def check_suite_summary(output: str, name: str, deselected: bool | None = None) -> None:
+    """A generated project's pytest run passed: its closing line is `N passed`, with skips
+    only for a missing system tool (SYSTEM_TOOL_SKIPS, and never under CI) and deselected
+    tests only when `deselected` says so (None: either)."""
+    summary = re.findall(r"^=+ (.*) in [\d.]+s.* =+$", output, flags=re.M)
+    closing = summary[-1] if summary else ""
+    shape = re.fullmatch(r"\d+ passed(, (\d+) skipped)?(, \d+ deselected)?", closing)
+    assert shape is not None, f"{name}: {closing or 'no summary'}\n{output[-4000:]}"
+    if deselected is not None:
+        assert bool(shape.group(3)) == deselected, f"{name}: {closing}"
+    skipped = re.findall(r"^SKIPPED \[\d+\] (\S+): (.*)$", output, flags=re.M)
+    # pytest's -ra lists why each was skipped: a count without reasons cannot be judged.
+    assert skipped or not shape.group(2), f"{name}: {closing}, and no reasons listed"
+    for where, reason in skipped:
+        assert reason in SYSTEM_TOOL_SKIPS, f"{name}: an unexpected skip at {where}: {reason}"
+        assert not os.environ.get("CI"), f"{name}: CI installs every system tool: {reason}"
+        SKIPPED_IN_PROJECTS.append(f"{name}: {where}: {reason}")
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The skips inside the generated projects' suites, after pytest's own (-ra) list."""
+    if SKIPPED_IN_PROJECTS:
+        terminalreporter.section("skipped inside the generated projects (install and rerun)")
+        for line in SKIPPED_IN_PROJECTS:
+            terminalreporter.line(line)
 
 
 @pytest.fixture(scope="session")

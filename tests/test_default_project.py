@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, clean_env, run
+from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, check_suite_summary, clean_env, run
 
 # The other tasks' projects (and the docker family, on the feature-store project) start in the
 # background with this module, and run beside it.
@@ -41,8 +41,7 @@ def test_generated_project_tests_pass(project: Path, uv: str) -> None:
     # temporary folder, as the other sessions have theirs (conftest.TaskRun).
     env = clean_env(PYTEST_ADDOPTS=f"-m 'not docker' --basetemp={project.parent / 'pytest-tmp'}")
     result = run(["make", "test", f"UV={uv}"], cwd=project, env=env, timeout=3_000)
-    summary = re.findall(r"^=+ (.*) in [\d.]+s.* =+$", result.stdout, flags=re.M)
-    assert summary and re.fullmatch(r"\d+ passed, \d+ deselected", summary[-1]), summary
+    check_suite_summary(result.stdout, "default project", deselected=True)
 
 
 def test_main_job_closes_the_loop_and_stays_inside_the_project(

@@ -85,7 +85,10 @@ def unprivileged() -> list[str]:
     if os.geteuid() != 0:
         return []
     if shutil.which("setpriv") is None:
-        pytest.skip("running as root without setpriv: cannot test read-only stores")
+        pytest.skip(
+            "running as root without setpriv: cannot test read-only stores (sudo apt-get "
+            "install util-linux)"
+        )
     return UNPRIVILEGED
 
 

@@ -244,7 +244,7 @@ def test_batch_scoring_joins_the_features_of_a_file_that_carries_keys(
 def redis_server(tmp_path: Path) -> Iterator[str]:
     """A real Redis (the OS package's redis-server, as the stack starts it), in memory only."""
     if shutil.which("redis-server") is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+        pytest.skip("redis-server is not installed (sudo apt-get install redis-server)")
     redis = start_redis(tmp_path / "redis")
     yield redis.address
     redis.stop()
