@@ -140,3 +140,25 @@ def test_a_compiled_path_that_disagrees_blocks_even_a_better_model(difference: f
     )
     assert not decision.promote
     assert any("compiled scoring path disagrees" in reason for reason in decision.reasons)
+
+
+def test_the_summary_says_first_what_decided_in_the_datas_words() -> None:
+    """The decisive sentence comes before the figures: a holdout too small to show a gain is
+    named as such (with its size), not left to be read out of an interval."""
+    bounds = sorted((SIGN * -0.5, SIGN * 7.7))
+    noisy = PairedBootstrap(PRIMARY, SIGN * 3.5, bounds[0], bounds[1], 0.95, 500, 42, units=88)
+    decision = decide_promotion(primary(3), primary(1), OFFLINE, noisy, champion_name="v1")
+    assert not decision.promote
+    headline = decision.summary().split(" Reasons: ")[0]
+    assert headline.startswith("not promoted: kept v1: the holdout (88 rows) cannot show")
+    assert f"+3.5 {PRIMARY} improvement" in headline and "[-0.5, +7.7]" in headline
+    assert "more rows" in headline
+
+    first = decide_promotion(passing(), None, OFFLINE)
+    assert first.summary().startswith("promoted to champion: the first model to meet step 1")
+    name, threshold = next(iter(OFFLINE.thresholds.items()))
+    failing = passing(**{name: outside(threshold)})
+    missed = decide_promotion(failing, primary(1), OFFLINE, champion_name="v4")
+    assert missed.summary().startswith("not promoted: kept v4: the new model misses step 1")
+    clear = decide_promotion(primary(3), primary(1), OFFLINE, interval(0.1, 0.5))
+    assert clear.summary().startswith("promoted to champion: beats the champion")

@@ -26,6 +26,8 @@ class PairedBootstrap:
     confidence: float
     rounds: int
     seed: int
+    units: int = 0  # what was resampled: the holdout's rows (or a ranking's queries)
+    unit: str = "rows"
 
 
 # The difference on a resample given as the units it drew (indices, repeats allowed), or on
@@ -34,7 +36,13 @@ Difference = Callable[[np.ndarray | None], float]
 
 
 def paired_bootstrap(
-    metric: str, units: int, difference: Difference, rounds: int, confidence: float, seed: int
+    metric: str,
+    units: int,
+    difference: Difference,
+    rounds: int,
+    confidence: float,
+    seed: int,
+    unit: str = "rows",
 ) -> PairedBootstrap:
     random = np.random.default_rng(seed)
     differences = np.array(
@@ -50,4 +58,6 @@ def paired_bootstrap(
         confidence=confidence,
         rounds=rounds,
         seed=seed,
+        units=units,
+        unit=unit,
     )

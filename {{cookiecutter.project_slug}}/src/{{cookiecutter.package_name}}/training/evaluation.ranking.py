@@ -201,6 +201,7 @@ def compare(
         offline.bootstrap_rounds,
         offline.bootstrap_confidence,
         seed,
+        unit="queries",
     )
 
 

@@ -135,6 +135,7 @@ def training_flow(model_name: str | None = None) -> steps.TrainingOutcome:
         offline,
         comparison,
         check.parity,
+        champion_name=f"v{champion.version.version}" if champion else "",
     )
     # With a champion to compare against, step 1 may send a promoted version to a trial first.
     if decision.promote and champion is not None and requirements.experiment.rollout != "direct":

@@ -24,11 +24,15 @@ class PromotionDecision:
     # "ab" or "shadow": it passed, and step 1 puts it on trial beside the champion first.
     trial: str | None = None
 
+    # What decided, first, in the data's words (the reasons follow with every figure).
+    headline: str = ""
+
     def summary(self) -> str:
         verdict = "promoted to champion" if self.promote else "not promoted"
         if self.promote and self.trial:
             verdict = f"passed the gate, on trial ({TRIALS[self.trial]}) until `experiment` decides"
-        return f"{verdict}: " + "; ".join(self.reasons)
+        decided = f" {self.headline}." if self.headline else ""
+        return f"{verdict}:{decided} Reasons: " + "; ".join(self.reasons)
 
 
 TRIALS = {"ab": "an A/B test", "shadow": "in shadow"}
@@ -40,6 +44,7 @@ def decide_promotion(
     requirements: OfflineMetrics,
     comparison: PairedBootstrap | None = None,
     parity: Parity | None = None,
+    champion_name: str = "",
 ) -> PromotionDecision:
     """Judge `challenger` against the thresholds and, if there is one, the champion measured on
     the same holdout: the primary metric must improve by more than `min_improvement`, judged
@@ -58,12 +63,20 @@ def decide_promotion(
             f"{PARITY_TOLERANCE:g})"
         )
     passed_thresholds = not reasons
+    missed = "; ".join(reasons)
     if passed_thresholds:
         reasons.append("meets every threshold in the requirements file")
 
+    kept = f"kept {champion_name}" if champion_name else "kept the champion"
     if champion is None:
         reasons.append("there is no champion yet")
-        return PromotionDecision(promote=passed_thresholds, reasons=reasons)
+        headline = (
+            "the first model to meet step 1's thresholds"
+            if passed_thresholds
+            else f"no champion yet, and this model misses step 1: {missed}"
+        )
+        return PromotionDecision(promote=passed_thresholds, reasons=reasons, headline=headline)
+    headline = f"{kept}: the new model misses step 1: {missed}"
 
     old = float(champion.get(primary, math.nan))
     margin = requirements.min_improvement
@@ -91,4 +104,50 @@ def decide_promotion(
             f"{primary} {new:.6f} vs the champion's {old:.6f}: {evidence}; "
             f"{verdict} the margin {margin:g}"
         )
-    return PromotionDecision(promote=passed_thresholds and better, reasons=reasons)
+        if passed_thresholds:
+            headline = _compared(primary, sign, new - old, comparison, margin, better, kept)
+    if math.isnan(old) and passed_thresholds:
+        headline = "the champion cannot be measured on this holdout, and the new model meets step 1"
+    return PromotionDecision(
+        promote=passed_thresholds and better, reasons=reasons, headline=headline
+    )
+
+
+def _compared(
+    primary: str,
+    sign: float,
+    change: float,
+    comparison: PairedBootstrap | None,
+    margin: float,
+    better: bool,
+    kept: str,
+) -> str:
+    """The comparison with the champion as one sentence a person reads first."""
+    gain = sign * change
+    word = "improvement" if gain > 0 else "change"
+    if comparison is None:
+        shown = f"{primary} {word} of {gain:+.3g} on the holdout"
+        return (
+            f"beats the champion: {shown}, above the margin {margin:g}"
+            if better
+            else f"{kept}: {shown} does not clear the margin {margin:g}"
+        )
+    gain = sign * comparison.difference
+    word = "improvement" if gain > 0 else "change"
+    low, high = sorted((sign * comparison.low, sign * comparison.high))
+    holdout = f"the holdout ({comparison.units} {comparison.unit})" if comparison.units else ""
+    interval = f"{comparison.confidence:.0%} interval [{low:+.3g}, {high:+.3g}]"
+    if better:
+        return (
+            f"beats the champion: {primary} {word} of {gain:+.3g}, and even the cautious end of "
+            f"its {interval} clears the margin {margin:g}"
+        )
+    if gain <= margin:
+        return f"{kept}: the new model is no better on {primary} ({gain:+.3g}, {interval})"
+    short = (
+        "includes no gain" if low <= 0 else f"starts at {low:+.3g}, within the margin {margin:g}"
+    )
+    return (
+        f"{kept}: {holdout or 'the holdout'} cannot show the {gain:+.3g} {primary} {word} "
+        f"(its {interval} {short}); more rows in the holdout would"
+    )
