@@ -36,7 +36,7 @@ import pandas as pd
 from . import progress
 from .contract import DataContract, load_contract
 from .data.batches import read_batch
-from .data.replay import split_for_replay, write_parts
+from .data.replay import already_ingested, split_for_replay, write_parts
 from .data.synthetic import DEFAULT_START, WORKED_EXAMPLE, generate_batch
 from .report import write_system_report
 from .requirements import load_requirements
@@ -314,6 +314,7 @@ def replayed_arrivals(
     requirements = load_requirements(settings.requirements_file)
     frame = read_batch(source, contract)
     parts = split_for_replay(frame, contract, requirements.drift.min_window_rows, settings.seed)
+    repeated = already_ingested(frame, settings.validated_dir)
     paths = write_parts(parts, settings.data_dir / "replay", source.stem)
     return Arrivals(
         first_batch=lambda: ingest(source=paths["reference"]),
@@ -322,7 +323,14 @@ def replayed_arrivals(
         drifted_traffic=lambda: parts.drifted,
         trial_traffic=lambda: parts.drifted,  # served again, now split between two versions
         what=f"{source.name}: {len(parts.reference)} rows to train on, {len(parts.live)} "
-        f"replayed, {len(parts.drifted)} drifted",
+        f"replayed, {len(parts.drifted)} drifted"
+        + (
+            f"; WARNING: {repeated} of its {len(frame)} rows are already in this project's "
+            "validated batches: cut into a new batch they are trained on twice and can reach "
+            "the holdout (`make clean` first, or give only new rows)"
+            if repeated
+            else ""
+        ),
     )
 
 

@@ -15,7 +15,12 @@ from {{ cookiecutter.package_name }}.contract import load_contract
 from {{ cookiecutter.package_name }}.contract.inference import CATEGORY_LIMIT, infer_contract
 from {{ cookiecutter.package_name }}.contract.tolerance import beyond_tolerance, outside_limits
 from {{ cookiecutter.package_name }}.contract.values import InferenceError
-from {{ cookiecutter.package_name }}.data.replay import ReplayError, inject_drift, split_for_replay
+from {{ cookiecutter.package_name }}.data.replay import (
+    ReplayError,
+    already_ingested,
+    inject_drift,
+    split_for_replay,
+)
 from {{ cookiecutter.package_name }}.errors import BAD_INPUT
 from worked_example import ROLES, role_columns
 
@@ -261,3 +266,14 @@ def test_the_diff_tells_narrowed_widened_and_expectations_apart() -> None:
         update={"columns": tuple(score if c.name == score.name else c for c in old.columns)}
     )
     assert diff_contracts(old, described).implied_version == 1  # a description needs none
+
+
+def test_rows_already_ingested_are_counted_before_a_replay(tmp_path: Path) -> None:
+    frame = table(rows=1_000)
+    validated = tmp_path / "validated"
+    assert already_ingested(frame, validated) == 0  # nothing stored yet
+    validated.mkdir()
+    frame.iloc[100:400].to_parquet(validated / "batch-a.parquet", index=False)
+    frame[["1st score"]].to_parquet(validated / "other-table.parquet", index=False)
+    assert already_ingested(frame, validated) == 300
+    assert already_ingested(table(seed=5, rows=1_000), validated) == 0

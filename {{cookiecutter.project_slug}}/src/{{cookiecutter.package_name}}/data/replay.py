@@ -114,3 +114,20 @@ def write_parts(parts: ReplayParts, folder: Path, stem: str) -> dict[str, Path]:
         getattr(parts, name).to_parquet(path, index=False)
         paths[name] = path
     return paths
+
+
+def already_ingested(frame: pd.DataFrame, validated_dir: Path) -> int:
+    """How many of `frame`'s rows are already in this project's validated batches: replayed
+    again, under new batch hashes, they would be trained on twice and leak into the holdout."""
+    stored = sorted(validated_dir.glob("*.parquet"))
+    if not stored or frame.empty:
+        return 0
+    columns = [str(c) for c in frame.columns]
+    seen: set[int] = set()
+    for path in stored:
+        batch = pd.read_parquet(path)
+        if [str(c) for c in batch.columns] != columns:
+            continue  # another table's batch
+        seen.update(pd.util.hash_pandas_object(batch, index=False).tolist())
+    rows = pd.util.hash_pandas_object(frame, index=False)
+    return int(rows.isin(seen).sum())
