@@ -33,6 +33,7 @@ EXPECTED_FILES = [
     "pyproject.toml",
     "uv.lock",
     "bench/candidates.py",
+    "bench/contract_tolerance.py",
     "bench/golden_path.py",
     "bench/harness.py",
     "bench/ingestion.py",
@@ -74,6 +75,8 @@ EXPECTED_FILES = [
     "src/{package}/contract/inference.py",
     "src/{package}/contract/spec.py",
     "src/{package}/contract/target.py",
+    "src/{package}/contract/tolerance.py",
+    "src/{package}/contract/diff.py",
     "src/{package}/contract/values.py",
     "src/{package}/data/README.md",
     "src/{package}/data/__init__.py",
@@ -153,6 +156,8 @@ EXPECTED_FILES = [
     "tests/worked_example.py",
     "tests/code/example_target.py",
     "tests/code/test_batches.py",
+    "tests/code/test_commands.py",
+    "tests/code/test_readmes.py",
     "tests/code/test_contract.py",
     "tests/code/test_dataset.py",
     "tests/code/test_drift.py",
@@ -170,6 +175,7 @@ EXPECTED_FILES = [
     "tests/code/test_synthetic.py",
     "tests/code/test_target.py",
     "tests/data/test_validation.py",
+    "tests/data/test_tolerance.py",
     "tests/data/test_offline_docs.py",
     "tests/deploy/test_deployment_files.py",
     "tests/deploy/test_docker.py",
@@ -350,3 +356,43 @@ def test_readme_gives_exactly_the_two_setup_commands() -> None:
         ["make", "-qp"], cwd=REPO, capture_output=True, text=True, check=False
     ).stdout
     assert re.search(r"^demo:", targets, flags=re.M) and re.search(r"^test:", targets, flags=re.M)
+
+
+# Wording true only of a binary classification (or of no task at all), that another task's
+# READMEs must not hold: the kind of target, its example table, a feature store the hook
+# refuses for that task, a limit the gate no longer has.
+BINARY_WORDING = (
+    r"binary target|two named|0/1, true/false|churn\.csv|positive class of|feature_store: feast"
+)
+NOT_THIS_TASK = {
+    "regression": BINARY_WORDING,
+    "ranking": BINARY_WORDING,
+    "binary_classification": r"a quantity \(any int|relevance grade as target",
+}
+FALSE_EVERYWHERE = r"One holdout, no confidence intervals"
+
+
+@pytest.mark.parametrize("task", TEMPLATE_OPTIONS["problem_type"])
+def test_readmes_speak_of_the_task_that_was_baked(task: str, tmp_path: Path) -> None:
+    """Every README of a baked project: nothing another task's wording, the own-data steps in
+    order, one example table throughout."""
+    project = bake(tmp_path, problem_type=task)
+    readmes = sorted(project.rglob("README.md"))
+    assert len(readmes) >= 8
+    for readme in readmes:
+        text = readme.read_text()
+        wrong = re.findall(f"{NOT_THIS_TASK[task]}|{FALSE_EVERYWHERE}", text, flags=re.I)
+        assert not wrong, (readme.relative_to(project), wrong)
+    main = (project / "README.md").read_text()
+    own = main[main.index("## Bring your own data") :]
+    numbers = re.findall(r"^\| (\d+|all) \| (?:\d+|all) \| ", own, flags=re.M)
+    assert numbers[:-1] == [str(n) for n in range(1, len(numbers))], numbers
+    tables = set(re.findall(r"\b[a-z_]+\.csv\b", own)) - {
+        "labelled.csv",
+        "new.csv",
+        "outcomes.csv",
+        "your.csv",
+    }
+    assert len(tables) == 1, tables  # one example table, named the same everywhere
+    # Your own data comes near the top: in the first screenful of the README.
+    assert main.index("Your own data in three commands") < 2_500

@@ -6,8 +6,12 @@ project has its own `endpoints.py` instead, which adds /rank.
 
 from __future__ import annotations
 
+from typing import Any
+
 # The paths this file adds: the service guards and documents them like /predict.
 TASK_PATHS: tuple[str, ...] = ()
+# What each of them answers (its response model), as the OpenAPI document shows it.
+TASK_RESPONSES: dict[str, Any] = {}
 
 
 class TaskEndpoints:

@@ -53,6 +53,10 @@ class Ranking(BaseModel):
     candidates: list[RankedCandidate] = Field(description="Every candidate, best first")
 
 
+# What each path this file adds answers (its response model), as the OpenAPI document shows it.
+TASK_RESPONSES: dict[str, Any] = {"/rank": Ranking}
+
+
 def rank(scorer: Scorer, query: Record, candidates: Sequence[Record]) -> Ranking:
     """Score each candidate in the query's context and order them, best first (ties keep the
     request's order)."""
