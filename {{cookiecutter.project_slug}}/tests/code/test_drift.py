@@ -21,7 +21,7 @@ from {{ cookiecutter.package_name }}.monitoring.drift import (
 from {{ cookiecutter.package_name }}.monitoring.quality import DASHBOARD_METRIC, QUALITY_METRICS
 from {{ cookiecutter.package_name }}.monitoring.windows import read_compact, sample_files
 from {{ cookiecutter.package_name }}.requirements.spec import DriftThresholds
-from worked_example import TARGET, noise_scores
+from worked_example import FLOAT_FEATURE, TARGET, noise_scores
 
 THRESHOLDS = DriftThresholds(
     column_p_value=0.01, alert_drift_share=0.2, retrain_drift_share=0.4, min_window_rows=1_000
@@ -157,3 +157,34 @@ def test_sampling_files_one_by_one_equals_sampling_them_joined(
     sampled = sample_files(paths, columns, max_rows, 7, group)
     pd.testing.assert_frame_equal(sampled, expected)
     assert len(sampled) <= max_rows
+
+
+def test_served_values_outside_the_expected_ranges_are_counted_and_shown(
+    contract: DataContract,
+) -> None:
+    """Requests may carry values outside a column's expected range (only the hard limits are a
+    400): monitoring counts them per window and says so in its headline."""
+    from {{ cookiecutter.package_name }}.contract.spec import ExpectedRange
+    from {{ cookiecutter.package_name }}.contract.tolerance import outside_expected
+    from {{ cookiecutter.package_name }}.monitoring.drift import DriftSummary
+    from {{ cookiecutter.package_name }}.monitoring.steps import MonitoringOutcome
+
+    column = contract.column(FLOAT_FEATURE)
+    low = column.min if column.min is not None else 0.0
+    ranged = column.model_copy(update={"expected": ExpectedRange(max=low + 1)})
+    columns = tuple(ranged if c.name == FLOAT_FEATURE else c for c in contract.columns)
+    with_range = contract.model_copy(update={"columns": columns})
+    window = pd.DataFrame({FLOAT_FEATURE: [low, low + 0.5, low + 2, low + 3, None]})
+    shares = outside_expected(window, with_range)
+    assert shares == {FLOAT_FEATURE: 0.5}  # 2 of the 4 present values
+    outcome = MonitoringOutcome(
+        window="w",
+        champion="1",
+        action="none",
+        summary=DriftSummary.not_compared(5),
+        report="r.html",
+        snapshot_id="s",
+        log_offset=0,
+        outside_expected=shares,
+    )
+    assert f"outside the contract's expected ranges: {FLOAT_FEATURE} 50.0%" in outcome.headline()
