@@ -70,15 +70,9 @@ def test_without_a_source_ingest_refuses_a_contract_that_is_not_the_example(
     contract: DataContract,
 ) -> None:
     require_example_contract(contract)  # the packaged contract: the generator fits it
-    target = contract.target
-    mine = DataContract(
-        name="orders",
-        version=1,
-        columns=(
-            target.model_copy(update={"name": "late"}),
-            contract.features[0].model_copy(update={"name": "distance"}),
-        ),
-    )
+    # The same shape under the user's own column names: a contract of another table.
+    renamed = tuple(c.model_copy(update={"name": f"my {c.name}"}) for c in contract.columns)
+    mine = contract.model_copy(update={"name": "orders", "columns": renamed})
     with pytest.raises(NoSourceError, match="--source FILE") as refused:
         load_batch(mine, None, rows=10, seed=1, drift="none")
     assert "'orders'" in str(refused.value) and "make ingest SOURCE=FILE" in str(refused.value)

@@ -40,7 +40,9 @@ def test_there_are_readmes_to_check() -> None:
 @pytest.mark.parametrize("readme", READMES, ids=lambda p: str(p.relative_to(PROJECT)))
 def test_every_make_target_a_readme_names_exists(readme: Path) -> None:
     text = readme.read_text(encoding="utf-8")
-    named = set(re.findall(r"(?:^|`)make ([a-z][a-z-]*)", text, flags=re.M))
+    blocks = "\n".join(re.findall(r"^```[a-z]*\n(.*?)^```", text, flags=re.M | re.S))
+    named = set(re.findall(r"`make ([a-z][a-z-]*)", text))
+    named |= set(re.findall(r"^\s*make ([a-z][a-z-]*)", blocks, flags=re.M))
     assert named - make_targets() == set(), readme
 
 

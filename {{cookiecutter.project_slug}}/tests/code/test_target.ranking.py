@@ -88,7 +88,9 @@ def test_query_level_features_need_a_group() -> None:
 def test_inferred_target_lists_its_grades_and_the_group_is_kept() -> None:
     grades = np.arange(ROWS) % 4
     inferred = infer_contract(table(grades), target="y", name="t", group="query")
-    assert inferred.contract.target.values == (0, 1, 2, 3)
+    target = inferred.contract.target
+    assert (target.min, target.max, target.values) == (0, 30, None)  # a grade's own bounds
+    assert target.expected is not None and target.expected.max == 3  # the highest seen
     assert inferred.contract.group_column == "query"
     assert "40 queries of 10 to 10 rows" in inferred.notes["query"]
     assert "relevance grades" in inferred.notes["y"]

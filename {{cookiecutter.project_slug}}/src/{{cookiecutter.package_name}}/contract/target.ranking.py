@@ -82,8 +82,12 @@ def infer_target(values: pd.Series, positive: str | None) -> tuple[dict[str, Any
             f"the target {name!r} is not a relevance grade (whole numbers 0..{MAX_GRADE}; "
             f"seen {shown}): for a quantity, bake with problem_type=regression"
         )
-    grades = sorted(int(value) for value in values.unique())
-    return {"role": "target", "type": "int", "values": grades}, None
+    # A grade is at least 0 and at most MAX_GRADE: those are what must hold. The highest grade
+    # seen is only expected: a scale's top grade can be rare enough to miss a first batch, and
+    # a later batch that holds it is stored and reported, not refused.
+    top = int(values.max())
+    entry = {"role": "target", "type": "int", "min": 0, "max": MAX_GRADE}
+    return entry | ({"expected": {"max": top}} if top < MAX_GRADE else {}), None
 
 
 def describe_target(contract: DataContract, frame: pd.DataFrame) -> str:
