@@ -76,6 +76,8 @@ def test_main_job_closes_the_loop_and_stays_inside_the_project(
     assert registry["versions"] == 2
     assert registry["champion"]["version"] == "2"
     assert registry["champion"]["gate"] == "passed"
+    # What decided it, first and in words: the retrain beat v1 on the same holdout.
+    assert registry["champion"]["gate_decision"].startswith("beats the champion"), registry
     assert registry["champion"]["metrics"]["roc_auc"] > 0.75
     cards = sorted((project / "reports" / "training").glob("*/model_card.md"))
     assert len(cards) == 2 and "promoted to champion" in cards[-1].read_text()

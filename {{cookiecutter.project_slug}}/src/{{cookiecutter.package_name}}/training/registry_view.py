@@ -46,6 +46,8 @@ def alias_entry(
         "run_id": run_id,
         "data_version": tags.get("data_version"),
         "gate": tags.get("gate"),
+        # What decided, in the data's words (why a challenger with a better metric was kept out).
+        "gate_decision": tags.get("gate_decision"),
         "metrics": {
             name: value for name, value in metrics.items() if not name.startswith("champion_")
         },

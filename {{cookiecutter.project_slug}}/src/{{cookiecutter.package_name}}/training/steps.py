@@ -207,6 +207,7 @@ def record_run(
         "data_version": data.data_version,
         "gate": "passed" if decision.promote else "failed",
         "gate_reasons": "; ".join(decision.reasons),
+        "gate_decision": decision.headline,
         **check.tags(),
     }
     version = registry.log_training_run(
