@@ -13,8 +13,8 @@ Rules, each printed with the column it decided:
   the data shows: never negative, or a share within [0, 1]; where its values usually lie is an
   `expected` range, a tolerance: the 1st to 99th percentile widened by `EXPECTED_MARGIN` of that
   span on each side. Measured on real tables split into batches (bench/contract_tolerance.py),
-  later batches of the same data put at most 3.4% of a column outside it, under the contract's
-  10% tolerance, while the same column in other units (x100) puts at least half outside;
+  later batches of the same data put at most 2.6% of a column outside it, under the contract's
+  10% tolerance, while the same column in other units (x100) puts over 90% outside;
 - an int column that is the hour, weekday, day or month of the timestamp in every row gets the
   calendar's limits: a batch of a few days holds only some of its values.
 

@@ -43,8 +43,8 @@ PANDAS_DTYPES: dict[ColumnType, tuple[str, ...]] = {
     "datetime": ("datetime64[ns]", "datetime64[us]", "datetime64[ms]", "datetime64[s]"),
 }
 # Measured on real tables split into batches (bench/contract_tolerance.py): an inferred expected
-# range left at most 3.4% of a later batch of the same data outside it, while a column in
-# other units (x100) put at least half of its values outside.
+# range left at most 2.6% of a later batch of the same data outside it, while a column in
+# other units (x100) put over 90% of its values outside.
 DEFAULT_TOLERANCE = 0.10
 # A string column without its own `max_length` gets this one: enough for any id scheme (a UUID
 # is 36), small enough that one request cannot put megabytes into the prediction log.
