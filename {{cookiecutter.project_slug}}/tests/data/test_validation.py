@@ -149,6 +149,12 @@ def test_bool_columns_as_files_write_them(tmp_path: Path, settings: Settings) ->
     assert frame["y"].tolist() == [1, 0, 1, 0]
     assert run(frame, contract, settings).success
 
+    # A 0/1 column with gaps, as a float column writes it to Parquet.
+    floats = frame.assign(**{"opted in?": pd.Series([1.0, None, 0.0, 0.0])})
+    floats.to_parquet(tmp_path / "floats.parquet", index=False)
+    again = read_batch(tmp_path / "floats.parquet", contract)
+    assert again["opted in?"].tolist()[::2] == [True, False]
+
     bad = tmp_path / "bad.csv"
     bad.write_text(with_roles("opted in?,x,y\nmaybe,1.0,1\nyes,2.0,0\n"))
     report = run(read_batch(bad, contract), contract, settings)

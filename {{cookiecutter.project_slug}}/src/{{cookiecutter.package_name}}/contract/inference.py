@@ -9,8 +9,9 @@ Rules, each printed with the column it decided:
   more distinct text is a `string` with role `ignored` (an id, free text), and said so;
 - a column with one value, or none at all, is `ignored`: it cannot teach the model anything;
 - a column with a missing value is `nullable`;
-- a number's hard limits (`min`/`max`: a value outside is refused) are only the physical bounds
-  the data shows: never negative, or a share within [0, 1]; where its values usually lie is an
+- a number's hard limits (`min`/`max`: a value outside is refused) are only the sign the data
+  shows (never negative; a column within [0, 1] is pointed out as maybe a share, for a person
+  to decide); where its values usually lie is an
   `expected` range, a tolerance: the 1st to 99th percentile widened by `EXPECTED_MARGIN` of that
   span on each side. Measured on real tables split into batches (bench/contract_tolerance.py),
   later batches of the same data put at most 2.6% of a column outside it, under the contract's
@@ -175,8 +176,8 @@ def infer_contract(
         raise InferenceError(
             f"the inferred contract is not valid:\n{describe_validation_error(error)}"
         ) from None
-    never_negative = [c.name for c in contract.features if c.min == 0 and c.type == "float"]
-    never_negative += [c.name for c in contract.features if c.min == 0 and c.type == "int"]
+    # Calendar parts have both limits from the calendar; the rest got `min: 0` from the data.
+    never_negative = [c.name for c in contract.features if c.min == 0 and c.max is None]
     if never_negative:
         decisions.review.append(
             f"hard minimum 0 on {len(never_negative)} column(s) that held no negative value "
@@ -286,7 +287,9 @@ def _feature(values: pd.Series, decisions: Decisions, hint_id: bool) -> dict[str
         decisions.note(name, "ignored: every value is missing", review=True)
         return {"type": "float", "role": "ignored", "nullable": True}
     numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-    distinct = sorted(plain(value) for value in present.unique()) if numeric else []
+    # Two numbers are not a continuous column (counted first: a float column has many values).
+    two = numeric and present.nunique() == 2
+    distinct = sorted(plain(value) for value in present.unique()) if two else []
     bounds: NumericBounds | None = None
     if pd.api.types.is_bool_dtype(values) or is_bool_text(present) or distinct == [0, 1]:
         kind = "bool"

@@ -21,8 +21,9 @@ from ..contract import DataContract
 from ..errors import ExpectedError
 
 READABLE_SUFFIXES = (".csv", ".parquet", ".pq")
-# How a bool column may be written in a file (case and surrounding spaces ignored).
-BOOL_TEXT = {"true": True, "false": False, "1": True, "0": False}
+# How a bool column may be written in a file (case and surrounding spaces ignored; 1.0 and 0.0
+# are how a 0/1 column with gaps comes out of a float column).
+BOOL_TEXT = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False}
 
 
 class BatchReadError(ExpectedError, ValueError):
