@@ -35,7 +35,7 @@ import pandas as pd
 
 from . import progress
 from .contract import DataContract, load_contract
-from .data.batches import read_batch
+from .data.batches import read_batch, require_example_contract
 from .data.replay import already_ingested, split_for_replay, write_parts
 from .data.synthetic import DEFAULT_START, WORKED_EXAMPLE, generate_batch
 from .report import write_system_report
@@ -345,8 +345,6 @@ def run_closed_loop(
     flows = deployed_flows() if deployments else local_flows()
     # Your table is read and cut first: a table the loop cannot use fails before anything starts.
     if source is None:
-        from .data.ingestion import require_example_contract  # GX is imported beside it
-
         require_example_contract(contract)
         arrivals = synthetic_arrivals(settings, contract, traffic_rows, flows.ingest)
     else:

@@ -12,11 +12,8 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.package_name }}.contract import DataContract
-from {{ cookiecutter.package_name }}.data.ingestion import (
-    NoSourceError,
-    load_batch,
-    require_example_contract,
-)
+from {{ cookiecutter.package_name }}.data.batches import NoSourceError, require_example_contract
+from {{ cookiecutter.package_name }}.data.ingestion import load_batch
 from {{ cookiecutter.package_name }}.errors import BAD_INPUT
 
 PROJECT = Path(__file__).resolve().parents[2]

@@ -17,8 +17,9 @@ from typing import Any
 import pandas as pd
 from pydantic_core import to_json
 
-from ..contract import DataContract
+from ..contract import DataContract, load_contract
 from ..errors import ExpectedError
+from ..settings import ENV_PREFIX, PACKAGE_DIR
 
 READABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 # How a bool column may be written in a file (case and surrounding spaces ignored; 1.0 and 0.0
@@ -28,6 +29,27 @@ BOOL_TEXT = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "
 
 class BatchReadError(ExpectedError, ValueError):
     """The source cannot be read as a table."""
+
+
+# The packaged contract: the one the synthetic worked example's generator writes batches for.
+EXAMPLE_CONTRACT = PACKAGE_DIR / "contract" / "contract.yaml"
+
+
+class NoSourceError(ExpectedError):
+    """Nothing to ingest: no source was given and the contract is not the worked example's."""
+
+
+def require_example_contract(contract: DataContract) -> None:
+    """The synthetic worked example fits only its own contract's columns: with any other
+    contract a command that needs data must be given the user's file."""
+    example = load_contract(EXAMPLE_CONTRACT)
+    if contract.column_names != example.column_names:
+        raise NoSourceError(
+            f"no source to read: the synthetic worked example fits only its own contract "
+            f"({example.name}), and the contract in use is {contract.name!r}. Give your table: "
+            "--source FILE (make ingest SOURCE=FILE; make all SOURCE=FILE), or set "
+            f"{ENV_PREFIX}SOURCE_PATH in .env"
+        )
 
 
 def read_batch(path: Path, contract: DataContract) -> pd.DataFrame:

@@ -14,22 +14,21 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from ..contract import DataContract, load_contract
+from ..contract import DataContract
 from ..errors import DATA_REJECTED, ExpectedError
-from ..settings import ENV_PREFIX, PACKAGE_DIR, DriftKind, Settings
+from ..settings import DriftKind, Settings
 from .batches import (
     append_jsonl,
     batch_id,
     content_hash,
     read_batch,
+    require_example_contract,
     store_once,
     write_json,
 )
 from .synthetic import DEFAULT_START, generate_batch
 from .validation import ValidationReport
 
-# The packaged contract: the one the synthetic generator writes batches for.
-EXAMPLE_CONTRACT = PACKAGE_DIR / "contract" / "contract.yaml"
 IngestionStatus = Literal["validated", "duplicate", "rejected", "unreadable"]
 
 
@@ -66,23 +65,6 @@ class BatchRejectedError(ExpectedError):
         super().__init__(
             f"Batch {record.batch_id} from {record.source} broke the data contract and was "
             f"quarantined at {record.path}.\n{report.summary()}"
-        )
-
-
-class NoSourceError(ExpectedError):
-    """Nothing to ingest: no source was given and the contract is not the worked example's."""
-
-
-def require_example_contract(contract: DataContract) -> None:
-    """The synthetic worked example fits only its own contract's columns: with any other
-    contract a command that needs data must be given the user's file."""
-    example = load_contract(EXAMPLE_CONTRACT)
-    if contract.column_names != example.column_names:
-        raise NoSourceError(
-            f"no source to read: the synthetic worked example fits only its own contract "
-            f"({example.name}), and the contract in use is {contract.name!r}. Give your table: "
-            "--source FILE (make ingest SOURCE=FILE; make all SOURCE=FILE), or set "
-            f"{ENV_PREFIX}SOURCE_PATH in .env"
         )
 
 
