@@ -22,17 +22,9 @@ from sklearn.datasets import load_breast_cancer, load_diabetes
 
 from {{ cookiecutter.package_name }}.contract.inference import numeric_bounds
 from {{ cookiecutter.package_name }}.contract.spec import DEFAULT_TOLERANCE
+from {{ cookiecutter.package_name }}.contract.tolerance import outside
 
 TABLES = {"breast cancer": load_breast_cancer, "diabetes": load_diabetes}
-
-
-def outside(values: pd.Series, low: float | None, high: float | None) -> float:
-    broken = pd.Series(False, index=values.index)
-    if low is not None:
-        broken |= values < low
-    if high is not None:
-        broken |= values > high
-    return float(broken.mean())
 
 
 def measure(frame: pd.DataFrame, seeds: int) -> dict[str, float]:
@@ -47,17 +39,12 @@ def measure(frame: pd.DataFrame, seeds: int) -> dict[str, float]:
             low, high = bounds.expected.get("min"), bounds.expected.get("max")
             for batch in later:
                 values = batch[column].astype(float)
-                shares.append(outside(values, low, high))
-                hard_breaks += int(
-                    outside(values, bounds.hard.get("min"), bounds.hard.get("max")) * len(values)
-                )
+                hard_low, hard_high = bounds.hard.get("min"), bounds.hard.get("max")
+                shares.append(float(outside(values, low, high).mean()))
+                hard_breaks += int(outside(values, hard_low, hard_high).sum())
                 scaled = values * 100
-                in_other_units.append(
-                    max(
-                        outside(scaled, low, high),
-                        outside(scaled, bounds.hard.get("min"), bounds.hard.get("max")),
-                    )
-                )
+                refused = outside(scaled, low, high) | outside(scaled, hard_low, hard_high)
+                in_other_units.append(float(refused.mean()))
     return {
         "max share outside": max(shares),
         "p99 share outside": float(np.quantile(shares, 0.99)),

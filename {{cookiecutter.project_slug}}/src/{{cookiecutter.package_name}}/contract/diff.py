@@ -102,12 +102,10 @@ def _column_changes(old: Column, new: Column) -> list[Change]:
 def _kind(field: str, before: Any, after: Any) -> ChangeKind:
     if field in EXPECTATION_FIELDS:
         return "expectation"
-    if field == "min":
-        return "widened" if after is None or (before is not None and after < before) else "narrowed"
-    if field == "max":
-        return "widened" if after is None or (before is not None and after > before) else "narrowed"
-    if field == "max_length":
-        return "widened" if after is None or (before is not None and after > before) else "narrowed"
+    if field in ("min", "max", "max_length"):
+        # Dropping a limit widens; so does moving it outward (down for a min, up for the rest).
+        outward = before is not None and (after < before if field == "min" else after > before)
+        return "widened" if after is None or outward else "narrowed"
     if field == "values":
         if after is None:
             return "widened"

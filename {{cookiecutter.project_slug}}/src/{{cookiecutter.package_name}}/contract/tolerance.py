@@ -14,6 +14,17 @@ import pandas as pd
 from .spec import DataContract
 
 
+def outside(values: pd.Series, low: float | None, high: float | None) -> pd.Series:
+    """Which of `values` lie below `low` or above `high` (an open side: None)."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    mask = pd.Series(False, index=values.index)
+    if low is not None:
+        mask |= numbers < low
+    if high is not None:
+        mask |= numbers > high
+    return mask
+
+
 def outside_expected(frame: pd.DataFrame, contract: DataContract) -> dict[str, float]:
     """For each column of `frame` with an expected range, the share of its present values
     outside it (0.0 when all are inside)."""
@@ -22,14 +33,9 @@ def outside_expected(frame: pd.DataFrame, contract: DataContract) -> dict[str, f
         if column.expected is None or column.name not in frame.columns:
             continue
         values = pd.to_numeric(frame[column.name], errors="coerce").dropna()
-        if values.empty:
-            continue
-        outside = pd.Series(False, index=values.index)
-        if column.expected.min is not None:
-            outside |= values < column.expected.min
-        if column.expected.max is not None:
-            outside |= values > column.expected.max
-        shares[column.name] = float(outside.mean())
+        if not values.empty:
+            expected = column.expected
+            shares[column.name] = float(outside(values, expected.min, expected.max).mean())
     return shares
 
 
@@ -45,15 +51,8 @@ def beyond_tolerance(frame: pd.DataFrame, contract: DataContract) -> dict[str, f
 
 def outside_limits(frame: pd.DataFrame, contract: DataContract) -> dict[str, int]:
     """For each column of `frame` with a hard `min` or `max`, how many values break it."""
-    counts: dict[str, int] = {}
-    for column in contract.columns:
-        if (column.min is None and column.max is None) or column.name not in frame.columns:
-            continue
-        values = pd.to_numeric(frame[column.name], errors="coerce").dropna()
-        broken = pd.Series(False, index=values.index)
-        if column.min is not None:
-            broken |= values < column.min
-        if column.max is not None:
-            broken |= values > column.max
-        counts[column.name] = int(broken.sum())
-    return counts
+    return {
+        column.name: int(outside(frame[column.name], column.min, column.max).sum())
+        for column in contract.columns
+        if (column.min is not None or column.max is not None) and column.name in frame.columns
+    }
