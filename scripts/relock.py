@@ -40,7 +40,8 @@ def main() -> int:
         project = Path(
             cookiecutter(str(REPO), no_input=True, output_dir=out, config_file=str(config))
         )
-        subprocess.run([uv, "lock", "--directory", str(project)], check=True)
+        # Arguments are uv's: `--upgrade-package prefect` moves that package (and only it).
+        subprocess.run([uv, "lock", "--directory", str(project), *sys.argv[1:]], check=True)
         lock = (project / "uv.lock").read_text(encoding="utf-8")
         slug = project.name
     if re.search(r"\{[{%#]", lock):

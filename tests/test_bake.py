@@ -24,7 +24,9 @@ EXPECTED_FILES = [
     ".gitignore",
     ".pre-commit-config.yaml",
     ".python-version",
+    ".github/dependabot.yml",
     ".github/workflows/ci.yml",
+    ".github/workflows/newest-dependencies.yml",
     "LICENSE",
     "Makefile",
     "README.md",
@@ -41,6 +43,7 @@ EXPECTED_FILES = [
     "bench/online.py",
     "bench/scaling.py",
     "bench/serving.py",
+    "bench/soak.py",
     "bench/stack.py",
     "bench/startup.py",
     "bench/training.py",
@@ -52,6 +55,7 @@ EXPECTED_FILES = [
     "src/{package}/__main__.py",
     "src/{package}/cli.py",
     "src/{package}/cluster.py",
+    "src/{package}/credentials.py",
     "src/{package}/deployments.py",
     "src/{package}/errors.py",
     "src/{package}/loop.py",
@@ -125,6 +129,7 @@ EXPECTED_FILES = [
     "src/{package}/training/evaluation.py",
     "src/{package}/training/flow.py",
     "src/{package}/training/gate.py",
+    "src/{package}/training/integrity.py",
     "src/{package}/training/model_card.py",
     "src/{package}/training/registry.py",
     "src/{package}/training/registry_view.py",
@@ -138,6 +143,7 @@ EXPECTED_FILES = [
     "src/{package}/serving/flow.py",
     "src/{package}/serving/guard.py",
     "src/{package}/serving/local.py",
+    "src/{package}/serving/prediction_log.py",
     "src/{package}/serving/schemas.py",
     "src/{package}/serving/scorer.py",
     "src/{package}/serving/service.py",
@@ -159,6 +165,7 @@ EXPECTED_FILES = [
     "tests/code/test_commands.py",
     "tests/code/test_readmes.py",
     "tests/code/test_contract.py",
+    "tests/code/test_credentials.py",
     "tests/code/test_dataset.py",
     "tests/code/test_drift.py",
     "tests/code/test_evaluation.py",
@@ -168,6 +175,7 @@ EXPECTED_FILES = [
     "tests/code/test_seeds.py",
     "tests/code/test_ingestion.py",
     "tests/code/test_online.py",
+    "tests/code/test_prediction_log.py",
     "tests/code/test_progress.py",
     "tests/code/test_report.py",
     "tests/code/test_requirements.py",
@@ -193,6 +201,7 @@ EXPECTED_FILES = [
     "tests/e2e/test_monitoring_flow.py",
     "tests/e2e/test_serving.py",
     "tests/e2e/test_training_flow.py",
+    "tests/e2e/test_trust.py",
     "tests/model/test_candidates.py",
     "tests/model/test_compiled.py",
     "tests/model/test_experiment.py",
@@ -200,7 +209,11 @@ EXPECTED_FILES = [
 
 # What each non-default answer removes or adds: written out here, independently of the hook.
 REMOVED_BY = {
-    ("ci", "none"): {".github/workflows/ci.yml"},
+    ("ci", "none"): {
+        ".github/dependabot.yml",
+        ".github/workflows/ci.yml",
+        ".github/workflows/newest-dependencies.yml",
+    },
     ("feature_store", "none"): {"tests/e2e/test_feature_store.py", "bench/feature_store.py"},
 }
 ADDED_BY = {("problem_type", "ranking"): {"tests/e2e/test_ranking_api.py"}}

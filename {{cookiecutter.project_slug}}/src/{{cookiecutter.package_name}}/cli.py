@@ -222,7 +222,9 @@ def serve(
         "--port", str(port or settings.serve_port),
     ]  # fmt: skip
     typer.echo(" ".join(command[2:]))
-    os.execv(sys.executable, command)  # BentoML takes over the process and its signals
+    # BentoML takes over the process and its signals. A fixed command: this interpreter, its
+    # BentoML, this package's service; only the host and port come from the caller.
+    os.execv(sys.executable, command)  # nosec B606
 
 
 @app.command()
@@ -306,7 +308,7 @@ def dashboard(
         "--host", "127.0.0.1", "--port", str(port or settings.dashboard_port),
     ]  # fmt: skip
     typer.echo(" ".join(command))
-    os.execv(evidently, command)
+    os.execv(evidently, command)  # nosec B606 # the environment's own evidently, fixed arguments
 
 
 @app.command()
@@ -535,6 +537,18 @@ def generate(
     else:
         raise typer.BadParameter("use a .csv or .parquet file name", param_hint="OUTPUT")
     typer.echo(f"wrote {len(frame)} rows to {output}")
+
+
+@app.command()
+def secrets() -> None:
+    """Write compose.yaml's secrets (database and MLflow passwords, Prefect's auth string) into
+    .env (never committed), new random ones for those not set yet."""
+    from .credentials import compose_secrets
+
+    project_dir = get_settings().project_dir
+    added = compose_secrets(project_dir)
+    shown = ", ".join(added) if added else "none: every one was already set"
+    typer.echo(f"{project_dir / '.env'}: added {shown}")
 
 
 @app.command()

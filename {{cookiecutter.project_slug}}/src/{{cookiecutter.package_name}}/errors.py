@@ -8,6 +8,7 @@ itself: the traceback is printed and the command exits with `UNEXPECTED_FAILURE`
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -45,6 +46,21 @@ def reading_store(path: Path, what: str) -> Iterator[None]:
         yield
     except (OSError, ValueError) as error:
         raise StoreError(f"{what} {path} cannot be read: {type(error).__name__}: {error}") from None
+
+
+@contextmanager
+def writing_store(path: Path, what: str) -> Iterator[None]:
+    """Turn a failure to write a stored file (a full disk, a read-only or missing folder) into a
+    `StoreError` naming it; what was written of it is the caller's to remove."""
+    try:
+        yield
+    except FileExistsError:
+        raise  # a concurrent writer won: the caller decides
+    except OSError as error:
+        reason = error.strerror or str(error)
+        if error.errno == errno.ENOSPC or "No space left" in str(error):
+            reason = "no space left on the device"
+        raise StoreError(f"{what} {path} cannot be written: {reason}") from None
 
 
 def describe_validation_error(error: Any) -> str:

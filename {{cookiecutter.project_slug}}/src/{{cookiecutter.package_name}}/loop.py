@@ -35,6 +35,7 @@ import pandas as pd
 
 from . import progress
 from .contract import DataContract, load_contract
+from .credentials import service_headers
 from .data.batches import read_batch, require_example_contract
 from .data.replay import already_ingested, split_for_replay, write_parts
 from .data.synthetic import DEFAULT_START, WORKED_EXAMPLE, generate_batch
@@ -416,7 +417,7 @@ def run_closed_loop(
             )
         report.timed(
             "reload",
-            lambda: http_json(f"{service_url}/reload", {}),
+            lambda: http_json(f"{service_url}/reload", {}, headers=service_headers(settings)),
             lambda answer: f"the service at {service_url} loaded v{answer[1].get('version')}",
         )
         status, body = http_json(f"{service_url}/readyz")

@@ -24,6 +24,7 @@ from typing import Any
 from .contract import load_contract
 from .data.batches import read_jsonl
 from .requirements import SystemRequirements, load_requirements
+from .serving.prediction_log import read_chunks
 from .settings import Settings, get_settings
 
 # Latency figures come from the newest prediction-log records only: the log grows without end.
@@ -142,13 +143,10 @@ def training_runs(settings: Settings) -> list[dict[str, Any]]:
 
 
 def recent_predictions(path: Path) -> list[dict[str, Any]]:
-    """The newest prediction-log records (a bounded read from the end; bad lines skipped)."""
-    if not path.is_file():
-        return []
-    with path.open("rb") as handle:
-        size = handle.seek(0, os.SEEK_END)
-        handle.seek(max(0, size - LATENCY_TAIL_BYTES))
-        lines = handle.read().splitlines()[1 if size > LATENCY_TAIL_BYTES else 0 :]
+    """The newest prediction-log records (a bounded read from the end, across the log's
+    segments; bad lines skipped)."""
+    chunks = read_chunks(path, 0, newest_bytes=LATENCY_TAIL_BYTES)
+    lines = [line for chunk in chunks for line in chunk.data.splitlines()]
     records = []
     for line in lines:
         try:

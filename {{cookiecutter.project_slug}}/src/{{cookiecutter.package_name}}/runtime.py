@@ -28,12 +28,22 @@ def tool_environment(settings: Settings) -> dict[str, str]:
         # The temporary Prefect server needs more than the default 20 s on 2 busy cores.
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
         "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+        # A registry that hangs answers within this, and is retried twice, not for minutes
+        # (MLflow's defaults: 120 s, 7 retries with back-off).
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "2",
     }
     if settings.prefect_api_url:
         env["PREFECT_API_URL"] = settings.prefect_api_url
-    return env
+    return env | FORCED
+
+
+# Never overridden by the environment: MLflow must not unpickle a model file. This project
+# loads models itself, with skops and the types its code trusts (training/integrity.py).
+FORCED = {"MLFLOW_ALLOW_PICKLE_DESERIALIZATION": "false"}
 
 
 def isolate_tools(settings: Settings) -> None:
     for key, value in tool_environment(settings).items():
         os.environ.setdefault(key, value)
+    os.environ.update(FORCED)

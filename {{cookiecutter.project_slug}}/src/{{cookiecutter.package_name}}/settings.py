@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from .errors import ExpectedError
@@ -90,6 +90,16 @@ class Settings(BaseSettings):
     serve_host: str = "127.0.0.1"
     serve_port: int = Field(default=3000, gt=0, lt=65536)
     champion_check_seconds: float = Field(default=30.0, ge=0)
+    # The service serves only versions whose promotion gate passed; naming a version here
+    # serves it anyway (logged as forced): an operator's override, not a default.
+    serve_ungated_version: str | None = None
+    # The token POST /reload requires (Authorization: Bearer ...). Unset: the project's own,
+    # generated on first use in `.secrets/service_token` (never committed).
+    service_token: SecretStr | None = None
+    # The prediction log is cut into segments of this size; this many earlier segments are
+    # kept: the log never holds more than (keep + 1) x size (serving/prediction_log.py).
+    prediction_log_max_mb: int = Field(default=100, gt=0)
+    prediction_log_keep_files: int = Field(default=10, ge=1)
     # The service and batch scoring use a version's compiled scoring path (serving/compiled.py)
     # when it has one; "pipeline" always scores with the registered scikit-learn pipeline.
     scoring_path: ScoringPath = "compiled"

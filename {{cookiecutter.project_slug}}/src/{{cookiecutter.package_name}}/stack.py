@@ -3,20 +3,24 @@
 compose.yaml's services as local processes on 127.0.0.1 and free ports, their state in one
 folder (default `<project>/.stack`):
 
-- PostgreSQL 16 (the pgserver wheel), the MLflow server's backend store;
-- the MLflow tracking server on it, proxying artifacts to a folder (clients never write there);
-- a standing Prefect server, with its own database;
+- PostgreSQL 16 (the pgserver wheel), the MLflow server's backend store, on a unix socket in
+  the stack's folder (no TCP port);
+- the MLflow tracking server on it, proxying artifacts to a folder (clients never write there),
+  behind MLflow's basic-auth app: every request needs the stack's MLflow credentials;
+- a standing Prefect server, with its own database, behind Prefect's API auth string;
 - the pipeline worker (the `worker` command), serving every flow as a deployment;
 - the prediction service, reading the champion from the MLflow server;
 - with the feature store on, Redis (the OS package's redis-server) as its online store.
 
 The project's code is the same as on a laptop; only the settings `StackInfo.settings` lists
-differ, as in compose.yaml.
+differ, as in compose.yaml. The credentials are made once per project in `.secrets/`
+(credentials.py) and written, with the settings, to `.stack/env` (mode 0600) for other shells.
 """
 
 from __future__ import annotations
 
 import atexit
+import base64
 import contextlib
 import json
 import os
@@ -24,7 +28,7 @@ import shlex
 import shutil
 import signal
 import socket
-import subprocess
+import subprocess  # nosec B404 # starts this package's own servers, with argument lists
 import sys
 import tempfile
 import time
@@ -33,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .credentials import ADMIN, new_secret, secret_file, write_private
 from .serving.local import (
     STARTUP_SECONDS,
     LocalServer,
@@ -56,6 +61,25 @@ DEPLOYMENTS = (
 TRACKING_DATABASE = "mlflow"
 
 
+def stack_credentials(project_dir: Path) -> dict[str, str]:
+    """What a client of this project's stack authenticates with, as the tools read it from the
+    environment: MLflow's basic-auth user and the Prefect API's auth string."""
+    return {
+        "MLFLOW_TRACKING_USERNAME": ADMIN,
+        "MLFLOW_TRACKING_PASSWORD": secret_file(project_dir, "stack_mlflow_password"),
+        "PREFECT_API_AUTH_STRING": f"{ADMIN}:{secret_file(project_dir, 'stack_prefect_password')}",
+    }
+
+
+def prefect_headers(auth_string: str | None = None) -> dict[str, str]:
+    """What a raw HTTP call to the Prefect API sends: the auth string (default: the
+    environment's PREFECT_API_AUTH_STRING), as HTTP Basic credentials."""
+    auth_string = auth_string or os.environ.get("PREFECT_API_AUTH_STRING")
+    if not auth_string:
+        return {}
+    return {"Authorization": "Basic " + base64.b64encode(auth_string.encode()).decode()}
+
+
 @dataclass
 class StackInfo:
     folder: Path
@@ -65,15 +89,16 @@ class StackInfo:
     service_url: str
     feature_online_store: str | None = None  # Redis, host:port, when the feature store is on
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    credentials: dict[str, str] = field(default_factory=dict)  # `stack_credentials`
 
     @property
     def settings(self) -> dict[str, str]:
-        """What points a project at this stack instead of its files."""
+        """What points a project at this stack instead of its files, and what it logs in with."""
         settings = {
             f"{ENV_PREFIX}MLFLOW_TRACKING_URI": self.mlflow_url,
             f"{ENV_PREFIX}PREFECT_API_URL": f"{self.prefect_url}/api",
             f"{ENV_PREFIX}SERVICE_URL": self.service_url,
-        }
+        } | self.credentials
         if self.feature_online_store:
             settings[f"{ENV_PREFIX}FEATURE_ONLINE_STORE"] = self.feature_online_store
         return settings
@@ -87,9 +112,8 @@ class StackInfo:
 
     def env_file(self) -> Path:
         """The settings as a file to `source` in another shell (`set -a; . .stack/env`)."""
-        path = self.folder / "env"
-        path.write_text("".join(f"{key}={shlex.quote(v)}\n" for key, v in self.settings.items()))
-        return path
+        lines = "".join(f"{key}={shlex.quote(v)}\n" for key, v in self.settings.items())
+        return write_private(self.folder / "env", lines)
 
 
 @dataclass
@@ -171,7 +195,11 @@ def sqlalchemy_uri(postgres_uri: str, database: str) -> str:
     return f"{base}/{database}?{query}"
 
 
-def start_mlflow_server(folder: Path, backend_uri: str, env: Mapping[str, str]) -> LocalServer:
+def start_mlflow_server(
+    folder: Path, backend_uri: str, env: Mapping[str, str], admin_password: str | None = None
+) -> LocalServer:
+    """An MLflow server on a free port; with `admin_password`, behind MLflow's basic-auth app
+    (user `ADMIN`; no request without credentials gets anything)."""
     port = free_port()
     command = [
         sys.executable, "-m", "mlflow", "server",
@@ -181,25 +209,51 @@ def start_mlflow_server(folder: Path, backend_uri: str, env: Mapping[str, str]) 
     ]  # fmt: skip
     # Job execution spawns consumer processes that outlive the server (STACK_NOTES).
     env = dict(env) | {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    if admin_password is not None:
+        command += ["--app-name", "basic-auth"]
+        env["MLFLOW_AUTH_CONFIG_PATH"] = str(write_auth_config(folder, admin_password))
+        # Signs the app's CSRF tokens: one process, so a key of its own each start.
+        env["MLFLOW_FLASK_SERVER_SECRET_KEY"] = new_secret()
     process = start_process(command, env, folder / "mlflow.log")
     return LocalServer(f"http://127.0.0.1:{port}", process, health_path="/health")
 
 
-def start_standing_prefect_server(folder: Path, env: Mapping[str, str]) -> LocalServer:
-    """A standing Prefect server with its own home and database, not the project's."""
+def write_auth_config(folder: Path, admin_password: str) -> Path:
+    """MLflow's basic-auth settings: its users database in `folder`, the admin's password, and
+    no permission for a user that was not granted one."""
+    return write_private(
+        folder / "mlflow-auth.ini",
+        "[mlflow]\n"
+        "default_permission = NO_PERMISSIONS\n"
+        f"database_uri = sqlite:///{folder / 'mlflow-auth.db'}\n"
+        f"admin_username = {ADMIN}\n"
+        f"admin_password = {admin_password}\n"
+        "authorization_function = mlflow.server.auth:authenticate_request_basic_auth\n",
+    )
+
+
+def start_standing_prefect_server(
+    folder: Path, env: Mapping[str, str], auth_string: str | None = None
+) -> LocalServer:
+    """A standing Prefect server with its own home and database, not the project's; with
+    `auth_string` (user:password), every API call must carry it."""
     port = free_port()
     command = [
         sys.executable, "-m", "prefect", "server", "start",
         "--host", "127.0.0.1", "--port", str(port),
     ]  # fmt: skip
     env = dict(env) | {"PREFECT_HOME": str(folder / "prefect")}
+    if auth_string is not None:
+        env["PREFECT_SERVER_API_AUTH_STRING"] = auth_string
     process = start_process(command, env, folder / "prefect.log")
     return LocalServer(f"http://127.0.0.1:{port}", process, health_path="/api/health")
 
 
 def deployed(prefect_url: str) -> set[str]:
     """The pipeline deployments the Prefect server knows, as `flow/deployment`."""
-    status, answer = http_json(f"{prefect_url}/api/deployments/filter", {})
+    status, answer = http_json(
+        f"{prefect_url}/api/deployments/filter", {}, headers=prefect_headers()
+    )
     if status != 200:
         return set()
     flows = flow_names(f"{prefect_url}/api")
@@ -208,7 +262,7 @@ def deployed(prefect_url: str) -> set[str]:
 
 def flow_names(prefect_api: str) -> dict[str, str]:
     """Each flow's name by its id, as the Prefect API at `prefect_api` (…/api) knows them."""
-    _, flows = http_json(f"{prefect_api}/flows/filter", {})
+    _, flows = http_json(f"{prefect_api}/flows/filter", {}, headers=prefect_headers())
     return {flow["id"]: flow["name"] for flow in flows}
 
 
@@ -257,10 +311,22 @@ def running_stack(project_dir: Path, folder: Path | None = None) -> Iterator[Sta
         # runtime folder anew once it is removed. It is stopped here, so that hook goes.
         stop.callback(atexit.unregister, postgres._cleanup)
         stop.callback(postgres.cleanup)
-        mlflow = start_mlflow_server(folder, sqlalchemy_uri(postgres.get_uri(), "mlflow"), env)
+        credentials = stack_credentials(project_dir)
+        mlflow = start_mlflow_server(
+            folder,
+            sqlalchemy_uri(postgres.get_uri(), "mlflow"),
+            env,
+            admin_password=credentials["MLFLOW_TRACKING_PASSWORD"],
+        )
         stop.callback(mlflow.stop)
-        prefect = start_standing_prefect_server(folder, env)
+        prefect = start_standing_prefect_server(
+            folder, env, auth_string=credentials["PREFECT_API_AUTH_STRING"]
+        )
         stop.callback(prefect.stop)
+        # This process asks the Prefect server whether the worker deployed its flows.
+        stop.enter_context(
+            environment_variable("PREFECT_API_AUTH_STRING", credentials["PREFECT_API_AUTH_STRING"])
+        )
         settings = get_settings(project_dir)
         redis = None
         if settings.uses_feature_store and not settings.feature_online_store:
@@ -274,7 +340,9 @@ def running_stack(project_dir: Path, folder: Path | None = None) -> Iterator[Sta
             project_dir,
             log=folder / "service.log",
             wait=False,
-            settings={f"{ENV_PREFIX}MLFLOW_TRACKING_URI": mlflow.url} | online_store,
+            settings={f"{ENV_PREFIX}MLFLOW_TRACKING_URI": mlflow.url}
+            | online_store
+            | {key: value for key, value in credentials.items() if key.startswith("MLFLOW_")},
         )
         stop.callback(service.stop)
         info = StackInfo(
@@ -284,6 +352,7 @@ def running_stack(project_dir: Path, folder: Path | None = None) -> Iterator[Sta
             prefect_url=prefect.url,
             service_url=service.url,
             feature_online_store=redis.address if redis else None,
+            credentials=credentials,
         )
         # The worker looks for new runs every 2 s instead of Prefect's 10: on one machine, runs
         # triggered one after another (the loop) start sooner.

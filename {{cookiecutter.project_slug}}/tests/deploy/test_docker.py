@@ -33,9 +33,11 @@ import yaml
 from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.contract import load_contract
+from {{ cookiecutter.package_name }}.credentials import COMPOSE_SECRETS
 from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
 from {{ cookiecutter.package_name }}.serving.local import free_port, http_json, request_records
 from {{ cookiecutter.package_name }}.settings import Settings, get_settings
+from {{ cookiecutter.package_name }}.stack import prefect_headers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.docker]
 
@@ -222,7 +224,7 @@ def wait_for(what: str, ready: object, stack: ComposeStack, timeout: float = UP_
 
 def answers(url: str, expected: int = 200) -> bool:
     try:
-        return bool(http_json(url, timeout=5)[0] == expected)
+        return bool(http_json(url, timeout=5, headers=prefect_headers())[0] == expected)
     except OSError:
         return False
 
@@ -231,12 +233,23 @@ def answers(url: str, expected: int = 200) -> bool:
 def stack(images: dict[str, str]) -> Iterator[ComposeStack]:
     """compose.yaml, up from the images just built, on free ports; `down -v` after."""
     ports = {"mlflow": free_port(), "prefect": free_port(), "serving": free_port()}
+    # The secrets compose refuses to start without, new for this stack (`make secrets`).
+    secrets = {name: make() for name, make in COMPOSE_SECRETS.items()}
     running = ComposeStack(
         [*compose_cli(), "--project-name", f"{SLUG}-test-{os.getpid()}"],
         dict(os.environ)
+        | secrets
         | {f"{service.upper()}_PORT": str(port) for service, port in ports.items()},
         ports,
     )
+    # This process's MLflow and Prefect clients log in as compose's own services do.
+    logins = {
+        "MLFLOW_TRACKING_USERNAME": "admin",
+        "MLFLOW_TRACKING_PASSWORD": secrets["MLFLOW_ADMIN_PASSWORD"],
+        "PREFECT_API_AUTH_STRING": secrets["PREFECT_AUTH_STRING"],
+    }
+    before = {name: os.environ.get(name) for name in logins}
+    os.environ.update(logins)
     FIGURES["compose"] = " ".join(running.command[:-2])
     started = time.perf_counter()
     up = running("up", "--detach", "--no-build", timeout=UP_SECONDS)
@@ -251,6 +264,11 @@ def stack(images: dict[str, str]) -> Iterator[ComposeStack]:
         yield running
     finally:
         running("down", "--volumes", "--remove-orphans", "--timeout", "20")
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def test_a_champion_trained_through_the_containers_is_served(stack: ComposeStack) -> None:
@@ -278,7 +296,15 @@ def test_a_champion_trained_through_the_containers_is_served(stack: ComposeStack
     FIGURES["ingest_and_train_seconds"] = round(time.perf_counter() - started, 1)
     status, decision = json.loads(ran.stdout.strip().splitlines()[-1])
     assert status == "validated" and "promoted to champion" in decision, decision
-    _, runs = http_json(f"{stack.url('prefect')}/api/flow_runs/filter", {})
+    # Nothing answers without credentials; the test logs in as the services do.
+    assert http_json(f"{stack.url('prefect')}/api/flow_runs/filter", {})[0] == 401
+    mlflow_search = f"{stack.url('mlflow')}/api/2.0/mlflow/registered-models/search"
+    assert http_json(mlflow_search)[0] == 401
+    _, listed = http_json(
+        f"{stack.url('prefect')}/api/flow_runs/filter", {}, headers=prefect_headers()
+    )
+    # The runs that ran: Prefect's scheduler also lists the monitoring deployment's next ones.
+    runs = [run for run in listed if run["state_type"] != "SCHEDULED"]
     assert len(runs) == 2 + FEATURE_STORE and all(r["deployment_id"] for r in runs), runs
     assert all(r["state_type"] == "COMPLETED" for r in runs), runs
 
@@ -288,7 +314,11 @@ def test_a_champion_trained_through_the_containers_is_served(stack: ComposeStack
     assert client.get_model_version_by_alias(name, "champion").version == "1"
 
     # The service loads it, turns healthy, and answers through the published port.
-    status, loaded = http_json(f"{service}/reload", {})
+    # POST /reload needs the token the service made in the project volume.
+    token = stack("exec", "-T", "serving", "cat", "/project/.secrets/service_token").stdout
+    headers = {"Authorization": f"Bearer {token.strip()}"}
+    assert http_json(f"{service}/reload", {})[0] == 401
+    status, loaded = http_json(f"{service}/reload", {}, headers=headers)
     assert status == 200 and loaded["version"] == "1", loaded
     FIGURES["healthy_seconds_after_reload"] = round(
         wait_for("a healthy service", lambda: stack.health("serving") == "healthy", stack, 90), 1
@@ -303,7 +333,7 @@ def test_a_champion_trained_through_the_containers_is_served(stack: ComposeStack
         assert not set(contract.entity_features()) & records[0].keys(), records[0]
         keys = stack("exec", "-T", "redis", "redis-cli", "dbsize").stdout.strip()
         assert int(keys or 0) > 0, keys
-        status, model = http_json(f"{service}/model", {})
+        status, model = http_json(f"{service}/model")
         assert model["feature_store"]["freshness"].startswith("online store fresh"), model
     status, error = http_json(f"{service}/predict", {"records": [records[0] | {"surplus": 1}]})
     assert status == 400 and "surplus" in json.dumps(error), error  # the field at fault

@@ -10,6 +10,7 @@ through it ~2.5 min (each flow run is a new process on the worker).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -18,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +33,13 @@ from mlflow import MlflowClient
 from {{ cookiecutter.package_name }}.runtime import tool_environment
 from {{ cookiecutter.package_name }}.serving.local import http_json
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
-from {{ cookiecutter.package_name }}.stack import flow_names
+from {{ cookiecutter.package_name }}.stack import flow_names, prefect_headers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.servers]
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 START_SECONDS = 240
+CREDENTIALS = ("MLFLOW_TRACKING_USERNAME", "MLFLOW_TRACKING_PASSWORD", "PREFECT_API_AUTH_STRING")
 
 
 @dataclass(frozen=True)
@@ -105,17 +109,24 @@ def postmaster(folder: Path) -> psutil.Process:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     running = launch(tmp_path_factory.mktemp("stack-project"))
-    try:
-        yield running
-    finally:
-        stop(running.process)
+    # This process's clients (MLflow's, Prefect's) log in as a user's shell does, from the
+    # stack's env file.
+    with pytest.MonkeyPatch.context() as patch:
+        for key in CREDENTIALS:
+            patch.setenv(key, running.settings[key])
+        try:
+            yield running
+        finally:
+            stop(running.process)
 
 
 def flow_runs(prefect_api: str) -> list[dict[str, object]]:
-    """Every flow run the Prefect server knows, with its flow's name."""
+    """Every flow run the Prefect server ran, with its flow's name (not the runs its scheduler
+    lists ahead for the monitoring deployment's interval)."""
     names = flow_names(prefect_api)
-    _, runs = http_json(f"{prefect_api}/flow_runs/filter", {})
-    return [run | {"flow": names[run["flow_id"]]} for run in runs]
+    _, runs = http_json(f"{prefect_api}/flow_runs/filter", {}, headers=prefect_headers())
+    ran = [run for run in runs if run["state_type"] != "SCHEDULED"]
+    return [run | {"flow": names[run["flow_id"]]} for run in ran]
 
 
 def test_the_loop_runs_through_the_servers(stack: RunningStack) -> None:
@@ -166,7 +177,7 @@ def test_the_loop_runs_through_the_servers(stack: RunningStack) -> None:
     assert len(list((stack.folder / "mlartifacts").rglob("model.skops"))) == 2
 
     # The service read the champion from the server and logged what it scored in the project.
-    status, model = http_json(f"{stack.service_url}/model", {})
+    status, model = http_json(f"{stack.service_url}/model")
     assert status == 200 and (model["version"], model["run_id"]) == ("2", champion.run_id)
     log = stack.project / "data" / "predictions" / "prediction_log.jsonl"
     assert len(log.read_text().splitlines()) == 4_001
@@ -188,6 +199,43 @@ def test_a_missing_deployment_is_one_message(stack: RunningStack) -> None:
         pytest.raises(NoWorkerError, match=expected),
     ):
         run_deployed("nothing/here")
+
+
+def status_of(method: str, url: str, body: bytes | None = None) -> int:
+    """The HTTP status of a request sent with no credentials."""
+    request = urllib.request.Request(
+        url, data=body, method=method, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_nothing_changes_state_without_credentials(stack: RunningStack) -> None:
+    """The chain that ran code through an open stack: upload a model to MLflow, register it,
+    point the champion at it, reload the service. Each step is refused without credentials;
+    the Prefect API neither lists nor deletes deployments."""
+    name = Settings(project_dir=stack.project).registered_model_name
+    mlflow_api = f"{stack.mlflow_url}/api/2.0"
+    alias = json.dumps({"name": name, "alias": "champion", "version": "1"}).encode()
+    assert status_of("POST", f"{mlflow_api}/mlflow/registered-models/alias", alias) == 401
+    upload = f"{mlflow_api}/mlflow-artifacts/artifacts/0/attack/artifacts/model.pkl"
+    assert status_of("PUT", upload, b"payload") == 401
+    created = json.dumps({"name": name, "source": "mlflow-artifacts:/0/attack"}).encode()
+    assert status_of("POST", f"{mlflow_api}/mlflow/model-versions/create", created) == 401
+    assert status_of("GET", f"{mlflow_api}/mlflow/registered-models/search") == 401
+    assert status_of("POST", f"{stack.service_url}/reload", b"{}") == 401
+    assert status_of("POST", f"{stack.prefect_api}/deployments/filter", b"{}") == 401
+    deployment = f"{stack.prefect_api}/deployments/00000000-0000-0000-0000-000000000000"
+    assert status_of("DELETE", deployment) == 401
+    # The stack's own clients, with the env file's credentials, get in.
+    client = MlflowClient(tracking_uri=stack.mlflow_url)
+    assert client.get_model_version_by_alias(name, "champion").version == "2"
+    listed, _ = http_json(f"{stack.prefect_api}/deployments/filter", {}, headers=prefect_headers())
+    assert listed == 200
+    assert oct((stack.folder / "env").stat().st_mode & 0o777) == "0o600"
 
 
 def test_ctrl_c_stops_every_server(stack: RunningStack) -> None:

@@ -224,17 +224,36 @@ def test_a_corrupt_champion_is_named_by_version_and_file(
     artifacts = trained.project_dir / "mlartifacts"
     source = tmp_path / "score.csv"
     generate_batch(rows=50, seed=9).to_csv(source, index=False)
-    # A broken compiled path: said, and the pipeline scores instead.
+    # A compiled path changed since registration: the version is refused, by any path.
     (compiled_spec,) = artifacts.rglob("compiled/compiled.json")
+    registered = compiled_spec.read_bytes()
     compiled_spec.write_text("{not json")
     result = cli(trained.project_dir, "score", str(source), api_url=api_url)
-    assert result.returncode == 0, result.stderr
-    assert "compiled scoring path of" in result.stderr and "v1 cannot be loaded" in result.stderr
-    # And a broken pipeline: nothing left to score with.
+    one_message(result, BAD_INPUT, "v1's files are not the ones it was registered with",
+                "compiled/compiled.json changed")  # fmt: skip
+    # A pipeline changed since registration: the same, naming its file, when it is what scores.
+    compiled_spec.write_bytes(registered)
     (model_file,) = artifacts.rglob("model.skops")
     model_file.write_bytes(b"not a zip file")
-    result = cli(trained.project_dir, "score", str(source), api_url=api_url)
-    one_message(result, BAD_INPUT, "v1 cannot be loaded from file://", "BadZipFile")
+    pipeline = {f"{ENV_PREFIX}SCORING_PATH": "pipeline"}
+    result = cli(trained.project_dir, "score", str(source), api_url=api_url, env=pipeline)
+    one_message(result, BAD_INPUT, "v1's files are not the ones", "model/model.skops changed")
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("mount") is None, reason="a small tmpfs needs root"
+)
+def test_ingest_on_a_full_disk_is_one_message_naming_the_file(tmp_path: Path, api_url: str) -> None:
+    project = tmp_path / "full"
+    data = project / "data"
+    data.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(data)], check=True)
+    try:
+        result = cli(project, "ingest", api_url=api_url)
+        one_message(result, BAD_INPUT, f"the batch {data / 'validated'}/", "no space left")
+        assert not [path.name for path in data.rglob("*.parquet*")]  # nothing half-written
+    finally:
+        subprocess.run(["umount", "-l", str(data)], check=False)
 
 
 def test_garbage_in_the_prediction_log_is_skipped_and_counted(

@@ -151,7 +151,7 @@ def test_the_service_fetches_features_by_key(
 ) -> None:
     url, settings = feast_service.url, feast_service.settings
     cold = feature_store.OnlineFeatures(contract, settings).cold_start
-    status, before = http_json(f"{url}/model", {})
+    status, before = http_json(f"{url}/model")
     frame = generate_batch(20, seed=99, start=DEFAULT_START + timedelta(days=7))
     frame.loc[0, "user_id"] = USER
     frame.loc[1, "user_id"] = "a-user-never-seen"
@@ -174,7 +174,7 @@ def test_the_service_fetches_features_by_key(
         assert status == 400, body
         assert body["detail"][0]["loc"][-1] == "user_id" and body["detail"][0]["type"] == problem
 
-    status, info = http_json(f"{url}/model", {})
+    status, info = http_json(f"{url}/model")
     assert status == 200, info
     counted = info["feature_store"]["unknown_keys"] - before["feature_store"]["unknown_keys"]
     assert counted == unknown_keys

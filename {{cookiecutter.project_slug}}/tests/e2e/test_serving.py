@@ -25,6 +25,7 @@ import pytest
 from mlflow import MlflowClient
 
 from {{ cookiecutter.package_name }}.contract import load_contract
+from {{ cookiecutter.package_name }}.credentials import service_headers
 from {{ cookiecutter.package_name }}.data.batches import read_jsonl
 from {{ cookiecutter.package_name }}.data.flow import ingestion_flow
 from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
@@ -77,7 +78,7 @@ def records(rows: int, seed: int = 5) -> list[dict[str, Any]]:
 def test_ready_with_the_champion_loaded(server: Server) -> None:
     status, _ = http_json(f"{server.url}/readyz")
     assert status == 200
-    status, model = http_json(f"{server.url}/model", body={})
+    status, model = http_json(f"{server.url}/model")
     assert status == 200
     assert model["loaded"] and model["version"] == "1"
     # The candidates' champion is served by its compiled path, not its pipeline.
@@ -186,9 +187,13 @@ def test_a_new_champion_is_served_after_reload(
     assert newer.version == "2"
     # Stand in for the gate: promote version 2 in the registry the service reads.
     registry.connect(server.settings)
+    MlflowClient().set_model_version_tag(newer.name, newer.version, "gate", "passed")
     MlflowClient().set_registered_model_alias(newer.name, registry.CHAMPION, newer.version)
 
     status, body = http_json(f"{server.url}/reload", body={})
+    assert status == 401 and "service token" in body["error"], body  # not without the token
+    headers = service_headers(server.settings)
+    status, body = http_json(f"{server.url}/reload", body={}, headers=headers)
     assert status == 200
     assert body["changed"] and body["version"] == "2"
     status, predictions = http_json(f"{server.url}/predict", {"records": records(2)})
@@ -203,7 +208,8 @@ def test_without_a_champion_the_service_is_up_but_not_ready(tmp_path: Path) -> N
         assert http_json(f"{empty.url}/readyz")[0] == 503
         status, _ = http_json(f"{empty.url}/predict", {"records": records(1)})
         assert status == 503
-        assert http_json(f"{empty.url}/model", body={}) == (200, {"loaded": False})
+        status, model = http_json(f"{empty.url}/model")
+        assert status == 200 and model["loaded"] is False, model
     finally:
         empty.stop()
 
@@ -215,7 +221,7 @@ def test_a_time_with_an_offset_is_logged_in_naive_utc(server: Server) -> None:
     assert read_jsonl(server.settings.prediction_log)[-1][TIMESTAMP] == "2026-01-05T13:45:00"
 
 
-@pytest.mark.parametrize("path", ["/predict", "/reload", "/model"])
+@pytest.mark.parametrize("path", ["/predict"])
 @pytest.mark.parametrize(
     "content_type",
     [
@@ -373,7 +379,10 @@ def test_a_champion_that_cannot_load_is_named_in_the_503_and_the_log(
     assert http_json(f"{url}/readyz")[0] == 503
     status, body = http_json(f"{url}/predict", {"records": records(1)})
     assert status == 503
-    assert "v1 cannot be loaded from file://" in body["error"], body
+    # Named by version, with no server path; the log says which files changed, and the
+    # pipeline does not stand in for the compiled path.
+    assert "v1's files are not the ones it was registered with" in body["error"], body
+    assert "/" not in body["error"].replace("v1's", ""), body
     log = (project_dir / "service.log").read_text()
-    assert "v1 cannot be loaded" in log and "no champion in the registry yet" not in log
-    assert "compiled scoring path of" in log and "v1 cannot be loaded" in log
+    assert "compiled/compiled.json changed" in log and "no champion in the registry yet" not in log
+    assert "scoring with its scikit-learn pipeline instead" not in log

@@ -18,7 +18,7 @@ import pandas as pd
 from pydantic_core import to_json
 
 from ..contract import DataContract, load_contract
-from ..errors import ExpectedError
+from ..errors import ExpectedError, writing_store
 from ..settings import ENV_PREFIX, PACKAGE_DIR
 
 READABLE_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -219,8 +219,9 @@ def write_parquet_once(frame: pd.DataFrame, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.partial")
     try:
-        frame.to_parquet(partial, index=False)
-        os.link(partial, path)
+        with writing_store(path, "the batch"):
+            frame.to_parquet(partial, index=False)
+            os.link(partial, path)
     finally:
         partial.unlink(missing_ok=True)
     return path
@@ -241,9 +242,10 @@ def jsonl_lines(records: Iterable[dict[str, Any]]) -> str:
 def append_jsonl(records: Iterable[dict[str, Any]], path: Path) -> None:
     """Append one JSON line per record, in a single write."""
     lines = jsonl_lines(records)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as log:
-        log.write(lines)
+    with writing_store(path, "the log"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as log:
+            log.write(lines)
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

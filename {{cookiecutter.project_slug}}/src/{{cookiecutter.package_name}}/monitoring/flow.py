@@ -57,7 +57,7 @@ def load_current(
     source: Path | None, offset: int, log: Path, contract: DataContract, model: ScoringModel
 ) -> tuple[pd.DataFrame, int | None, list[str]]:
     if source is None:
-        return windows.prediction_log_window(log, offset)
+        return windows.prediction_log_window(log, offset, windows.WINDOW_NEWEST_BYTES)
     return windows.batch_window(source, contract, model), None, []
 
 
@@ -201,7 +201,7 @@ def retrain_champion(
     timed.seconds |= {f"retrain.{k}": v for k, v in trained.seconds.items()}
     service = None
     if trained.decision.promote:
-        service = reload_service(settings.reload_url)
+        service = reload_service(settings)
     retrained = {
         "version": trained.registered.version,
         "model_name": candidate,
@@ -405,7 +405,7 @@ def experiment_flow(
             if promote
             else f"v{trial.version} is off the traffic"
         )
-        acted = f"{done}; service: {reload_service(settings.reload_url)}"
+        acted = f"{done}; service: {reload_service(settings)}"
     outcome = experiment.ExperimentOutcome(analysis, trial.version, str(report), acted)
     get_run_logger().info(outcome.headline())
     return outcome

@@ -11,6 +11,7 @@ from typing import Any
 
 from evidently.core.report import Snapshot
 
+from ..credentials import service_headers
 from ..data.batches import append_jsonl, read_jsonl
 from ..serving.local import http_json
 from ..settings import Settings
@@ -97,11 +98,12 @@ def send_alert(
         logger.error("alert webhook %s failed: %s", settings.alert_webhook_url, answer)
 
 
-def reload_service(reload_url: str) -> str:
+def reload_service(settings: Settings) -> str:
     """Ask the running service to load the new champion now. A service that is not running
     is not an error: when it starts, or within its check interval, it loads the champion."""
+    reload_url = settings.reload_url
     try:
-        status, answer = http_json(reload_url, {}, timeout=60)
+        status, answer = http_json(reload_url, {}, timeout=60, headers=service_headers(settings))
     except OSError as error:
         status, answer = 0, error
     if status != 200 or not isinstance(answer, dict):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,13 @@ from ..cluster import run_each
 from ..contract import DataContract
 from ..errors import ExpectedError, reading_store
 from ..modeling import labels
+from ..serving import prediction_log
 from ..serving.batch import read_features, require_features
 from ..serving.scorer import ScoringModel
 from ..training import registry
 from .drift import SCORE_COLUMN, chosen_groups, sampled_positions
+
+logger = logging.getLogger(__name__)
 
 
 class WindowError(ExpectedError):
@@ -120,36 +124,54 @@ def read_kept(path: Path, kept: Any, columns: list[str], group: str | None) -> p
     return frame[frame[group].isin(kept)]
 
 
-def prediction_log_window(log: Path, offset: int) -> tuple[pd.DataFrame, int, list[str]]:
-    """Records the service logged after byte `offset`, the offset after the last one, and the
-    lines that are not JSON records (named by file and line number): they are skipped and
-    counted, so one bad line cannot stop every later run."""
-    if not log.is_file():
-        return pd.DataFrame(), offset, []
-    with log.open("rb") as handle:
-        handle.seek(offset)
-        data = handle.read()
-    end = data.rfind(b"\n") + 1  # a line still being written is left for the next run
-    if end == 0:
-        return pd.DataFrame(), offset, []
-    records, skipped = [], []
-    for index, line in enumerate(data[:end].splitlines()):
-        try:
-            record = json.loads(line)
-        except ValueError:
-            record = None
-        if isinstance(record, dict):
-            records.append(record)
-        elif line.strip():
-            skipped.append(index)
-    if skipped:  # number them in the file: only now is the part before `offset` read
-        first = 1 + _count_lines(log, offset)
-        return (
-            pd.DataFrame.from_records(records),
-            offset + end,
-            [f"{log}:{first + index}" for index in skipped],
+# A monitoring window reads at most about this much of the newest log (~150k records of the
+# default contract): drift is judged on a sample of it anyway (monitoring_sample_rows).
+WINDOW_NEWEST_BYTES = 64 << 20
+
+
+def prediction_log_window(
+    log: Path, offset: int, newest_bytes: int | None = None
+) -> tuple[pd.DataFrame, int, list[str]]:
+    """Records the service logged after position `offset` in the whole log (across its
+    segments: serving/prediction_log.py), the position after the last one, and the lines that
+    are not JSON records (named by file and line number): they are skipped and counted, so one
+    bad line cannot stop every later run. With `newest_bytes`, only about that many of the
+    newest bytes are read: a window's drift is judged on its latest traffic, in bounded memory.
+    """
+    records: list[dict[str, Any]] = []
+    skipped: list[str] = []
+    if offset > (written := prediction_log.log_end(log)):
+        logger.warning(
+            "the saved read position %d is past the end of the prediction log (%d bytes): the "
+            "log was replaced, so it is read from its start",
+            offset,
+            written,
         )
-    return pd.DataFrame.from_records(records), offset + end, []
+        offset = 0
+    end = offset
+    if lost := prediction_log.lost_to_retention(log, offset):
+        logger.warning(
+            "%d bytes of the prediction log after position %d were deleted by its retention "
+            "before they were read (serving.log_keep_files)",
+            lost,
+            offset,
+        )
+    for chunk in prediction_log.read_chunks(log, offset, newest_bytes=newest_bytes):
+        bad = []
+        for index, line in enumerate(chunk.data.splitlines()):
+            try:
+                record = json.loads(line)
+            except ValueError:
+                record = None
+            if isinstance(record, dict):
+                records.append(record)
+            elif line.strip():
+                bad.append(index)
+        if bad:  # number them in their file: only now is the part before the chunk read
+            first = 1 + _count_lines(chunk.path, chunk.at)
+            skipped += [f"{chunk.path}:{first + index}" for index in bad]
+        end = chunk.end
+    return pd.DataFrame.from_records(records), end, skipped
 
 
 def _count_lines(path: Path, offset: int) -> int:

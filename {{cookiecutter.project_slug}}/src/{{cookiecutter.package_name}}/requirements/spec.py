@@ -91,6 +91,10 @@ class ServingObjectives(_Strict):
     p99_latency_ms: float = Field(gt=0)
     max_batch_rows: int = Field(gt=0)
     availability: float = Field(gt=0, le=1)
+    # The share of scored records the prediction log keeps (by a hash of the record's key, a
+    # ranking's query: whole lists are kept or left). Below 1 for high traffic: monitoring
+    # and online metrics then see a sample. The log's size bound is in the settings.
+    log_share: float = Field(default=1.0, gt=0, le=1)
 
 
 class DriftThresholds(_Strict):

@@ -189,7 +189,8 @@ def score_on_cluster(
 
     from ..cluster import dask_client
 
-    assert settings.dask_address, "no Dask cluster configured"
+    if not settings.dask_address:
+        raise ValueError("no Dask cluster configured")
     folder = settings.scored_dir
     with (
         dask.config.set({"dataframe.convert-string": False}),

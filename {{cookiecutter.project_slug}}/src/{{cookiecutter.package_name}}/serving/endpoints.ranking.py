@@ -82,7 +82,6 @@ class TaskEndpoints:
 
     @bentoml.api
     def rank(self, query: RequestQuery, candidates: Candidates) -> Ranking:
-        self.scorer.refresh_if_due()
         try:
             return rank(self.scorer, query, candidates)
         except NoChampionError as error:

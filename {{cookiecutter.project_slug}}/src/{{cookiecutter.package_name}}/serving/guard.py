@@ -10,9 +10,10 @@ without touching the scoring path.
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -75,11 +76,19 @@ def media_type(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
     return None if value is None else value.split(";")[0].strip().lower()
 
 
-async def send_json(send: Send, status: int, payload: Any) -> None:
-    await send_body(send, status, json.dumps(payload).encode(), JSON_MEDIA_TYPE)
+async def send_json(
+    send: Send, status: int, payload: Any, extra: Mapping[bytes, bytes] | None = None
+) -> None:
+    await send_body(send, status, json.dumps(payload).encode(), JSON_MEDIA_TYPE, extra)
 
 
-async def send_body(send: Send, status: int, body: bytes, content_type: str) -> None:
+async def send_body(
+    send: Send,
+    status: int,
+    body: bytes,
+    content_type: str,
+    extra: Mapping[bytes, bytes] | None = None,
+) -> None:
     await send(
         {
             "type": "http.response.start",
@@ -87,6 +96,7 @@ async def send_body(send: Send, status: int, body: bytes, content_type: str) -> 
             "headers": [
                 (b"content-type", content_type.encode()),
                 (b"content-length", str(len(body)).encode()),
+                *(extra or {}).items(),
             ],
         }
     )
@@ -99,8 +109,12 @@ class RequestGuard:
     - 415 for a body that is not JSON (a content type other than application/json, or none);
     - 413 for a body over `max_body_bytes`, counted as it arrives (no Content-Length needed);
     - 503 naming the reason when `unavailable()` says the model cannot score (`guarded_paths`);
+    - 401 on the state-changing `protected_paths` (POST /reload) without `Authorization:
+      Bearer <token>`;
     - GET /docs.json serves `openapi()`, BentoML's document amended to match these answers;
-    - GET / serves the API docs page (`DOCS_PAGE`), which fetches nothing from the internet.
+    - GET / serves the API docs page (`DOCS_PAGE`), which fetches nothing from the internet;
+    - the read-only `get_routes` (GET /model, GET /readyz) answer with what their function
+      returns: a status and a JSON body.
     """
 
     def __init__(
@@ -112,8 +126,14 @@ class RequestGuard:
         unavailable: Callable[[], str | None],
         guarded_paths: Iterable[str],
         openapi: Callable[[], dict[str, Any]],
+        protected_paths: Iterable[str] = (),
+        token: Callable[[], str] | None = None,
+        get_routes: Mapping[str, Callable[[], tuple[int, Any]]] | None = None,
     ) -> None:
         self.app = app
+        self.protected_paths = frozenset(protected_paths)
+        self.token = token
+        self.get_routes = dict(get_routes or {})
         self.api_paths = frozenset(api_paths)
         self.guarded_paths = frozenset(guarded_paths)
         self.max_body_bytes = max_body_bytes
@@ -131,6 +151,18 @@ class RequestGuard:
         if path == DOCS_PATH and method == "GET":
             await send_body(send, 200, DOCS_PAGE, "text/html; charset=utf-8")
             return
+        if (route := self.get_routes.get(path)) is not None:
+            if method not in ("GET", "HEAD"):
+                await send_json(
+                    send,
+                    405,
+                    ErrorBody(error=f"{path} answers GET only").model_dump(),
+                    {b"allow": b"GET, HEAD"},
+                )
+                return
+            status, payload = route()
+            await send_json(send, status, payload)
+            return
         if path not in self.api_paths or method != "POST":
             await self.app(scope, receive, send)
             return
@@ -140,6 +172,17 @@ class RequestGuard:
             await send_json(send, status, ErrorBody(error=error).model_dump())
 
         headers = scope.get("headers", [])
+        if path in self.protected_paths and not self.authorized(headers):
+            logger.warning("401 on %s %s: no valid token", method, path)
+            await send_json(
+                send,
+                401,
+                ErrorBody(
+                    error="this endpoint needs the service token (Authorization: Bearer ...)"
+                ).model_dump(),
+                {b"www-authenticate": b"Bearer"},
+            )
+            return
         declared = header(headers, b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
             await refuse(413, self.too_large(declared))
@@ -166,6 +209,13 @@ class RequestGuard:
             await refuse(503, reason)
             return
         await self.app(scope, replay(bytes(body), receive), send)
+
+    def authorized(self, headers: Iterable[tuple[bytes, bytes]]) -> bool:
+        given = header(headers, b"authorization") or ""
+        scheme, _, credential = given.partition(" ")
+        if self.token is None or scheme.lower() != "bearer" or not credential:
+            return False
+        return hmac.compare_digest(credential.strip().encode(), self.token().encode())
 
     def too_large(self, size: str) -> str:
         return (
@@ -232,6 +282,8 @@ def amend_openapi(
     api_paths: Iterable[str],
     guarded_paths: Iterable[str],
     info: dict[str, str],
+    protected_paths: Iterable[str] = (),
+    get_paths: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """BentoML's OpenAPI document, made true: the request body of /predict is required, every
     error status an endpoint can answer is listed with the `ErrorBody` it really sends, and
@@ -247,7 +299,24 @@ def amend_openapi(
         "413": "The body is over the size limit",
         "415": "The body is not JSON",
     }
-    guarded = set(guarded_paths)
+    guarded, protected = set(guarded_paths), set(protected_paths)
+    if protected:
+        document["components"].setdefault("securitySchemes", {})["serviceToken"] = {
+            "type": "http",
+            "scheme": "bearer",
+        }
+    for path, summary in (get_paths or {}).items():
+        document.setdefault("paths", {})[path] = {
+            "get": {
+                "summary": summary,
+                "responses": {
+                    "200": {
+                        "description": summary,
+                        "content": {JSON_MEDIA_TYPE: {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        }
     for path in api_paths:
         operation = document.get("paths", {}).get(path, {}).get("post")
         if operation is None:
@@ -257,6 +326,9 @@ def amend_openapi(
         answers = statuses | (
             {"503": "No model can score now (the reason is given)"} if path in guarded else {}
         )
+        if path in protected:
+            answers["401"] = "No valid service token (Authorization: Bearer <token>)"
+            operation["security"] = [{"serviceToken": []}]
         # BentoML keys some statuses by int: JSON would hold "400" twice, which Swagger UI
         # refuses to render ("duplicated mapping key").
         responses = {str(code): answer for code, answer in operation.get("responses", {}).items()}

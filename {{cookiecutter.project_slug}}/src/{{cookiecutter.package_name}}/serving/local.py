@@ -7,13 +7,14 @@ server on a free 127.0.0.1 port, wait until it answers, send records, and stop i
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import fcntl
 import json
 import os
 import signal
 import socket
-import subprocess
+import subprocess  # nosec B404 # starts this package's own servers, with argument lists
 import sys
 import time
 import urllib.error
@@ -66,6 +67,25 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 20) -> None:
         process.wait()
 
 
+def process_family(pid: int) -> set[int]:
+    """A process and all its descendants, from /proc (Linux): a server's workers included."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    found = {pid}
+    while grown := {child for child, parent in parents.items() if parent in found} - found:
+        found |= grown
+    return found
+
+
+def signal_family(pid: int, signum: int) -> None:
+    """Send `signum` to a process and its descendants (SIGSTOP/SIGCONT pause a whole server)."""
+    for member in process_family(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(member, signum)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -73,20 +93,32 @@ def free_port() -> int:
         return port
 
 
+def web_url(url: str) -> str:
+    """`url`, if it is http(s): urllib would also open file: and ftp: URLs from a setting."""
+    if not url.lower().startswith(("http://", "https://")):
+        raise ValueError(f"not an http(s) URL: {url!r}")
+    return url
+
+
 def http_json(
-    url: str, body: Any = None, raw: bytes | None = None, timeout: float = 30
+    url: str,
+    body: Any = None,
+    raw: bytes | None = None,
+    timeout: float = 30,
+    headers: Mapping[str, str] | None = None,
 ) -> tuple[int, Any]:
-    """POST `body` as JSON (or `raw` bytes; GET when neither); the status and the decoded body
-    (text if not JSON). An HTTP error status is returned, not raised: callers check it."""
+    """POST `body` as JSON (or `raw` bytes; GET when neither), with `headers` (credentials);
+    the status and the decoded body (text if not JSON). An HTTP error status is returned, not
+    raised: callers check it."""
     data = raw if raw is not None else None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(
-        url,
+        web_url(url),
         data=data,
-        headers={"Content-Type": "application/json"},
+        headers={"Content-Type": "application/json", **(headers or {})},
         method="GET" if data is None else "POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # nosec B310 # http(s) only
             payload, status = response.read(), response.status
     except urllib.error.HTTPError as error:
         payload, status = error.read(), error.code
@@ -102,7 +134,7 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float) ->
         if process.poll() is not None:
             raise RuntimeError(f"the server exited with code {process.returncode}")
         try:
-            with urllib.request.urlopen(url, timeout=2):
+            with urllib.request.urlopen(web_url(url), timeout=2):  # nosec B310 # http(s) only
                 return
         except urllib.error.HTTPError:
             return  # it answers; readiness (a loaded model) is for the caller to check
@@ -136,7 +168,7 @@ def start_process(
     `death_signal` when we die."""
     preexec = die_with_parent(death_signal)
     if log is None:
-        return subprocess.Popen(
+        return subprocess.Popen(  # nosec B603 # an argument list this package builds
             list(command),
             env=dict(env),
             stdout=subprocess.DEVNULL,
@@ -145,7 +177,7 @@ def start_process(
         )
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as output:
-        return subprocess.Popen(
+        return subprocess.Popen(  # nosec B603 # an argument list this package builds
             list(command), env=dict(env), stdout=output, stderr=output, preexec_fn=preexec
         )
 

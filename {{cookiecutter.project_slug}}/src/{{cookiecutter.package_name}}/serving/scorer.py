@@ -9,27 +9,25 @@ a new holdout) share `load_scoring_model`: a version's compiled scoring path whe
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TextIO
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
 
 from ..contract import DataContract, load_contract
-from ..data.batches import jsonl_lines
 from ..data.feature_store import OnlineFeatures
 from ..errors import ExpectedError
 from ..modeling import predict_scores
 from ..requirements import load_requirements
-from ..settings import ScoringPath, Settings
+from ..settings import ENV_PREFIX, ScoringPath, Settings
 from ..training import registry
 from .compiled import Rows
+from .prediction_log import PredictionLog
 from .schemas import Prediction, Record, json_rows
 from .split import CHALLENGER_ARM, CHAMPION_ARM, SHADOW_ARM, in_challenger_arm
 
@@ -44,6 +42,28 @@ class NoChampionError(ExpectedError):
 
 
 NO_CHAMPION = "no champion model in the registry yet: train one (the `train` command)"
+
+
+def refused_by_gate(version: registry.ModelVersion, forced: str | None) -> str | None:
+    """Why `version` must not be served (its promotion gate did not pass, and the operator did
+    not name it in MLSD_SERVE_UNGATED_VERSION), or None."""
+    gate = version.tags.get(registry.GATE_TAG)
+    if gate == registry.GATE_PASSED:
+        return None
+    label = version.label
+    if forced is not None and forced == version.version:
+        logger.warning(
+            "serving %s although its gate is %r: forced by %sSERVE_UNGATED_VERSION",
+            label,
+            gate,
+            ENV_PREFIX,
+        )
+        return None
+    return (
+        f"model {label} has an alias but its promotion gate is {gate or 'not recorded'}: it is "
+        f"not served (an operator can force it with {ENV_PREFIX}SERVE_UNGATED_VERSION="
+        f"{version.version})"
+    )
 
 
 class ScoringModel(Protocol):
@@ -78,10 +98,12 @@ def load_scoring_model(
 ) -> ScoringModel:
     """How `version` scores: its compiled path unless it has none (or `scoring_path` says
     "pipeline"), else its pipeline. Says once, when it loads, which one and why."""
-    label = f"{version.name} v{version.version}"
+    label = version.label
     if scoring_path == "compiled" and version.compiled:
         try:
             compiled = registry.load_compiled(version)
+        except registry.ArtifactMismatchError:
+            raise  # tampered or unrecorded files: the version is not served, by any path
         except registry.ModelLoadError as error:
             logger.warning("%s; scoring with its scikit-learn pipeline instead", error)
         else:
@@ -119,43 +141,20 @@ def loaded_once(
     return model
 
 
+# A registry check that has not answered after this long counts as an outage (MLflow's own
+# request timeout, set in runtime.py, ends it soon after).
+REGISTRY_TIMEOUT_SECONDS = 10.0
+
+
+def now_text() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
 @dataclass(frozen=True)
 class LoadedModel:
     version: registry.ModelVersion
     model: ScoringModel
     loaded_at: str
-
-
-class PredictionLog:
-    """Append-only JSON Lines: one line per scored record. Monitoring (step 7) reads it.
-
-    The file stays open between requests (opening it cost more than the compiled model call);
-    one `stat` per write notices the file was moved or deleted (rotated, cleaned) and reopens
-    it, as logging's WatchedFileHandler does."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._lock = threading.Lock()  # one write per batch, never interleaved across threads
-        self._file: TextIO | None = None
-
-    def append(self, rows: list[dict[str, Any]]) -> None:
-        lines = jsonl_lines(rows)
-        with self._lock:
-            log = self._open()
-            log.write(lines)
-            log.flush()  # a line is on disk when its answer leaves
-
-    def _open(self) -> TextIO:
-        if self._file is not None:
-            try:
-                if self.path.stat().st_ino == os.fstat(self._file.fileno()).st_ino:
-                    return self._file
-            except FileNotFoundError:
-                pass
-            self._file.close()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = self.path.open("a", encoding="utf-8")
-        return self._file
 
 
 @dataclass(frozen=True)
@@ -171,7 +170,13 @@ class Scorer:
     def __init__(self, settings: Settings, contract: DataContract) -> None:
         self.settings = settings
         self.contract = contract
-        self.log = PredictionLog(settings.prediction_log)
+        self.log = PredictionLog(
+            settings.prediction_log,
+            max_bytes=settings.prediction_log_max_mb * 1_000_000,
+            keep_files=settings.prediction_log_keep_files,
+            share=load_requirements(settings.requirements_file).serving.log_share,
+            key_column=contract.group_column or contract.id_column,
+        )
         self._id_column = contract.id_column
         # An A/B test keeps a key in one arm: a ranking's query (all its candidates), else
         # the record.
@@ -180,7 +185,10 @@ class Scorer:
         self._loaded: LoadedModel | None = None
         self._trial: LoadedModel | None = None  # the version on trial, in an A/B test or shadow
         self._reload_lock = threading.Lock()
-        self._checked_at = 0.0
+        # The registry as the background check last found it (`watch_registry`).
+        self._check_started: float | None = None
+        self._unreachable_since: str | None = None
+        self._registry_error: str | None = None
         # With a feature store, requests carry entity keys and their features come from it.
         self.features: OnlineFeatures | None = None
         if settings.uses_feature_store:
@@ -210,7 +218,6 @@ class Scorer:
         Each swap is one assignment, so requests in flight finish on the models they started
         with."""
         with self._reload_lock:
-            self._checked_at = time.monotonic()
             if self.features is not None:
                 self.features.reload()
             registry.connect(self.settings)
@@ -219,16 +226,29 @@ class Scorer:
             if champion is None:
                 self._problem = NO_CHAMPION
                 return False
+            forced = self.settings.serve_ungated_version
             changed = False
             if not (self._loaded and self._loaded.version == champion):
+                if refusal := refused_by_gate(champion, forced):
+                    self._problem = refusal
+                    raise registry.ModelLoadError(refusal)  # what is in memory keeps serving
+                before = self._loaded
                 self._loaded = self._load(champion)  # a model in memory keeps serving on error
-                logger.info("serving %s v%s", champion.name, champion.version)
+                logger.info(
+                    "serving %s v%s (was %s)",
+                    champion.name,
+                    champion.version,
+                    f"v{before.version.version}" if before else "nothing",
+                )
                 changed = True
             on_trial = None
             if self.rollout != "direct":
                 on_trial = registry.version_by_alias(name, registry.TRIAL)
             if on_trial is not None and on_trial == champion:
                 on_trial = None  # promoted, and the trial alias not yet moved
+            if on_trial is not None and (refusal := refused_by_gate(on_trial, forced)):
+                logger.error("%s; no version is on trial", refusal)
+                on_trial = None
             if on_trial is None:
                 changed |= self._trial is not None
                 self._trial = None
@@ -242,19 +262,70 @@ class Scorer:
         try:
             model = load_scoring_model(version, self.contract, self.settings.scoring_path)
         except registry.ModelLoadError as error:
-            self._problem = str(error)
+            self._problem = error.brief  # what clients are told: no server paths
             raise
-        return LoadedModel(
-            version=version, model=model, loaded_at=datetime.now(UTC).isoformat(timespec="seconds")
-        )
+        return LoadedModel(version=version, model=model, loaded_at=now_text())
 
-    def refresh_if_due(self) -> None:
+    def check_registry(self) -> None:
+        """One check for a new champion, as the background watch makes it: a failure is
+        logged once per outage (not per check) and remembered for readiness and GET /model,
+        and the model in memory keeps serving."""
+        self._check_started = time.monotonic()
+        try:
+            self.refresh()
+        except registry.ModelLoadError as error:  # the registry answered: it is reachable
+            self._mark_reachable()
+            if str(error) != self._registry_error:
+                logger.error("the champion was not loaded: %s", error)
+            self._registry_error = str(error)
+        except Exception as error:
+            if self._unreachable_since is None:
+                self._unreachable_since = now_text()
+                logger.error(  # one line, no traceback: the outage is not this service's bug
+                    "the registry is unreachable (%s: %s); serving the model in memory until "
+                    "it answers",
+                    type(error).__name__,
+                    str(error).splitlines()[0][:300] if str(error) else "",
+                )
+        else:
+            self._mark_reachable()
+            self._registry_error = None
+        finally:
+            self._check_started = None
+
+    def _mark_reachable(self) -> None:
+        if self._unreachable_since is not None:
+            logger.warning(
+                "the registry answers again (unreachable since %s)", self._unreachable_since
+            )
+        self._unreachable_since = None
+
+    def watch_registry(self) -> threading.Thread | None:
+        """Check the registry every `champion_check_seconds` on a thread of its own: a
+        registry that hangs or is down never holds a request (a prediction only reads the
+        model in memory)."""
         interval = self.settings.champion_check_seconds
-        if interval and time.monotonic() - self._checked_at >= interval:
-            try:
-                self.refresh()
-            except Exception:  # a registry outage must not stop serving the model in memory
-                logger.exception("could not check the registry for a new champion")
+        if not interval:
+            return None
+
+        def watch() -> None:
+            while True:
+                time.sleep(interval)
+                self.check_registry()
+
+        thread = threading.Thread(target=watch, name="champion-check", daemon=True)
+        thread.start()
+        return thread
+
+    def registry_unreachable_since(self) -> str | None:
+        """Since when the registry has not answered: its last check failed, or the one under
+        way has taken longer than `REGISTRY_TIMEOUT_SECONDS`."""
+        if self._unreachable_since is not None:
+            return self._unreachable_since
+        started = self._check_started
+        if started is None or (elapsed := time.monotonic() - started) <= REGISTRY_TIMEOUT_SECONDS:
+            return None
+        return datetime.fromtimestamp(time.time() - elapsed, UTC).isoformat(timespec="seconds")
 
     def score(self, records: Sequence[Record]) -> list[Prediction]:
         # Dumped once, in JSON form: the frame for the model and the lines for the log.

@@ -4,9 +4,13 @@
 
 Endpoints: POST /predict (1 to `max_batch_rows` records; adaptive batching merges concurrent
 requests into one model call), the task's own (`endpoints.py`), POST /reload (pick up a newly
-promoted champion, or a version on trial, now), GET /model, and BentoML's GET /livez, /readyz
-(ready only with a model loaded) and /metrics. While a version is on trial (step 1's
-`experiment.rollout`), each answer says which arm gave it (`split.py`).
+promoted champion, or a version on trial, now; it needs the service token), GET /model (which
+version answers, the registry's and the log's state), GET /readyz (ready with a model loaded
+and the prediction log written), and BentoML's GET /livez and /metrics. While a version is on
+trial (step 1's `experiment.rollout`), each answer says which arm gave it (`split.py`).
+
+The registry is checked for a new champion on a thread of its own (`Scorer.watch_registry`):
+a registry that hangs or is down never holds a prediction.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import bentoml
 from bentoml.exceptions import ServiceUnavailable
 from pydantic import Field
 
+from ..credentials import service_token
 from ..data.feature_store import FeatureStoreError, freshness
 from ..requirements import load_requirements
 from ..settings import get_settings
@@ -41,7 +46,8 @@ MAX_BODY_BYTES = 64 * 1024 + 2 * MAX_ROWS * SCORER.contract.max_record_json_byte
     SETTINGS.uses_feature_store
 )
 SCORING_PATHS = ("/predict", *TASK_PATHS)
-API_PATHS = (*SCORING_PATHS, "/reload", "/model")
+API_PATHS = (*SCORING_PATHS, "/reload")
+PROTECTED_PATHS = ("/reload",)  # what changes the service's state needs the service token
 
 # Each request leaves ~30 tracked objects alive until BentoML's 30 s timeout timer fires, so at
 # a few hundred requests/s the heap holds ~300k of them, and with Python's default thresholds a
@@ -50,6 +56,8 @@ API_PATHS = (*SCORING_PATHS, "/reload", "/model")
 GC_THRESHOLDS = (10_000, 20, 100)
 
 logger = logging.getLogger(__name__)
+# The package's INFO lines (a model swap, what a version scores with) belong in the service's log.
+logging.getLogger(__package__.rsplit(".", 1)[0]).setLevel(logging.INFO)
 
 
 def settle_heap() -> None:
@@ -77,12 +85,14 @@ class PredictionService(TaskEndpoints):
         self.scorer = SCORER
         try:
             self.scorer.refresh()
-        except ModelLoadError:  # start anyway: /readyz says not ready, and /reload retries
-            pass  # the reason is logged below and answered by /predict's 503
+        except ModelLoadError as error:  # start anyway: /readyz says not ready, /reload retries
+            logger.error("%s", error)  # with paths, for the operator; clients get its brief
         except Exception:
             logger.exception("no model loaded at start-up")
         if reason := self.scorer.unavailable():
             logger.warning("not ready: %s; then POST /reload", reason)
+        self.scorer.watch_registry()
+        service_token(self.scorer.settings)  # made now, for clients to read from the project
         settle_heap()
 
     def __is_ready__(self) -> bool:
@@ -98,7 +108,6 @@ class PredictionService(TaskEndpoints):
         max_latency_ms=int(REQUIREMENTS.serving.p99_latency_ms * 10),
     )
     def predict(self, records: Records) -> list[Prediction]:
-        self.scorer.refresh_if_due()
         try:
             return self.scorer.score(records)
         except (NoChampionError, FeatureStoreError) as error:
@@ -111,46 +120,68 @@ class PredictionService(TaskEndpoints):
             changed = self.scorer.refresh()
         except ModelLoadError as error:
             logger.error("reload failed: %s", error)
-            return {"changed": False, "error": str(error)} | self.model_info()
+            return {"changed": False, "error": error.brief} | model_info()
         if changed:
             settle_heap()
-        return {"changed": changed} | self.model_info()
+        return {"changed": changed} | model_info()
 
-    @bentoml.api(route="/model")
-    def model(self) -> dict[str, Any]:
-        """Which model version is loaded, from which run, how it scores, since when."""
-        return self.model_info()
 
-    def model_info(self) -> dict[str, Any]:
-        # A plain method: calling another @bentoml.api method from inside the service goes
-        # back through HTTP, and with one worker thread it would wait for itself.
-        loaded = self.scorer.loaded
-        if loaded is None:
-            return {"loaded": False}
-        info: dict[str, Any] = {
-            "loaded": True,
-            "name": loaded.version.name,
-            "version": loaded.version.version,
-            "run_id": loaded.version.run_id,
-            "scoring": loaded.model.description,
-            "loaded_at": loaded.loaded_at,
+def model_info() -> dict[str, Any]:
+    """GET /model: which model version is loaded, from which run, how it scores, since when;
+    since when the registry has not answered; what the prediction log lost."""
+    scorer = SCORER
+    loaded = scorer.loaded
+    state: dict[str, Any] = {
+        "registry_unreachable_since": scorer.registry_unreachable_since(),
+        "prediction_log": scorer.log.state(),
+    }
+    if loaded is None:
+        return {"loaded": False} | state
+    info: dict[str, Any] = {
+        "loaded": True,
+        "name": loaded.version.name,
+        "version": loaded.version.version,
+        "run_id": loaded.version.run_id,
+        "scoring": loaded.model.description,
+        "loaded_at": loaded.loaded_at,
+    }
+    if (features := scorer.features) is not None:
+        info["feature_store"] = {
+            "freshness": freshness(scorer.contract, scorer.settings, features.store).describe(),
+            "unknown_keys": features.unknown_keys,  # served with cold-start values
         }
-        if (features := self.scorer.features) is not None:
-            info["feature_store"] = {
-                "freshness": freshness(
-                    self.scorer.contract, self.scorer.settings, features.store
-                ).describe(),
-                "unknown_keys": features.unknown_keys,  # served with cold-start values
-            }
-        if (trial := self.scorer.trial) is not None:  # a version on trial beside the champion
-            info["trial"] = {
-                "version": trial.version.version,
-                "rollout": self.scorer.rollout,
-                "share": self.scorer.settings.challenger_share
-                if self.scorer.rollout == "ab"
-                else None,
-            }
-        return info
+    if (trial := scorer.trial) is not None:  # a version on trial beside the champion
+        info["trial"] = {
+            "version": trial.version.version,
+            "rollout": scorer.rollout,
+            "share": scorer.settings.challenger_share if scorer.rollout == "ab" else None,
+        }
+    return info | state
+
+
+def readiness() -> tuple[int, dict[str, Any]]:
+    """GET /readyz: 200 while a model answers and its predictions are logged; 503, with the
+    reason, while nothing is loaded or the log cannot be written (predictions are still
+    answered then: an orchestrator may route elsewhere, nothing is refused here). A registry
+    that does not answer leaves the service ready: it serves the model in memory, and says
+    since when."""
+    scorer = SCORER
+    log = scorer.log.state()
+    problems = []
+    if reason := scorer.unavailable():
+        problems.append(reason)
+    if log["failing_since"]:
+        problems.append(
+            f"the prediction log cannot be written since {log['failing_since']} "
+            f"({log['lost_lines']} lines lost)"
+        )
+    body = {
+        "ready": not problems,
+        "problems": problems,
+        "registry_unreachable_since": scorer.registry_unreachable_since(),
+        "lost_log_lines": log["lost_lines"],
+    }
+    return (503 if problems else 200), body
 
 
 # @bentoml.service made the class a bentoml.Service; mypy still sees the class.
@@ -173,8 +204,21 @@ OPENAPI_INFO = {
 }
 
 
+GET_ROUTES = {"/model": lambda: (200, model_info()), "/readyz": readiness}
+
+
 def openapi_document() -> dict[str, Any]:
-    return amend_openapi(SERVICE.openapi_spec.asdict(), API_PATHS, SCORING_PATHS, OPENAPI_INFO)
+    return amend_openapi(
+        SERVICE.openapi_spec.asdict(),
+        API_PATHS,
+        SCORING_PATHS,
+        OPENAPI_INFO,
+        protected_paths=PROTECTED_PATHS,
+        get_paths={
+            "/model": "Which model version answers; the registry's and the prediction log's state",
+            "/readyz": "Ready (200) or not (503), with the reasons",
+        },
+    )
 
 
 SERVICE.add_asgi_middleware(
@@ -184,5 +228,8 @@ SERVICE.add_asgi_middleware(
     unavailable=SCORER.unavailable,
     guarded_paths=SCORING_PATHS,
     openapi=openapi_document,
+    protected_paths=PROTECTED_PATHS,
+    token=lambda: service_token(SCORER.settings),
+    get_routes=GET_ROUTES,
 )
 quiet_client_errors()

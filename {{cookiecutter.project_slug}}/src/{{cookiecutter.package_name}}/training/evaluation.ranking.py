@@ -156,9 +156,9 @@ def resampled_metric(
 
 def random_rankings(groups: Array, labels: Array, draws: int, seed: int = 0) -> list[Ranked]:
     """`draws` random orders of each group's rows, seeded."""
-    random = np.random.default_rng(seed)
+    rng = np.random.default_rng(seed)
     labels = np.asarray(labels)
-    return [ranked(groups, labels, random.random(len(labels))) for _ in range(draws)]
+    return [ranked(groups, labels, rng.random(len(labels))) for _ in range(draws)]
 
 
 def mean_ndcg(rankings: list[Ranked], k: int) -> float:

@@ -25,10 +25,12 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 from ..data.batches import exclusive
-from ..errors import ExpectedError
-from ..modeling.candidates import MODEL_PACKAGES, PREDICT_METHOD, TRUSTED_TYPES
+from ..modeling.candidates import MODEL_PACKAGES, PREDICT_METHOD
 from ..seeds import keep_seed, plant_seed, seed_path
 from ..settings import Settings
+from . import integrity
+from .integrity import ArtifactMismatchError as ArtifactMismatchError
+from .integrity import ModelLoadError as ModelLoadError
 from .registry_view import alias_entry
 
 if TYPE_CHECKING:
@@ -46,6 +48,9 @@ MODEL_ARTIFACT = "model"
 COMPILED_ARTIFACT = "compiled"
 # A version's tags: whether it has a compiled scoring path, and what it is (or why it has none).
 SCORING_PATH_TAG, SCORING_NOTE_TAG = "scoring_path", "scoring_path_note"
+# The promotion gate's verdict on the version (training/steps.py); the service serves only
+# versions that passed it.
+GATE_TAG, GATE_PASSED, GATE_FAILED = "gate", "passed", "failed"
 OWNER_HOST, OWNER_PID = "mlsd.host", "mlsd.pid"
 # What loading the model needs, pinned to what trained it. Passing the list also spares
 # MLflow from inferring it in a subprocess (4-5 s per logged model).
@@ -60,6 +65,13 @@ class ModelVersion:
     # Whether the version has a compiled scoring path, and the note its training left.
     compiled: bool = field(default=False, compare=False)
     compiled_note: str | None = field(default=None, compare=False)
+    # Its tags as the registry holds them: the gate's verdict, the artifact digests, ...
+    tags: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def label(self) -> str:
+        """How messages name it: `<name> v<version>`."""
+        return f"{self.name} v{self.version}"
 
     @property
     def uri(self) -> str:
@@ -118,6 +130,10 @@ def configure_tracking(settings: Settings) -> str:
     # uv environments have no pip; MLflow warns about it on every logged model, needlessly,
     # because the model's requirements are passed explicitly.
     logging.getLogger("mlflow.utils.environment").setLevel(logging.ERROR)
+    # log_model tries the input example by loading the model back with MLflow's own loader,
+    # which this project refuses (integrity.py), and warns that it could not: the holdout and
+    # the compiled path's parity check score the model instead.
+    logging.getLogger("mlflow.models.model").setLevel(logging.ERROR)
     experiment = mlflow.get_experiment_by_name(settings.experiment_name)
     if experiment is not None:
         experiment_id: str = experiment.experiment_id
@@ -181,11 +197,19 @@ def read_registry(settings: Settings) -> dict[str, Any]:
     return found
 
 
+# What the registry answers for a model or an alias that does not exist (yet).
+NOT_FOUND_CODES = frozenset({"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE", "NOT_FOUND"})
+
+
 def version_by_alias(name: str, alias: str) -> ModelVersion | None:
+    """The version `alias` points at; None if the model or the alias does not exist. A registry
+    that cannot be reached raises: an outage is not "nothing has been promoted"."""
     try:
         found = MlflowClient().get_model_version_by_alias(name, alias)
-    except MlflowException:  # no such model or no such alias: nothing has been promoted yet
-        return None
+    except MlflowException as error:
+        if error.error_code in NOT_FOUND_CODES:
+            return None
+        raise
     tags = found.tags or {}
     return ModelVersion(
         name=name,
@@ -193,6 +217,7 @@ def version_by_alias(name: str, alias: str) -> ModelVersion | None:
         run_id=str(found.run_id),
         compiled=tags.get(SCORING_PATH_TAG) == "compiled",
         compiled_note=tags.get(SCORING_NOTE_TAG),
+        tags=dict(tags),
     )
 
 
@@ -202,67 +227,102 @@ def candidate_of(version: ModelVersion) -> str | None:
     return str(name) if name else None
 
 
-class ModelLoadError(ExpectedError):
-    """A registered version's model cannot be loaded (its files are missing or corrupt)."""
+def download(version: ModelVersion, folder: Path, artifact: str) -> Path:
+    """The version's `artifact` ("model": its logged model; else a folder of its run), in
+    `folder`, checked against the digests recorded when it was registered."""
+    import mlflow.artifacts
+
+    # A progress bar per download is noise in a service's log.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    label = version.label
+    expected = integrity.recorded(version.tags.get(integrity.DIGEST_TAG), label)
+    if artifact == MODEL_ARTIFACT:
+        local = mlflow.artifacts.download_artifacts(artifact_uri=version.uri, dst_path=str(folder))
+    else:
+        local = mlflow.artifacts.download_artifacts(
+            run_id=version.run_id, artifact_path=artifact, dst_path=str(folder)
+        )
+    integrity.verify(Path(local), artifact, expected, label)
+    return Path(local)
 
 
 def load_model(version: ModelVersion) -> Pipeline:
-    """The scikit-learn flavour: the pipeline with all its methods (the pyfunc flavour keeps
-    one). Any failure names the version and where its files are."""
-    try:
-        import mlflow.sklearn  # with scikit-learn and skops: ~3 s that `status` must not pay
+    """The registered scikit-learn pipeline, with all its methods (MLflow's pyfunc flavour keeps
+    one), read with skops after its files are checked (`integrity`). Any failure names the
+    version and where its files are."""
+    import skops.io
+    import yaml
 
-        model: Pipeline = mlflow.sklearn.load_model(version.uri)
+    label = version.label
+    try:
+        with tempfile.TemporaryDirectory(prefix="model-") as folder:
+            local = download(version, Path(folder), MODEL_ARTIFACT)
+            flavour = yaml.safe_load((local / "MLmodel").read_text())["flavors"]["sklearn"]
+            if flavour.get("serialization_format") != integrity.SKOPS_FORMAT:
+                raise ModelLoadError(
+                    f"model {label} is saved as {flavour.get('serialization_format')!r}: only "
+                    "skops is loaded (pickle runs whatever code the file holds)",
+                    brief=f"model {label} is not saved with skops: it is not served",
+                )
+            path = local / str(flavour["pickled_model"])
+            if path.parent != local:
+                raise ModelLoadError(f"model {label} names a file outside its folder")
+            found: list[str] = skops.io.get_untrusted_types(file=path)
+            if refused := integrity.untrusted(found):
+                raise ModelLoadError(
+                    f"model {label} holds types this project does not trust: {refused}. Review "
+                    "them and add them to `TRUSTED_TYPES` in modeling/candidates.py",
+                    brief=f"model {label} holds types this project does not trust",
+                )
+            model: Pipeline = skops.io.load(path, trusted=found)
+    except ModelLoadError:
+        raise
     except Exception as error:  # missing file, truncated zip, unreachable store, ...
         try:
             where = MlflowClient().get_model_version_download_uri(version.name, version.version)
         except Exception:  # the registry itself is unreadable: the version's URI must do
             where = version.uri
         raise ModelLoadError(
-            f"model {version.name} v{version.version} cannot be loaded from {where}: "
-            f"{type(error).__name__}: {error}"
+            f"model {label} cannot be loaded from {where}: {type(error).__name__}: {error}",
+            brief=f"model {label} cannot be loaded ({type(error).__name__}; the service's log "
+            "says where)",
         ) from error
     return model
 
 
 def load_compiled(version: ModelVersion) -> CompiledModel:
-    """The version's compiled scoring path (logged beside its model), or ModelLoadError."""
-    import mlflow.artifacts
-
+    """The version's compiled scoring path (logged beside its model), checked against its
+    recorded digests; ModelLoadError if it cannot be loaded, ArtifactMismatchError if its
+    files are not the registered ones."""
     from ..serving.compiled import CompiledModel
 
-    # A progress bar per download is noise in a service's log.
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    label = version.label
     try:
         with tempfile.TemporaryDirectory(prefix="compiled-") as folder:
-            local = mlflow.artifacts.download_artifacts(
-                run_id=version.run_id, artifact_path=COMPILED_ARTIFACT, dst_path=folder
-            )
-            return CompiledModel.load(Path(local))
+            return CompiledModel.load(download(version, Path(folder), COMPILED_ARTIFACT))
+    except ModelLoadError:
+        raise
     except Exception as error:  # missing or corrupt files, an unreachable store, ...
         raise ModelLoadError(
-            f"the compiled scoring path of {version.name} v{version.version} cannot be loaded "
-            f"from run {version.run_id}: {type(error).__name__}: {error}"
+            f"the compiled scoring path of {label} cannot be loaded from run {version.run_id}: "
+            f"{type(error).__name__}: {error}",
+            brief=f"the compiled scoring path of {label} cannot be loaded",
         ) from error
 
 
 def trusted_types(model: Pipeline) -> list[str]:
-    """skops refuses to load types it does not know. Trust scikit-learn's own, numpy's dtype
-    (an imputer keeps the one it was fitted on: data, not code) and the candidates' reviewed
-    `TRUSTED_TYPES`; anything else in a pipeline must be reviewed and listed there first."""
+    """skops refuses to load types it does not know: the ones this pipeline needs, if the
+    project trusts them all (`integrity.trusted_type`); anything else in a pipeline must be
+    reviewed and listed in `TRUSTED_TYPES` first. Loading applies the same rule."""
     import skops.io
 
-    untrusted: list[str] = skops.io.get_untrusted_types(data=skops.io.dumps(model))
-    reviewed = {"numpy.dtype", *TRUSTED_TYPES}
-    foreign = [
-        name for name in untrusted if not name.startswith("sklearn.") and name not in reviewed
-    ]
-    if foreign:
+    found: list[str] = skops.io.get_untrusted_types(data=skops.io.dumps(model))
+    if foreign := integrity.untrusted(found):
         raise TypeError(
             f"the model holds types skops does not trust: {foreign}. Review them and add them "
             "to `TRUSTED_TYPES` in modeling/candidates.py before logging."
         )
-    return untrusted
+    return found
 
 
 def pinned_requirements() -> list[str]:
@@ -284,6 +344,7 @@ def log_training_run(
     """One MLflow run: parameters, metrics, evaluation artifacts, the model and its compiled
     scoring path if it has one, registered as a new version of
     `settings.registered_model_name`."""
+    import mlflow.artifacts
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
@@ -296,9 +357,11 @@ def log_training_run(
         mlflow.log_metrics(metrics)
         mlflow.set_tags(tags)
         mlflow.log_artifacts(str(artifacts_dir), artifact_path="evaluation")
+        digests: dict[str, str] = {}
         if compiled is not None:
             with tempfile.TemporaryDirectory(prefix="compiled-") as folder:
                 compiled.save(Path(folder))
+                digests |= integrity.folder_digests(Path(folder), COMPILED_ARTIFACT)
                 mlflow.log_artifacts(folder, artifact_path=COMPILED_ARTIFACT)
         info = mlflow.sklearn.log_model(
             model,
@@ -311,13 +374,24 @@ def log_training_run(
             pyfunc_predict_fn=PREDICT_METHOD,
             registered_model_name=settings.registered_model_name,
         )
-    return ModelVersion(
+        # The model's files as the store holds them now: what every later load must find.
+        with tempfile.TemporaryDirectory(prefix="model-") as folder:
+            local = mlflow.artifacts.download_artifacts(
+                artifact_uri=info.model_uri, dst_path=folder
+            )
+            digests |= integrity.folder_digests(Path(local), MODEL_ARTIFACT)
+    version = ModelVersion(
         name=settings.registered_model_name,
         version=str(info.registered_model_version),
         run_id=run.info.run_id,
         compiled=compiled is not None,
         compiled_note=tags.get(SCORING_NOTE_TAG),
+        tags={integrity.DIGEST_TAG: integrity.encode(digests)},
     )
+    MlflowClient().set_model_version_tag(
+        version.name, version.version, integrity.DIGEST_TAG, version.tags[integrity.DIGEST_TAG]
+    )
+    return version
 
 
 def describe_version(version: ModelVersion, card: str, tags: dict[str, str]) -> None:

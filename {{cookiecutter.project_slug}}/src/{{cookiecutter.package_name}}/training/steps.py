@@ -205,7 +205,7 @@ def record_run(
         metrics["compiled_max_abs_diff"] = check.parity.max_abs_diff
     tags = {
         "data_version": data.data_version,
-        "gate": "passed" if decision.promote else "failed",
+        registry.GATE_TAG: registry.GATE_PASSED if decision.promote else registry.GATE_FAILED,
         "gate_reasons": "; ".join(decision.reasons),
         "gate_decision": decision.headline,
         **check.tags(),
@@ -223,7 +223,7 @@ def record_run(
     )
     card = render_model_card(
         CardFacts(
-            model_label=f"{version.name} v{version.version}",
+            model_label=version.label,
             model_name=settings.model_name,
             run_id=version.run_id,
             trained_at=started.isoformat(timespec="seconds"),
