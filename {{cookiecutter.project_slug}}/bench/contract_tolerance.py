@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.datasets import load_breast_cancer, load_diabetes
 
-from {{ cookiecutter.package_name }}.contract.inference import numeric_bounds
+from {{ cookiecutter.package_name }}.contract.bounds import numeric_bounds
 from {{ cookiecutter.package_name }}.contract.spec import DEFAULT_TOLERANCE
 from {{ cookiecutter.package_name }}.contract.tolerance import outside
 

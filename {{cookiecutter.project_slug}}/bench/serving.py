@@ -72,8 +72,8 @@ def model_call_ms() -> dict[str, dict[str, float]]:
     from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
     from {{ cookiecutter.package_name }}.serving.batch import champion
     from {{ cookiecutter.package_name }}.serving.local import request_records
-    from {{ cookiecutter.package_name }}.serving.scorer import load_scoring_model
     from {{ cookiecutter.package_name }}.settings import get_settings
+    from {{ cookiecutter.package_name }}.training.scoring import load_scoring_model
 
     settings = get_settings()
     contract = load_contract(settings.contract_file)
@@ -201,13 +201,8 @@ JSON = {"Content-Type": "application/json"}
 
 
 def start_server(kind: str, path: str, project_dir: Path, env: dict[str, str]) -> Any:
-    from {{ cookiecutter.package_name }}.serving.local import (
-        LocalServer,
-        free_port,
-        http_json,
-        start_process,
-        start_service,
-    )
+    from {{ cookiecutter.package_name }}.processes import LocalServer, free_port, http_json, start_process
+    from {{ cookiecutter.package_name }}.serving.local import start_service
 
     # The service gets the project's settings from its files, not this environment: say which.
     setting = {"MLSD_SCORING_PATH": path} | {

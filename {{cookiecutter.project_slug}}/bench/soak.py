@@ -105,14 +105,13 @@ def main() -> None:
 
     from {{ cookiecutter.package_name }}.contract import load_contract
     from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
-    from {{ cookiecutter.package_name }}.serving.local import (
+    from {{ cookiecutter.package_name }}.processes import (
         child_environment,
         http_json,
         process_family,
-        request_records,
         signal_family,
-        start_service,
     )
+    from {{ cookiecutter.package_name }}.serving.local import request_records, start_service
     from {{ cookiecutter.package_name }}.settings import Settings
     from {{ cookiecutter.package_name }}.stack import start_mlflow_server
 

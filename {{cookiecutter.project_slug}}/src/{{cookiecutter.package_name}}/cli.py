@@ -94,7 +94,7 @@ def quiet_expected_errors() -> None:
 def start_pipeline(settings: Settings) -> None:
     """Before a flow command imports Prefect: a Prefect server of its own (unless a standing
     one is configured), which dies with the command."""
-    from .serving.local import start_prefect_server
+    from .processes import start_prefect_server
 
     # Prefect reads its API URL when imported: once it is (a test, an embedding program),
     # the server it was configured with is the one it uses.
@@ -138,7 +138,7 @@ def ingest(
     settings = get_settings()
     preflight.for_ingestion(settings)
     start_pipeline(settings)
-    from .data.flow import folder_ingestion_flow, ingestion_flow
+    from .flows import folder_ingestion_flow, ingestion_flow
 
     given = source if source is not None else settings.source_path
     if given is not None and given.is_dir():
@@ -170,7 +170,7 @@ def features() -> None:
     settings = get_settings()
     preflight.for_features(settings)
     start_pipeline(settings)
-    from .data.flow import features_flow
+    from .flows import features_flow
 
     outcome = features_flow()
     typer.secho(outcome.summary(), fg="yellow" if outcome.freshness.stale else "green")
@@ -183,7 +183,7 @@ def train() -> None:
     settings = get_settings()
     preflight.for_training(settings)
     start_pipeline(settings)
-    from .training.flow import training_flow
+    from .flows import training_flow
 
     outcome = training_flow()
     colour = "green" if outcome.decision.promote else "yellow"
@@ -199,7 +199,7 @@ def score(
     settings = get_settings()
     preflight.for_scoring(settings)
     start_pipeline(settings)
-    from .serving.flow import scoring_flow
+    from .flows import scoring_flow
 
     output = scoring_flow(source)
     typer.echo(f"scores written to {output}")
@@ -242,7 +242,7 @@ def monitor(
     settings = get_settings()
     preflight.for_monitoring(settings, retrain)
     start_pipeline(settings)
-    from .monitoring.flow import monitoring_flow
+    from .flows import monitoring_flow
 
     outcome = monitoring_flow(source=source, retrain=retrain)
     colour = {"none": "green", "too_few_rows": "yellow"}.get(outcome.action, "red")
@@ -267,7 +267,7 @@ def labels(
     settings = get_settings()
     preflight.for_labels(settings, retrain)
     start_pipeline(settings)
-    from .monitoring.flow import labels_flow
+    from .flows import labels_flow
 
     outcome = labels_flow(source=source, retrain=retrain)
     colour = {"none": "green", "too_few_labels": "yellow"}.get(outcome.action, "red")
@@ -286,7 +286,7 @@ def experiment(
     settings = get_settings()
     preflight.for_monitoring(settings, retrain=False)
     start_pipeline(settings)
-    from .monitoring.flow import experiment_flow
+    from .flows import experiment_flow
 
     outcome = experiment_flow(decide=decide)
     colour = {"promote": "green", "roll_back": "red"}.get(outcome.analysis.decision, "yellow")

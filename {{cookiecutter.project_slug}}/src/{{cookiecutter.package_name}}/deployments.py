@@ -31,10 +31,16 @@ def pipeline_deployments(monitor_every_minutes: int = 0) -> list[RunnerDeploymen
     """Ingestion (of a batch, or of a folder of them), the feature store's materialization,
     training, batch scoring, labels and monitoring;
     monitoring runs every `monitor_every_minutes` when that is set (0: only when triggered)."""
-    from .data.flow import features_flow, folder_ingestion_flow, ingestion_flow
-    from .monitoring.flow import experiment_flow, labels_flow, monitoring_flow
-    from .serving.flow import scoring_flow
-    from .training.flow import training_flow
+    from .flows import (
+        experiment_flow,
+        features_flow,
+        folder_ingestion_flow,
+        ingestion_flow,
+        labels_flow,
+        monitoring_flow,
+        scoring_flow,
+        training_flow,
+    )
 
     by_module = EntrypointType.MODULE_PATH
     deployments = [

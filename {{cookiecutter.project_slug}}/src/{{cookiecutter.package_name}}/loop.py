@@ -39,16 +39,10 @@ from .credentials import service_headers
 from .data.batches import read_batch, require_example_contract
 from .data.replay import already_ingested, split_for_replay, write_parts
 from .data.synthetic import DEFAULT_START, WORKED_EXAMPLE, generate_batch
+from .processes import LocalServer, http_json, start_prefect_server
 from .report import write_system_report
 from .requirements import load_requirements
-from .serving.local import (
-    LocalServer,
-    http_json,
-    ranking_requests,
-    request_records,
-    start_prefect_server,
-    start_service,
-)
+from .serving.local import ranking_requests, request_records, start_service
 from .settings import Settings
 from .stopwatch import work_seconds
 
@@ -230,33 +224,33 @@ def local_flows() -> PipelineFlows:
     started its server."""
 
     def ingest(**arguments: Any) -> IngestionRecord:
-        from .data.flow import ingestion_flow
+        from .flows import ingestion_flow
 
         record: IngestionRecord = ingestion_flow(**arguments)
         return record
 
     def train() -> TrainingOutcome:
-        from .training.flow import training_flow
+        from .flows import training_flow
 
         return training_flow()
 
     def monitor(service_url: str) -> MonitoringOutcome:
-        from .monitoring.flow import monitoring_flow
+        from .flows import monitoring_flow
 
         return monitoring_flow(service_url=service_url)
 
     def labels(source: Path, service_url: str) -> LabelsOutcome:
-        from .monitoring.flow import labels_flow
+        from .flows import labels_flow
 
         return labels_flow(source=source, service_url=service_url)
 
     def experiment(service_url: str) -> ExperimentOutcome:
-        from .monitoring.flow import experiment_flow
+        from .flows import experiment_flow
 
         return experiment_flow(service_url=service_url)
 
     def features() -> FeaturesOutcome:
-        from .data.flow import features_flow
+        from .flows import features_flow
 
         return features_flow()
 

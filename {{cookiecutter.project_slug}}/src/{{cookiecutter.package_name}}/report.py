@@ -163,7 +163,7 @@ def quantile(values: Sequence[float], q: float) -> float:
 
 
 def render(settings: Settings) -> str:
-    from .training.registry_view import registry_status
+    from .training.registry_status import registry_status
 
     base = settings.reports_dir
     requirements = load_requirements(settings.requirements_file)

@@ -100,7 +100,7 @@ class Settings(BaseSettings):
     # kept: the log never holds more than (keep + 1) x size (serving/prediction_log.py).
     prediction_log_max_mb: int = Field(default=100, gt=0)
     prediction_log_keep_files: int = Field(default=10, ge=1)
-    # The service and batch scoring use a version's compiled scoring path (serving/compiled.py)
+    # The service and batch scoring use a version's compiled scoring path (modeling/compiled.py)
     # when it has one; "pipeline" always scores with the registered scikit-learn pipeline.
     scoring_path: ScoringPath = "compiled"
     # In an A/B test (step 1's `experiment.rollout: ab`), the share of records the model on

@@ -38,16 +38,16 @@ from pathlib import Path
 from typing import Any
 
 from .credentials import ADMIN, new_secret, secret_file, write_private
-from .serving.local import (
+from .processes import (
     STARTUP_SECONDS,
     LocalServer,
     child_environment,
     free_port,
     http_json,
     start_process,
-    start_service,
     stop_process,
 )
+from .serving.local import start_service
 from .settings import ENV_PREFIX, get_settings
 
 # The flows the worker serves, as `flow name/deployment name` (deployments.py).

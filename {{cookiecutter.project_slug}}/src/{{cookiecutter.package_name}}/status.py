@@ -14,7 +14,7 @@ from .settings import Settings
 
 def collect_status(settings: Settings) -> dict[str, Any]:
     from .preflight import tracking_store
-    from .training.registry_view import registry_status
+    from .training.registry_status import registry_status
 
     tracking_store(settings, write=False)
     requirements = load_requirements(settings.requirements_file)

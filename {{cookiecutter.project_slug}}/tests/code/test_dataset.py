@@ -11,12 +11,12 @@ from {{ cookiecutter.package_name }}.contract import DataContract
 from {{ cookiecutter.package_name }}.contract.target import STRATIFY_HOLDOUT
 from {{ cookiecutter.package_name }}.data.batches import batch_id, content_hash, write_parquet_once
 from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
-from {{ cookiecutter.package_name }}.training.dataset import (
+from {{ cookiecutter.package_name }}.data.validated import (
     NoTrainingDataError,
     data_version,
     load_validated,
-    split_by_time,
 )
+from {{ cookiecutter.package_name }}.training.dataset import split_by_time
 
 
 def store(frame: pd.DataFrame, folder: Path) -> Path:

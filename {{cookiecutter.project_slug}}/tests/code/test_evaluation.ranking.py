@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.requirements import MetricName, OfflineMetrics
+from {{ cookiecutter.package_name }}.requirements.metrics import random_ndcg
 from {{ cookiecutter.package_name }}.training.evaluation import (
     compare,
     evaluate,
     holdout_metrics,
-    random_ndcg,
     write_plots,
 )
 

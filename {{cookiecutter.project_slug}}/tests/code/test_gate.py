@@ -8,12 +8,12 @@ from typing import get_args
 
 import pytest
 
+from {{ cookiecutter.package_name }}.modeling.compiled import PARITY_TOLERANCE, Parity
 from {{ cookiecutter.package_name }}.requirements import (
     MetricName,
     MetricThreshold,
     load_requirements,
 )
-from {{ cookiecutter.package_name }}.serving.compiled import PARITY_TOLERANCE, Parity
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training.bootstrap import PairedBootstrap
 from {{ cookiecutter.package_name }}.training.gate import decide_promotion

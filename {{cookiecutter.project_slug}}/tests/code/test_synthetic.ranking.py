@@ -14,7 +14,7 @@ from {{ cookiecutter.package_name }}.data.synthetic import (
     expected_target,
     generate_batch,
 )
-from {{ cookiecutter.package_name }}.training.evaluation import per_group
+from {{ cookiecutter.package_name }}.requirements.metrics import per_group
 
 ROWS = 20_000
 TARGET, GROUP = "relevance", "request_id"

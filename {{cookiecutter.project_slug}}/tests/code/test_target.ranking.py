@@ -12,8 +12,8 @@ import yaml
 from {{ cookiecutter.package_name }}.contract import DataContract
 from {{ cookiecutter.package_name }}.contract.inference import infer_contract, requirements_yaml
 from {{ cookiecutter.package_name }}.contract.values import InferenceError
+from {{ cookiecutter.package_name }}.requirements.metrics import random_ndcg
 from {{ cookiecutter.package_name }}.requirements.spec import SystemRequirements
-from {{ cookiecutter.package_name }}.training.evaluation import random_ndcg
 
 ROWS = 400
 

@@ -35,7 +35,8 @@ from mlflow import MlflowClient
 from {{ cookiecutter.package_name }}.contract import load_contract
 from {{ cookiecutter.package_name }}.credentials import COMPOSE_SECRETS
 from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
-from {{ cookiecutter.package_name }}.serving.local import free_port, http_json, request_records
+from {{ cookiecutter.package_name }}.processes import free_port, http_json
+from {{ cookiecutter.package_name }}.serving.local import request_records
 from {{ cookiecutter.package_name }}.settings import Settings, get_settings
 from {{ cookiecutter.package_name }}.stack import prefect_headers
 

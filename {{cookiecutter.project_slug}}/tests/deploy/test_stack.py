@@ -30,8 +30,8 @@ import psycopg2
 import pytest
 from mlflow import MlflowClient
 
+from {{ cookiecutter.package_name }}.processes import http_json
 from {{ cookiecutter.package_name }}.runtime import tool_environment
-from {{ cookiecutter.package_name }}.serving.local import http_json
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
 from {{ cookiecutter.package_name }}.stack import flow_names, prefect_headers
 

@@ -17,15 +17,16 @@ from {{ cookiecutter.package_name }}.contract import DataContract
 from {{ cookiecutter.package_name }}.data.flow import ingestion_flow
 from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
 from {{ cookiecutter.package_name }}.modeling import predict_scores
-from {{ cookiecutter.package_name }}.serving import batch
-from {{ cookiecutter.package_name }}.serving.compiled import (
+from {{ cookiecutter.package_name }}.modeling.compiled import (
     PARITY_TOLERANCE,
     CompiledModel,
     NotCompilableError,
     compile_pipeline,
 )
+from {{ cookiecutter.package_name }}.modeling.scoring import PipelineModel
+from {{ cookiecutter.package_name }}.serving import batch
 from {{ cookiecutter.package_name }}.serving.local import request_records
-from {{ cookiecutter.package_name }}.serving.scorer import PipelineModel, Scorer
+from {{ cookiecutter.package_name }}.serving.scorer import Scorer
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training import registry, steps
 from {{ cookiecutter.package_name }}.training.flow import training_flow

@@ -26,10 +26,10 @@ from {{ cookiecutter.package_name }}.data.folder import BatchesRefusedError
 from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
 from {{ cookiecutter.package_name }}.monitoring.drift import DriftSummary
 from {{ cookiecutter.package_name }}.monitoring.flow import monitoring_flow
+from {{ cookiecutter.package_name }}.processes import free_port, start_process
 from {{ cookiecutter.package_name }}.requirements import load_requirements
 from {{ cookiecutter.package_name }}.serving import batch
 from {{ cookiecutter.package_name }}.serving.flow import scoring_flow
-from {{ cookiecutter.package_name }}.serving.local import free_port, start_process
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
 from {{ cookiecutter.package_name }}.training.flow import training_flow
 from {{ cookiecutter.package_name }}.training.search import search

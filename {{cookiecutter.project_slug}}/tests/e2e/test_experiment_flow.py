@@ -23,7 +23,8 @@ from {{ cookiecutter.package_name }}.data.synthetic import DEFAULT_START, genera
 from {{ cookiecutter.package_name }}.monitoring import online
 from {{ cookiecutter.package_name }}.monitoring.flow import experiment_flow, labels_flow
 from {{ cookiecutter.package_name }}.monitoring.windows import prediction_log_window
-from {{ cookiecutter.package_name }}.serving.local import free_port, request_records
+from {{ cookiecutter.package_name }}.processes import free_port
+from {{ cookiecutter.package_name }}.serving.local import request_records
 from {{ cookiecutter.package_name }}.serving.schemas import Prediction, record_model
 from {{ cookiecutter.package_name }}.serving.scorer import Scorer
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings, get_settings

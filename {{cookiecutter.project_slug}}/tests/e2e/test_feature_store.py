@@ -30,11 +30,12 @@ from {{ cookiecutter.package_name }}.data import feature_store
 from {{ cookiecutter.package_name }}.data.batches import BatchReadError, read_jsonl
 from {{ cookiecutter.package_name }}.data.flow import features_flow, ingestion_flow
 from {{ cookiecutter.package_name }}.data.synthetic import DEFAULT_START, generate_batch
+from {{ cookiecutter.package_name }}.data.validated import load_validated
+from {{ cookiecutter.package_name }}.processes import http_json
 from {{ cookiecutter.package_name }}.serving.flow import scoring_flow
-from {{ cookiecutter.package_name }}.serving.local import http_json, request_records, start_service
+from {{ cookiecutter.package_name }}.serving.local import request_records, start_service
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings, get_settings
 from {{ cookiecutter.package_name }}.stack import start_redis
-from {{ cookiecutter.package_name }}.training.dataset import load_validated
 from {{ cookiecutter.package_name }}.training.flow import training_flow
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]

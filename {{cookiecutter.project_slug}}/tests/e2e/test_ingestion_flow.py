@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.data.batches import read_jsonl
-from {{ cookiecutter.package_name }}.data.flow import ingestion_flow
 from {{ cookiecutter.package_name }}.data.ingestion import BatchRejectedError
+from {{ cookiecutter.package_name }}.flows import ingestion_flow
 from {{ cookiecutter.package_name }}.settings import Settings
 from worked_example import CATEGORY, FLOAT_FEATURE, TIMESTAMP, UNKNOWN_VALUE
 
@@ -64,7 +64,8 @@ def test_bad_batch_fails_the_flow_and_is_quarantined(
     assert report["success"] is False
     # The good data is untouched and nothing from the bad batch was promoted.
     assert list(settings.validated_dir.glob("*.parquet")) == [Path(good.path)]
-    # The failed run refreshed the system report too (a flow hook, on failure as on success).
+    # The failed run refreshed the system report too (the hook flows.py wires, on failure as on
+    # success).
     page = (settings.reports_dir / "index.html").read_text()
     assert "1 batches validated (1,000 rows), 1 rejected" in page
 

@@ -16,10 +16,10 @@ from {{ cookiecutter.package_name }}.data.batches import read_jsonl
 from {{ cookiecutter.package_name }}.data.flow import ingestion_flow
 from {{ cookiecutter.package_name }}.data.ingestion import BatchRejectedError
 from {{ cookiecutter.package_name }}.data.synthetic import COVARIATE_SHIFTED, DEFAULT_START, generate_batch
+from {{ cookiecutter.package_name }}.flows import monitoring_flow
 from {{ cookiecutter.package_name }}.modeling.candidates import BASELINE
-from {{ cookiecutter.package_name }}.monitoring.flow import monitoring_flow
 from {{ cookiecutter.package_name }}.monitoring.workspace import open_project
-from {{ cookiecutter.package_name }}.serving.local import free_port
+from {{ cookiecutter.package_name }}.processes import free_port
 from {{ cookiecutter.package_name }}.serving.schemas import record_model
 from {{ cookiecutter.package_name }}.serving.scorer import Scorer
 from {{ cookiecutter.package_name }}.settings import Settings

@@ -15,8 +15,9 @@ from test_serving import Server, server  # noqa: F401 (server is a fixture, used
 from {{ cookiecutter.package_name }}.contract import load_contract
 from {{ cookiecutter.package_name }}.data.batches import read_jsonl
 from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
+from {{ cookiecutter.package_name }}.processes import http_json
 from {{ cookiecutter.package_name }}.requirements import load_requirements
-from {{ cookiecutter.package_name }}.serving.local import http_json, ranking_requests
+from {{ cookiecutter.package_name }}.serving.local import ranking_requests
 from {{ cookiecutter.package_name }}.settings import Settings
 from worked_example import GROUP, ID, INT_FEATURE, OTHER_CATEGORY
 

@@ -29,8 +29,9 @@ from {{ cookiecutter.package_name }}.credentials import service_headers
 from {{ cookiecutter.package_name }}.data.batches import read_jsonl
 from {{ cookiecutter.package_name }}.data.flow import ingestion_flow
 from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
-from {{ cookiecutter.package_name }}.serving.local import LocalServer, http_json, request_records, start_service
-from {{ cookiecutter.package_name }}.serving.scorer import PipelineModel
+from {{ cookiecutter.package_name }}.modeling.scoring import PipelineModel
+from {{ cookiecutter.package_name }}.processes import LocalServer, http_json
+from {{ cookiecutter.package_name }}.serving.local import request_records, start_service
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
 from {{ cookiecutter.package_name }}.training import registry
 from {{ cookiecutter.package_name }}.training.flow import training_flow

@@ -27,7 +27,7 @@ from {{ cookiecutter.package_name }}.status import collect_status
 from {{ cookiecutter.package_name }}.training import registry
 from {{ cookiecutter.package_name }}.training.flow import training_flow
 from {{ cookiecutter.package_name }}.training.registry import read_registry
-from {{ cookiecutter.package_name }}.training.registry_view import registry_status
+from {{ cookiecutter.package_name }}.training.registry_status import registry_status
 from worked_example import TRAINING_PLOT, useless_estimator, weak_estimator
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("prefect_server")]

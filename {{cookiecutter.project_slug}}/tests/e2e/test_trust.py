@@ -33,14 +33,8 @@ from {{ cookiecutter.package_name }}.contract import load_contract
 from {{ cookiecutter.package_name }}.credentials import service_headers
 from {{ cookiecutter.package_name }}.data.flow import ingestion_flow
 from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
-from {{ cookiecutter.package_name }}.serving.local import (
-    LocalServer,
-    child_environment,
-    http_json,
-    request_records,
-    signal_family,
-    start_service,
-)
+from {{ cookiecutter.package_name }}.processes import LocalServer, child_environment, http_json, signal_family
+from {{ cookiecutter.package_name }}.serving.local import request_records, start_service
 from {{ cookiecutter.package_name }}.settings import ENV_PREFIX, Settings
 from {{ cookiecutter.package_name }}.stack import start_mlflow_server
 from {{ cookiecutter.package_name }}.training import integrity, registry

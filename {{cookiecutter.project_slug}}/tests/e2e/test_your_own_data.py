@@ -19,7 +19,8 @@ import pytest
 from test_failure_modes import api_url, cli  # noqa: F401 (api_url is a fixture)
 
 from {{ cookiecutter.package_name }}.errors import BAD_INPUT
-from {{ cookiecutter.package_name }}.serving.local import http_json, start_service
+from {{ cookiecutter.package_name }}.processes import http_json
+from {{ cookiecutter.package_name }}.serving.local import start_service
 from worked_example import (
     EXAMPLE_WORDS,
     OWN_INFER_ARGUMENTS,

@@ -23,7 +23,7 @@ from {{ cookiecutter.package_name }}.modeling import (
     predict_scores,
     preprocessor,
 )
-from {{ cookiecutter.package_name }}.serving.compiled import (
+from {{ cookiecutter.package_name }}.modeling.compiled import (
     PARITY_TOLERANCE,
     CompiledModel,
     NotCompilableError,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..requirements.metrics import random_ndcg
 from .values import InferenceError, plain, require_complete
 
 if TYPE_CHECKING:
@@ -103,8 +104,6 @@ def starting_requirements(
 ) -> tuple[dict[str, str], dict[str, Any], str]:
     """Step 1's goals, offline metrics and a comment on them, for a newly inferred table:
     NDCG@5 must beat ranking each query's candidates at random, the floor any model clears."""
-    from ..training.evaluation import random_ndcg
-
     group = contract.group_column or ""
     labels = encode_target(contract, frame[contract.target.name])
     floor = random_ndcg(pd.factorize(frame[group])[0], labels.to_numpy(), k=5)

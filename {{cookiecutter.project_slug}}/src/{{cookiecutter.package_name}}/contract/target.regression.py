@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from .bounds import numeric_bounds
 from .values import InferenceError, is_bool_text, plain, require_complete
 
 if TYPE_CHECKING:
@@ -53,8 +54,6 @@ def output_meaning(contract: DataContract) -> str:
 
 def infer_target(values: pd.Series, positive: str | None) -> tuple[dict[str, Any], str | None]:
     """The target's contract entry, and a note for the reviewer when a choice was guessed."""
-    from .inference import numeric_bounds  # inference imports this module
-
     name = values.name
     if positive is not None:
         raise InferenceError(

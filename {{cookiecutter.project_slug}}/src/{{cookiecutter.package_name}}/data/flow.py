@@ -12,11 +12,11 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from ..contract import DataContract, load_contract
-from ..report import refresh_after_run
 from ..settings import DriftKind, Settings, get_settings
 from ..stopwatch import Stopwatch
 from . import feature_store, folder, ingestion, validation
 from .batches import BatchReadError
+from .validated import load_validated
 
 
 # NO_CACHE: Prefect would otherwise hash every DataFrame argument to build a cache key.
@@ -53,8 +53,6 @@ record_all = task(name="publish-and-log", cache_policy=NO_CACHE)(folder.record_a
 @flow(
     name="ingestion",
     persist_result=True,  # read back by `deployments.run_deployed`
-    on_completion=[refresh_after_run],
-    on_failure=[refresh_after_run],
 )
 def ingestion_flow(
     source: Path | None = None,
@@ -91,8 +89,6 @@ def ingestion_flow(
 @flow(
     name="folder-ingestion",
     persist_result=True,
-    on_completion=[refresh_after_run],
-    on_failure=[refresh_after_run],
 )
 def folder_ingestion_flow(source: Path) -> list[ingestion.IngestionRecord]:
     """Ingest every CSV or Parquet file of the folder `source` as one batch, on a Dask cluster
@@ -114,8 +110,6 @@ def folder_ingestion_flow(source: Path) -> list[ingestion.IngestionRecord]:
 
 @task(name="load-offline-store", cache_policy=NO_CACHE)
 def load_offline(settings: Settings, contract: DataContract) -> feature_store.OfflineLoad:
-    from ..training.dataset import load_validated  # training's reader of the same batches
-
     frame = load_validated(settings.validated_dir, contract).frame
     return feature_store.load_offline(frame, contract, settings)
 

@@ -27,14 +27,14 @@ from prefect.cache_policies import NO_CACHE
 from ..contract import DataContract, load_contract
 from ..contract.tolerance import outside_expected
 from ..data.flow import ingestion_flow
-from ..report import refresh_after_run
+from ..modeling.scoring import ScoringModel
 from ..requirements import load_requirements
 from ..serving import batch
-from ..serving.scorer import ScoringModel, load_scoring_model
 from ..settings import Settings, get_settings
 from ..stopwatch import Stopwatch
 from ..training import registry
 from ..training.flow import training_flow
+from ..training.scoring import load_scoring_model
 from . import drift, experiment, online, steps, windows, workspace
 
 compare_windows = task(name="compare-windows", cache_policy=NO_CACHE)(drift.compare)
@@ -64,8 +64,6 @@ def load_current(
 @flow(
     name="monitoring",
     persist_result=True,  # read back by `deployments.run_deployed`
-    on_completion=[refresh_after_run],
-    on_failure=[refresh_after_run],
 )
 def monitoring_flow(
     source: Path | None = None, retrain: bool = True, service_url: str | None = None
@@ -268,8 +266,6 @@ def _version_order(version: str) -> tuple[int, str]:
 @flow(
     name="labels",
     persist_result=True,  # read back by `deployments.run_deployed`
-    on_completion=[refresh_after_run],
-    on_failure=[refresh_after_run],
 )
 def labels_flow(
     source: Path, retrain: bool = True, service_url: str | None = None
@@ -363,8 +359,6 @@ def labels_flow(
 @flow(
     name="experiment",
     persist_result=True,  # read back by `deployments.run_deployed`
-    on_completion=[refresh_after_run],
-    on_failure=[refresh_after_run],
 )
 def experiment_flow(
     decide: bool = True, service_url: str | None = None

@@ -13,7 +13,7 @@ from evidently.core.report import Snapshot
 
 from ..credentials import service_headers
 from ..data.batches import append_jsonl, read_jsonl
-from ..serving.local import http_json
+from ..processes import http_json
 from ..settings import Settings
 from .drift import Action, DriftSummary
 

@@ -23,9 +23,9 @@ from ..cluster import run_each
 from ..contract import DataContract
 from ..errors import ExpectedError, reading_store
 from ..modeling import labels
+from ..modeling.scoring import ScoringModel
 from ..serving import prediction_log
 from ..serving.batch import read_features, require_features
-from ..serving.scorer import ScoringModel
 from ..training import registry
 from .drift import SCORE_COLUMN, chosen_groups, sampled_positions
 

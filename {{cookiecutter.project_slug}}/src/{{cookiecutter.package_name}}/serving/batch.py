@@ -30,7 +30,8 @@ from ..data.batches import (
 )
 from ..settings import ScoringPath, Settings
 from ..training import registry
-from .scorer import NoChampionError, load_scoring_model, loaded_once
+from ..training.scoring import load_scoring_model
+from .scorer import NoChampionError, loaded_once
 
 if TYPE_CHECKING:
     import dask.dataframe as dd

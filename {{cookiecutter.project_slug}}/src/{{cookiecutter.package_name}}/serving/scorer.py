@@ -1,9 +1,9 @@
 """The scoring core, independent of any web framework: the champion model, request records in,
 predictions out, every prediction logged.
 
-The BentoML service wraps it. Batch scoring (`batch.py`) and training (to score the champion on
-a new holdout) share `load_scoring_model`: a version's compiled scoring path when it has one
-(`compiled.py`), else its scikit-learn pipeline.
+The BentoML service wraps it. Batch scoring (`batch.py`), monitoring and training (to score the
+champion on a new holdout) share `training.scoring.load_scoring_model`: a version's compiled
+scoring path when it has one (`modeling/compiled.py`), else its scikit-learn pipeline.
 """
 
 from __future__ import annotations
@@ -14,25 +14,24 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..contract import DataContract, load_contract
 from ..data.feature_store import OnlineFeatures
 from ..errors import ExpectedError
-from ..modeling import predict_scores
+from ..modeling.scoring import ScoringModel
 from ..requirements import load_requirements
 from ..settings import ENV_PREFIX, ScoringPath, Settings
 from ..training import registry
-from .compiled import Rows
+from ..training.scoring import load_scoring_model
 from .prediction_log import PredictionLog
 from .schemas import Prediction, Record, json_rows
 from .split import CHALLENGER_ARM, CHAMPION_ARM, SHADOW_ARM, in_challenger_arm
 
 if TYPE_CHECKING:
-    from sklearn.pipeline import Pipeline
+    pass
 
 logger = logging.getLogger(__name__)
 
@@ -64,58 +63,6 @@ def refused_by_gate(version: registry.ModelVersion, forced: str | None) -> str |
         f"not served (an operator can force it with {ENV_PREFIX}SERVE_UNGATED_VERSION="
         f"{version.version})"
     )
-
-
-class ScoringModel(Protocol):
-    """What scores rows, compiled or not: the task's score for each row, in row order."""
-
-    @property
-    def description(self) -> str: ...
-
-    def score_rows(self, rows: Rows) -> np.ndarray: ...
-
-    def score_frame(self, frame: pd.DataFrame) -> np.ndarray: ...
-
-
-class PipelineModel:
-    """The registered scikit-learn pipeline: the source of truth, and the fallback."""
-
-    description = "scikit-learn pipeline"
-
-    def __init__(self, pipeline: Pipeline, contract: DataContract) -> None:
-        self.pipeline = pipeline
-        self.contract = contract
-
-    def score_rows(self, rows: Rows) -> np.ndarray:
-        return self.score_frame(pd.DataFrame(list(rows)))
-
-    def score_frame(self, frame: pd.DataFrame) -> np.ndarray:
-        return predict_scores(self.pipeline, frame, self.contract).to_numpy()
-
-
-def load_scoring_model(
-    version: registry.ModelVersion, contract: DataContract, scoring_path: ScoringPath
-) -> ScoringModel:
-    """How `version` scores: its compiled path unless it has none (or `scoring_path` says
-    "pipeline"), else its pipeline. Says once, when it loads, which one and why."""
-    label = version.label
-    if scoring_path == "compiled" and version.compiled:
-        try:
-            compiled = registry.load_compiled(version)
-        except registry.ArtifactMismatchError:
-            raise  # tampered or unrecorded files: the version is not served, by any path
-        except registry.ModelLoadError as error:
-            logger.warning("%s; scoring with its scikit-learn pipeline instead", error)
-        else:
-            logger.info("%s scores with its compiled path (%s)", label, compiled.description)
-            return compiled
-    elif scoring_path == "compiled":
-        logger.warning(
-            "%s has no compiled scoring path (%s): scoring with its scikit-learn pipeline",
-            label,
-            version.compiled_note or "trained before compiled paths existed",
-        )
-    return PipelineModel(registry.load_model(version), contract)
 
 
 # The scoring models a process loaded with `loaded_once`, by tracking URI, version and path.

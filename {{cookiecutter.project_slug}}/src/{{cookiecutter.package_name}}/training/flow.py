@@ -15,8 +15,8 @@ from prefect.cache_policies import NO_CACHE
 from sklearn.pipeline import Pipeline
 
 from ..contract import DataContract, load_contract
+from ..data.validated import TrainingData, load_validated
 from ..modeling import fit_model, predict_scores
-from ..report import refresh_after_run
 from ..requirements import OfflineMetrics, load_requirements
 from ..settings import Settings, get_settings
 from ..stopwatch import Stopwatch
@@ -25,7 +25,7 @@ from .evaluation import Evaluation, compare, evaluate
 from .gate import decide_promotion
 
 # NO_CACHE everywhere: these tasks take DataFrames and models, which Prefect would hash.
-load_training_data = task(name="load-validated-data", cache_policy=NO_CACHE)(dataset.load_validated)
+load_training_data = task(name="load-validated-data", cache_policy=NO_CACHE)(load_validated)
 split_data = task(name="split-by-time", cache_policy=NO_CACHE)(dataset.split_by_time)
 fit = task(name="fit", cache_policy=NO_CACHE)(fit_model)
 score_champion = task(name="score-champion", cache_policy=NO_CACHE)(steps.score_champion)
@@ -37,9 +37,7 @@ search_parameters = task(name="parameter-search", cache_policy=NO_CACHE)(search.
 
 
 @task(name="point-in-time-features", cache_policy=NO_CACHE)
-def point_in_time(
-    data: dataset.TrainingData, contract: DataContract, settings: Settings
-) -> dataset.TrainingData:
+def point_in_time(data: TrainingData, contract: DataContract, settings: Settings) -> TrainingData:
     from ..data import feature_store
 
     # The offline store is rebuilt from the same validated batches first: a retrain right after
@@ -68,8 +66,6 @@ def evaluate_model(
 @flow(
     name="training",
     persist_result=True,  # read back by `deployments.run_deployed`
-    on_completion=[refresh_after_run],
-    on_failure=[refresh_after_run],
 )
 def training_flow(model_name: str | None = None) -> steps.TrainingOutcome:
     """Train candidate `model_name` (default: settings) on every validated batch and register

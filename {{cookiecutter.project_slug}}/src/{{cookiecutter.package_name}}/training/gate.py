@@ -12,8 +12,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ..modeling.compiled import PARITY_TOLERANCE, Parity
 from ..requirements import OfflineMetrics
-from ..serving.compiled import PARITY_TOLERANCE, Parity
 from .bootstrap import PairedBootstrap
 
 

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     import pandas as pd
     from sklearn.pipeline import Pipeline
 
-    from ..serving.compiled import CompiledModel
+    from ..modeling.compiled import CompiledModel
 
 CHAMPION = "champion"
 CHALLENGER = "challenger"
@@ -180,7 +180,7 @@ def fail_abandoned_runs(experiment_id: str) -> list[str]:
 
 def read_registry(settings: Settings) -> dict[str, Any]:
     """The registered model's version count and aliases, by MLflow's client (any store); see
-    `registry_view.registry_status`, which reads a local store without MLflow."""
+    `registry_status.registry_status`, which reads a local store without MLflow."""
     connect(settings)
     client = MlflowClient()
     try:
@@ -294,7 +294,7 @@ def load_compiled(version: ModelVersion) -> CompiledModel:
     """The version's compiled scoring path (logged beside its model), checked against its
     recorded digests; ModelLoadError if it cannot be loaded, ArtifactMismatchError if its
     files are not the registered ones."""
-    from ..serving.compiled import CompiledModel
+    from ..modeling.compiled import CompiledModel
 
     label = version.label
     try:

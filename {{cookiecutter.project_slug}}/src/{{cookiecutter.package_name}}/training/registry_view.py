@@ -1,4 +1,5 @@
-"""`status`'s view of the registry: a local MLflow store read straight from its SQLite file.
+"""A local MLflow store read straight from its SQLite file, for `status` and the report
+(`registry_status.py` chooses between this and MLflow's client).
 
 Importing MLflow and opening its SQLAlchemy store costs ~2 s, most of what `status` took; the
 few queries below take milliseconds. They only read (a `mode=ro` connection) the tables behind
@@ -15,26 +16,6 @@ from contextlib import closing
 from typing import Any
 
 from ..settings import Settings
-
-
-def registry_status(settings: Settings) -> dict[str, Any]:
-    """The registered model and its aliases with their metrics. Reads only: a project that has
-    never trained gets no database created by asking."""
-    summary: dict[str, Any] = {
-        "tracking_uri": settings.tracking_uri,
-        "registered_model": settings.registered_model_name,
-        "versions": 0,
-    }
-    if settings.tracks_locally:
-        if not settings.local_tracking_db.is_file():
-            return summary
-        try:
-            return summary | _read_local(settings)
-        except sqlite3.Error:
-            pass  # not the schema these queries know: MLflow's client reads any
-    from .registry import read_registry  # imports MLflow
-
-    return summary | read_registry(settings)
 
 
 def alias_entry(
@@ -54,7 +35,7 @@ def alias_entry(
     }
 
 
-def _read_local(settings: Settings) -> dict[str, Any]:
+def read_local(settings: Settings) -> dict[str, Any]:
     name = settings.registered_model_name
     database = f"file:{settings.local_tracking_db}?mode=ro"
     with closing(sqlite3.connect(database, uri=True)) as db:

@@ -17,9 +17,9 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from ..contract import DataContract
+from ..data.validated import TrainingData
 from ..modeling import feature_frame
-from ..requirements import MetricName, OfflineMetrics, SystemRequirements
-from ..serving.compiled import (
+from ..modeling.compiled import (
     PARITY_TOLERANCE,
     CompiledModel,
     NotCompilableError,
@@ -27,14 +27,15 @@ from ..serving.compiled import (
     compile_pipeline,
     parity,
 )
-from ..serving.scorer import load_scoring_model
+from ..requirements import MetricName, OfflineMetrics, SystemRequirements
 from ..settings import Settings
 from . import registry
 from .bootstrap import PairedBootstrap
-from .dataset import Split, TrainingData
+from .dataset import Split
 from .evaluation import Evaluation, holdout_metrics, slices_table, write_plots
 from .gate import PromotionDecision
 from .model_card import CardFacts, render_model_card
+from .scoring import load_scoring_model
 from .search import SearchResult
 
 logger = logging.getLogger(__name__)
