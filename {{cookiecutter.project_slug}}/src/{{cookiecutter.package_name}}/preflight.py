@@ -61,13 +61,13 @@ def tracking_store(settings: Settings, write: bool) -> None:
 
 def model_name(settings: Settings) -> None:
     """The configured candidate exists in step 4 (the lookup training itself makes)."""
-    from .modeling import UnknownModelError, model_builder
+    from .modeling import UnknownModelError, chosen_model, model_builder
 
     try:
-        model_builder(settings.model_name)
+        model_builder(chosen_model(settings))
     except UnknownModelError as error:
         raise SettingsError(
-            f"bad settings:\n  - {ENV_PREFIX}MODEL_NAME={settings.model_name!r}: {error}"
+            f"bad settings:\n  - {ENV_PREFIX}MODEL_NAME={chosen_model(settings)!r}: {error}"
         ) from None
 
 

@@ -163,6 +163,7 @@ def quantile(values: Sequence[float], q: float) -> float:
 
 
 def render(settings: Settings) -> str:
+    from .modeling import chosen_model
     from .training.registry_status import registry_status
 
     base = settings.reports_dir
@@ -243,12 +244,12 @@ def render(settings: Settings) -> str:
     runs = training_runs(settings)
     registry = registry_status(settings)
     champion = registry.get("champion") or {}
-    candidates = sorted({str(run.get("model_name")) for run in runs} | {settings.model_name})
+    candidates = sorted({str(run.get("model_name")) for run in runs} | {chosen_model(settings)})
     sections.append(
         (
             "4. Model selection",
             f"<p>Candidates trained so far: {e(', '.join(candidates))}; the next run fits "
-            f"<code>{e(settings.model_name)}</code> (<code>MLSD_MODEL_NAME</code>).</p>",
+            f"<code>{e(chosen_model(settings))}</code> (<code>MLSD_MODEL_NAME</code>).</p>",
         )
     )
 

@@ -67,9 +67,10 @@ class Settings(BaseSettings):
     feature_store: FeatureStoreKind = "none"
     feature_online_store: str | None = None
 
-    # Step 4: which candidate in `modeling.MODELS` training fits. A retrain that monitoring
-    # triggers fits the champion's candidate, unless `retrain_model_name` names another.
-    model_name: str = "gradient_boosting"
+    # Step 4: which candidate in `modeling.MODELS` training fits (None: the task's
+    # `DEFAULT_MODEL`). A retrain that monitoring triggers fits the champion's candidate,
+    # unless `retrain_model_name` names another.
+    model_name: str | None = None
     retrain_model_name: str | None = None
     # Above 0: training first tries this many parameter sets from the candidate's
     # `SEARCH_SPACES` (on the Dask cluster when `dask_address` is set) and fits the best.

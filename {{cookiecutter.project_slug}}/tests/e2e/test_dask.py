@@ -24,6 +24,7 @@ from {{ cookiecutter.package_name }}.contract import DataContract
 from {{ cookiecutter.package_name }}.data.flow import folder_ingestion_flow, ingestion_flow
 from {{ cookiecutter.package_name }}.data.folder import BatchesRefusedError
 from {{ cookiecutter.package_name }}.data.synthetic import generate_batch
+from {{ cookiecutter.package_name }}.modeling import chosen_model
 from {{ cookiecutter.package_name }}.monitoring.drift import DriftSummary
 from {{ cookiecutter.package_name }}.monitoring.flow import monitoring_flow
 from {{ cookiecutter.package_name }}.processes import free_port, start_process
@@ -167,7 +168,7 @@ def test_a_parameter_search_on_dask_chooses_what_one_process_chooses(
 ) -> None:
     offline = load_requirements(settings.requirements_file).offline_metrics
     rows = generate_batch(rows=8_000, seed=3)
-    arguments = (settings.model_name, rows, contract, offline, 4, settings.seed, 0.25)
+    arguments = (chosen_model(settings), rows, contract, offline, 4, settings.seed, 0.25)
     here = search(*arguments)
     there = search(*arguments, dask_address=scheduler)
     assert len(here.trials) == 4

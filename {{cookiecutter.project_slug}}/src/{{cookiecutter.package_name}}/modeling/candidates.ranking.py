@@ -95,3 +95,5 @@ def predict_scores(model: Pipeline, frame: pd.DataFrame, contract: DataContract)
 
 # The simple model every other candidate must beat (what `make train MODEL=…` compares with).
 BASELINE = "pointwise_ridge"
+# What training fits unless MLSD_MODEL_NAME names another candidate.
+DEFAULT_MODEL = "gradient_boosting"

@@ -11,7 +11,8 @@ import pandas as pd
 
 from ..contract import DataContract
 from ..errors import ExpectedError
-from .candidates import MODELS
+from ..settings import Settings
+from .candidates import DEFAULT_MODEL, MODELS
 from .features import ModelBuilder, feature_frame, groups, labels
 
 if TYPE_CHECKING:
@@ -29,6 +30,11 @@ def model_builder(name: str) -> ModelBuilder:
     except KeyError:
         choices = ", ".join(sorted(MODELS))
         raise UnknownModelError(f"unknown model {name!r}: choose one of {choices}") from None
+
+
+def chosen_model(settings: Settings) -> str:
+    """The candidate training fits: the one the settings name, else the task's default."""
+    return settings.model_name or DEFAULT_MODEL
 
 
 def build_model(name: str, contract: DataContract, seed: int = 42) -> Pipeline:

@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline
 
 from ..contract import DataContract, load_contract
 from ..data.validated import TrainingData, load_validated
-from ..modeling import fit_model, predict_scores
+from ..modeling import chosen_model, fit_model, predict_scores
 from ..requirements import OfflineMetrics, load_requirements
 from ..settings import Settings, get_settings
 from ..stopwatch import Stopwatch
@@ -98,7 +98,7 @@ def training_flow(model_name: str | None = None) -> steps.TrainingOutcome:
         found = timed(
             "search",
             search_parameters,
-            settings.model_name,
+            chosen_model(settings),
             split.train,
             contract,
             offline,
@@ -109,7 +109,7 @@ def training_flow(model_name: str | None = None) -> steps.TrainingOutcome:
         )
         logger.info(found.summary())
         params = found.best.params
-    model = timed("fit", fit, settings.model_name, split.train, contract, settings.seed, params)
+    model = timed("fit", fit, chosen_model(settings), split.train, contract, settings.seed, params)
     evaluation, scores = timed("evaluate", evaluate_model, model, split, contract, offline)
     check = timed("compile", compile_and_check, model, split.holdout, scores)
     champion = timed("score_champion", score_champion, split, contract, settings, offline)

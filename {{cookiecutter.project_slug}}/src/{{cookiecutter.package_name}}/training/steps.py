@@ -18,7 +18,7 @@ from sklearn.pipeline import Pipeline
 
 from ..contract import DataContract
 from ..data.validated import TrainingData
-from ..modeling import feature_frame
+from ..modeling import chosen_model, feature_frame
 from ..modeling.compiled import (
     PARITY_TOLERANCE,
     CompiledModel,
@@ -154,7 +154,7 @@ def record_run(
     """Write the run's report folder, log it and the model to MLflow as a new registered
     version, and attach the model card. Aliases are not touched here."""
     started = datetime.now(UTC)
-    run_name = f"{started:%Y%m%dT%H%M%SZ}-{settings.model_name}"
+    run_name = f"{started:%Y%m%dT%H%M%SZ}-{chosen_model(settings)}"
     report_dir = settings.training_reports_dir / run_name
     write_plots(
         split.holdout_labels,
@@ -164,7 +164,7 @@ def record_run(
         split.holdout_groups,
     )
     summary = {
-        "model_name": settings.model_name,
+        "model_name": chosen_model(settings),
         "data_version": data.data_version,
         "batches": data.batches,
         "split": split.method,
@@ -182,7 +182,7 @@ def record_run(
     estimator = model.steps[-1][1]
     params = {f"model.{key}": value for key, value in estimator.get_params().items()}
     params |= {
-        "model_name": settings.model_name,
+        "model_name": chosen_model(settings),
         "seed": settings.seed,
         "holdout_fraction": settings.holdout_fraction,
         "split": split.method,
@@ -225,7 +225,7 @@ def record_run(
     card = render_model_card(
         CardFacts(
             model_label=version.label,
-            model_name=settings.model_name,
+            model_name=chosen_model(settings),
             run_id=version.run_id,
             trained_at=started.isoformat(timespec="seconds"),
             data_version=data.data_version,
