@@ -27,10 +27,12 @@ PRUNE: dict[str, dict[str, list[str]]] = {
     "feature_store": {"none": ["tests/e2e/test_feature_store.py", "bench/feature_store.py"]},
 }
 
-# The option whose value names a file variant, e.g. `synthetic.regression.py`, and every task
-# the template holds variants for: cookiecutter.json offers those whose project is complete.
+# The option whose value names a file variant, e.g. `synthetic.regression.py`. The template knows
+# a task by its data contract, which every task has (`contract/contract.<task>.yaml`): the tasks
+# whose variants it holds are read from those files, so no list of them is kept here, and
+# cookiecutter.json offers those whose project is complete.
 VARIANT_OPTION = "problem_type"
-VARIANT_TASKS = ("binary_classification", "regression", "ranking")
+TASK_CONTRACTS = "src/*/contract/contract.*.yaml"
 
 CRUFT_FILE = ".cruft.json"
 
@@ -56,6 +58,11 @@ def variant_of(path: Path, choices: list[str]) -> str | None:
     """The task a file is a variant for (`name.<task>.ext`), or None for a shared file."""
     parts = path.name.split(".")
     return parts[-2] if len(parts) >= 3 and parts[-2] in choices else None
+
+
+def variant_tasks(project_dir: Path) -> list[str]:
+    """Every task the files under `project_dir` hold variants for, by their contracts."""
+    return sorted(path.name.split(".")[1] for path in project_dir.glob(TASK_CONTRACTS))
 
 
 def keep_variants(project_dir: Path, chosen: str, choices: list[str]) -> None:
@@ -159,7 +166,7 @@ def main(answers_json: str) -> int:
     answers = json.loads(answers_json)
     project_dir = Path.cwd()
     prune(project_dir, answers)
-    keep_variants(project_dir, str(answers.get(VARIANT_OPTION)), list(VARIANT_TASKS))
+    keep_variants(project_dir, str(answers.get(VARIANT_OPTION)), variant_tasks(project_dir))
     if "_repo_dir" in answers:
         local_dir = template_dir(str(answers["_repo_dir"]))
         template = template_address(str(answers.get("_template", "")), local_dir)

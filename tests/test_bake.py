@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import subprocess
 import tomllib
@@ -235,7 +236,7 @@ LICENSE_MARKERS = {
 }
 
 OPTION_NAMES = ("problem_type", "python_version", "license", "feature_store", "ci")
-VARIANT_TASKS = POST_GEN.VARIANT_TASKS
+VARIANT_TASKS = POST_GEN.variant_tasks(REPO / "{{cookiecutter.project_slug}}")
 # Every combination the pre-generation hook accepts: the feature store needs a worked example
 # with entity features (test_hooks.py checks the others are refused).
 COMBINATIONS = [
@@ -266,7 +267,12 @@ def test_every_choice_is_covered() -> None:
         k for k, v in TEMPLATE_OPTIONS.items() if isinstance(v, list) and not k.startswith("_")
     }
     assert choice_options == set(OPTION_NAMES)
-    assert len(COMBINATIONS) == 3 * 2 * 4 * 2 + 1 * 2 * 4 * 2
+    tasks = TEMPLATE_OPTIONS["problem_type"]
+    with_feature_store = [task for task in tasks if task in PRE_GEN.FEATURE_STORE_TASKS]
+    others = math.prod(
+        len(TEMPLATE_OPTIONS[name]) for name in OPTION_NAMES[1:] if name != "feature_store"
+    )
+    assert len(COMBINATIONS) == (len(tasks) + len(with_feature_store)) * others
     assert set(TEMPLATE_OPTIONS["problem_type"]) <= set(VARIANT_TASKS)
 
 

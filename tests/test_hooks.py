@@ -211,6 +211,16 @@ def test_the_chosen_tasks_variants_are_kept_under_their_plain_names(tmp_path: Pa
     assert (tmp_path / "evaluation.py").read_text() == "evaluation.regression.py"
 
 
+def test_the_tasks_are_known_by_their_contracts_not_by_a_list(tmp_path: Path) -> None:
+    contracts = tmp_path / "src" / "package" / "contract"
+    contracts.mkdir(parents=True)
+    for name in ("contract.regression.yaml", "contract.multiclass.yaml", "spec.py"):
+        (contracts / name).write_text(name)
+    assert POST_GEN.variant_tasks(tmp_path) == ["multiclass", "regression"]
+    template_tasks = POST_GEN.variant_tasks(REPO / "{{cookiecutter.project_slug}}")
+    assert set(TEMPLATE_OPTIONS["problem_type"]) <= set(template_tasks)
+
+
 def test_a_tasks_variant_replaces_the_shared_default_only_for_that_task(tmp_path: Path) -> None:
     choices = ["binary_classification", "ranking"]
     for task in choices:
