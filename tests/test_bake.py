@@ -138,6 +138,7 @@ EXPECTED_FILES = [
     "src/{package}/training/flow.py",
     "src/{package}/training/gate.py",
     "src/{package}/training/integrity.py",
+    "src/{package}/training/judging.py",
     "src/{package}/training/model_card.py",
     "src/{package}/training/registry.py",
     "src/{package}/training/registry_status.py",

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .requirements import OfflineMetrics
     from .settings import DriftKind
     from .training.bootstrap import PairedBootstrap
+    from .training.judging import Evaluation
 
 
 @runtime_checkable
@@ -130,17 +131,6 @@ class Candidates(Protocol):
         """One score per row of `frame`, aligned with its index."""
 
 
-class TaskEvaluation(Protocol):
-    """What evaluating a model on a holdout gives shared code: the metrics by name, and the
-    segments (slices) the model card and the run's report list."""
-
-    @property
-    def metrics(self) -> dict[str, float]: ...
-
-    @property
-    def slices(self) -> Any: ...
-
-
 @runtime_checkable
 class Judging(Protocol):
     """Step 5, `training/evaluation.py`: the task's metrics on a holdout, the paired comparison
@@ -161,7 +151,8 @@ class Judging(Protocol):
         slice_columns: list[str],
         offline: OfflineMetrics,
         groups: np.ndarray | None = None,
-    ) -> TaskEvaluation: ...
+    ) -> Evaluation:
+        """Every metric and the task's slices (the skeleton is `training/judging.py`)."""
 
     def holdout_metrics(
         self,
@@ -197,8 +188,6 @@ class Judging(Protocol):
         groups: np.ndarray | None = None,
     ) -> PairedBootstrap:
         """The paired bootstrap of the primary metric, challenger minus champion."""
-
-    def slices_table(self, slices: Any) -> list[dict[str, Any]]: ...
 
     def write_plots(
         self,

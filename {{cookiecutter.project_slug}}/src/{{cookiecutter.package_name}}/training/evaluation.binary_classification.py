@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -28,7 +27,8 @@ from sklearn.metrics import (
 )
 
 from ..requirements import OfflineMetrics
-from .bootstrap import PairedBootstrap, paired_bootstrap
+from .bootstrap import PairedBootstrap
+from .judging import NO_ROW_SLICES, DifferenceOfCounts, Evaluation, compare_rows, segments
 from .plots import Drawing, write_figures
 
 CALIBRATION_BINS = 10
@@ -167,26 +167,19 @@ def compare(
     compute, threshold = METRICS[offline.primary], offline.decision_threshold
     # ROC-AUC, the usual primary metric, takes O(n) a round instead of a sort: a resample is a
     # count per row, and the AUC with those counts as weights is the AUC of the resampled rows.
-    by_counts = (
-        (AucOfResample(y, new), AucOfResample(y, old)) if offline.primary == "roc_auc" else None
-    )
+    by_counts: DifferenceOfCounts | None = None
+    if offline.primary == "roc_auc":
+        new_auc, old_auc = AucOfResample(y, new), AucOfResample(y, old)
 
-    def difference(rows: np.ndarray | None) -> float:
-        if rows is None:
-            return compute(y, new, threshold) - compute(y, old, threshold)
-        if by_counts is not None:
-            counts = np.bincount(rows, minlength=len(y))
-            return by_counts[0](counts) - by_counts[1](counts)
-        return compute(y[rows], new[rows], threshold) - compute(y[rows], old[rows], threshold)
+        def auc_difference(counts: np.ndarray) -> float:
+            return new_auc(counts) - old_auc(counts)
 
-    return paired_bootstrap(
-        offline.primary,
-        len(y),
-        difference,
-        offline.bootstrap_rounds,
-        offline.bootstrap_confidence,
-        seed,
-    )
+        by_counts = auc_difference
+
+    def primary(truth: np.ndarray, predicted: np.ndarray) -> float:
+        return compute(truth, predicted, threshold)
+
+    return compare_rows(y, new, old, primary, offline, seed, by_counts)
 
 
 @dataclass(frozen=True)
@@ -203,35 +196,25 @@ class SliceMetrics:
 def slice_metrics(
     frame: pd.DataFrame, labels: pd.Series, scores: pd.Series, columns: list[str]
 ) -> list[SliceMetrics]:
-    """Metrics per value of each categorical column: a model can be good on average and poor on
-    one device or position, and the gate's averages would not show it."""
+    """Metrics per value of each categorical column (a device, a position)."""
     results = []
-    for column in columns:
-        for value, index in frame.groupby(column, observed=True).groups.items():
-            y, p = _labels_and_probabilities(labels.loc[index], scores.loc[index])
-            results.append(
-                SliceMetrics(
-                    column=column,
-                    value=str(value),
-                    rows=len(index),
-                    positive_rate=float(y.mean()),
-                    mean_score=float(p.mean()),
-                    roc_auc=_roc_auc(y, p),
-                    log_loss=float(log_loss(y, p, labels=[0, 1])),
-                )
+    for column, value, index in segments(frame, columns):
+        y, p = _labels_and_probabilities(labels.loc[index], scores.loc[index])
+        results.append(
+            SliceMetrics(
+                column=column,
+                value=value,
+                rows=len(index),
+                positive_rate=float(y.mean()),
+                mean_score=float(p.mean()),
+                roc_auc=_roc_auc(y, p),
+                log_loss=float(log_loss(y, p, labels=[0, 1])),
             )
+        )
     return results
 
 
-def slices_table(slices: list[SliceMetrics]) -> list[dict[str, Any]]:
-    return [asdict(item) for item in slices]
-
-
-# What the model card says when there is nothing to slice by.
-NO_SLICES = (
-    "The contract has no category features, so there are no segments to slice by; only the "
-    "overall metrics above."
-)
+NO_SLICES = NO_ROW_SLICES
 PLOTS = "confusion matrix, ROC, precision-recall and calibration curves"
 
 
@@ -262,12 +245,6 @@ def write_plots(
         ),
     }
     return write_figures(drawings, folder)
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    metrics: dict[str, float]
-    slices: list[SliceMetrics]
 
 
 def evaluate(

@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -33,6 +33,7 @@ from ..requirements.metrics import (
     ranked,
 )
 from .bootstrap import PairedBootstrap, paired_bootstrap
+from .judging import Evaluation
 from .plots import Drawing, write_figures
 
 if TYPE_CHECKING:
@@ -156,10 +157,6 @@ def slice_metrics(
     return results
 
 
-def slices_table(slices: list[SliceMetrics]) -> list[dict[str, Any]]:
-    return [asdict(item) for item in slices]
-
-
 # What the model card says when there is nothing to slice by.
 NO_SLICES = (
     "No category feature holds one value per query, so there are no segments of queries to "
@@ -204,12 +201,6 @@ def write_plots(
         "score_by_grade.png": score_by_grade,
     }
     return write_figures(drawings, folder)
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    metrics: dict[str, float]
-    slices: list[SliceMetrics]
 
 
 def evaluate(

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from ..requirements import OfflineMetrics
-from .bootstrap import PairedBootstrap, paired_bootstrap
+from .bootstrap import PairedBootstrap
+from .judging import NO_ROW_SLICES, DifferenceOfCounts, Evaluation, compare_rows, segments
 from .plots import Drawing, write_figures
 
 if TYPE_CHECKING:
@@ -104,27 +105,17 @@ def compare(
     """The paired bootstrap of the primary metric over the holdout's rows."""
     y, new = _arrays(labels, challenger)
     _, old = _arrays(labels, champion)
-    compute = METRICS[offline.primary]
-    # MAE, the usual primary metric, takes O(n) a round: a resample is a count per row, and the
-    # count-weighted mean of each row's absolute error is the MAE of the resampled rows.
-    gain = np.abs(new - y) - np.abs(old - y) if offline.primary == "mae" else None
+    by_counts: DifferenceOfCounts | None = None
+    if offline.primary == "mae":
+        # MAE, the usual primary metric, takes O(n) a round: a resample is a count per row, and
+        # the count-weighted mean of each row's absolute error is the MAE of the resampled rows.
+        gain = np.abs(new - y) - np.abs(old - y)
 
-    def difference(rows: np.ndarray | None) -> float:
-        if rows is None:
-            return compute(y, new) - compute(y, old)
-        if gain is not None:
-            counts = np.bincount(rows, minlength=len(y))
-            return float(counts @ gain) / len(rows)
-        return compute(y[rows], new[rows]) - compute(y[rows], old[rows])
+        def mae_difference(counts: np.ndarray) -> float:
+            return float(counts @ gain) / int(counts.sum())
 
-    return paired_bootstrap(
-        offline.primary,
-        len(y),
-        difference,
-        offline.bootstrap_rounds,
-        offline.bootstrap_confidence,
-        seed,
-    )
+        by_counts = mae_difference
+    return compare_rows(y, new, old, METRICS[offline.primary], offline, seed, by_counts)
 
 
 @dataclass(frozen=True)
@@ -141,35 +132,25 @@ class SliceMetrics:
 def slice_metrics(
     frame: pd.DataFrame, labels: pd.Series, scores: pd.Series, columns: list[str]
 ) -> list[SliceMetrics]:
-    """Errors per value of each categorical column: a model can be good on average and poor for
-    one vehicle or weather, and the gate's averages would not show it."""
+    """Errors per value of each categorical column (a vehicle, the weather)."""
     results = []
-    for column in columns:
-        for value, index in frame.groupby(column, observed=True).groups.items():
-            y, p = _arrays(labels.loc[index], scores.loc[index])
-            results.append(
-                SliceMetrics(
-                    column=column,
-                    value=str(value),
-                    rows=len(index),
-                    mean_target=float(y.mean()),
-                    mean_prediction=float(p.mean()),
-                    mae=METRICS["mae"](y, p),
-                    mean_error=METRICS["mean_error"](y, p),
-                )
+    for column, value, index in segments(frame, columns):
+        y, p = _arrays(labels.loc[index], scores.loc[index])
+        results.append(
+            SliceMetrics(
+                column=column,
+                value=value,
+                rows=len(index),
+                mean_target=float(y.mean()),
+                mean_prediction=float(p.mean()),
+                mae=METRICS["mae"](y, p),
+                mean_error=METRICS["mean_error"](y, p),
             )
+        )
     return results
 
 
-def slices_table(slices: list[SliceMetrics]) -> list[dict[str, Any]]:
-    return [asdict(item) for item in slices]
-
-
-# What the model card says when there is nothing to slice by.
-NO_SLICES = (
-    "The contract has no category features, so there are no segments to slice by; only the "
-    "overall metrics above."
-)
+NO_SLICES = NO_ROW_SLICES
 PLOTS = "predicted against true values, residuals against predictions, residual histogram"
 
 
@@ -202,12 +183,6 @@ def write_plots(
         "residual_histogram.png": histogram,
     }
     return write_figures(drawings, folder)
-
-
-@dataclass(frozen=True)
-class Evaluation:
-    metrics: dict[str, float]
-    slices: list[SliceMetrics]
 
 
 def evaluate(

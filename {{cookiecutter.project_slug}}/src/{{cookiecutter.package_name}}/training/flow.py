@@ -21,8 +21,9 @@ from ..requirements import OfflineMetrics, load_requirements
 from ..settings import Settings, get_settings
 from ..stopwatch import Stopwatch
 from . import dataset, registry, search, steps
-from .evaluation import Evaluation, compare, evaluate
+from .evaluation import compare, evaluate
 from .gate import decide_promotion
+from .judging import Evaluation
 
 # NO_CACHE everywhere: these tasks take DataFrames and models, which Prefect would hash.
 load_training_data = task(name="load-validated-data", cache_policy=NO_CACHE)(load_validated)

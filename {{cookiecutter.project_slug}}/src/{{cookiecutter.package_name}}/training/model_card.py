@@ -26,7 +26,7 @@ class CardFacts:
     metrics: dict[str, float]
     champion_metrics: dict[str, float] | None
     champion_label: str | None
-    slices: list[dict[str, object]]  # one row per slice: `evaluation.slices_table`
+    slices: list[dict[str, object]]  # one row per slice: `judging.slices_table`
     decision: PromotionDecision
     scoring: str  # how serving scores it: `CompiledCheck.summary`
     time_split: bool = True  # False: a random holdout

@@ -32,8 +32,9 @@ from ..settings import Settings
 from . import registry
 from .bootstrap import PairedBootstrap
 from .dataset import Split
-from .evaluation import Evaluation, holdout_metrics, slices_table, write_plots
+from .evaluation import holdout_metrics, write_plots
 from .gate import PromotionDecision
+from .judging import Evaluation, slices_table
 from .model_card import CardFacts, render_model_card
 from .scoring import load_scoring_model
 from .search import SearchResult
