@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import re
+import shutil
 import subprocess
 import tomllib
 from pathlib import Path
@@ -425,3 +427,43 @@ def test_readmes_speak_of_the_task_that_was_baked(task: str, tmp_path: Path) -> 
     assert len(tables) == 1, tables  # one example table, named the same everywhere
     # Your own data comes near the top: in the first screenful of the README.
     assert main.index("Your own data in three commands") < 2_500
+
+
+# The prose that varies by task: one fragment per task (templates/task/<task>.md), whose macros
+# and variables the README and config files call as `task.<name>`.
+FRAGMENTS = REPO / "templates" / "task"
+FRAGMENT_NAME = re.compile(r"\{%-?\s*(?:macro|set)\s+(\w+)")
+CALL = re.compile(r"\{\{-?\s*task\.(\w+)")
+
+
+def fragment_names(task: str) -> set[str]:
+    return set(FRAGMENT_NAME.findall((FRAGMENTS / f"{task}.md").read_text()))
+
+
+def test_every_task_has_a_fragment_with_every_name_the_template_calls() -> None:
+    called: set[str] = set()
+    for path in (REPO / "{{cookiecutter.project_slug}}").rglob("*"):
+        if path.is_file() and path.suffix not in {".py", ".woff2", ".lock"}:
+            called |= set(CALL.findall(path.read_text(errors="ignore")))
+    assert called, "no file calls its task's fragment"
+    for task in VARIANT_TASKS:
+        assert fragment_names(task) == called, task
+
+
+def test_a_task_without_its_fragment_fails_the_bake_before_a_project_exists(
+    tmp_path: Path,
+) -> None:
+    """A new task offered in cookiecutter.json but given no prose of its own is refused: no
+    README silently says another task's words."""
+    template = tmp_path / "template"
+    shutil.copytree(
+        REPO,
+        template,
+        ignore=shutil.ignore_patterns(".git", ".venv", ".tools", "build", "__pycache__"),
+    )
+    options = json.loads((template / "cookiecutter.json").read_text())
+    options["problem_type"].append("multiclass")
+    (template / "cookiecutter.json").write_text(json.dumps(options))
+    with pytest.raises(Exception, match=r"task/multiclass\.md"):
+        bake(tmp_path / "out", template=template, problem_type="multiclass")
+    assert not any((tmp_path / "out").glob("*/README.md"))
