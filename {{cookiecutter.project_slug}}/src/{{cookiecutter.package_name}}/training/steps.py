@@ -11,7 +11,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
 import pandas as pd
 from sklearn.pipeline import Pipeline
@@ -136,114 +136,146 @@ def score_champion(
     )
 
 
-def record_run(
-    *,
+@dataclass(frozen=True)
+class TrainedRun:
+    """What one training run produced, ready to be recorded: the data it saw and how it was
+    split, the fitted model and its evaluation, and how it fared against the champion."""
+
+    data: TrainingData
+    split: Split
+    model: Pipeline
+    evaluation: Evaluation
+    scores: pd.Series  # the model's scores on the holdout
+    champion: ChampionScore | None
+    decision: PromotionDecision
+    check: CompiledCheck
+    comparison: PairedBootstrap | None = None
+    search: SearchResult | None = None
+
+
+def run_summary(
+    run: TrainedRun, settings: Settings, requirements: SystemRequirements
+) -> dict[str, Any]:
+    """The run's `metrics.json`: what was trained on what, how it scored and what was decided."""
+    offline = requirements.offline_metrics
+    return {
+        "model_name": chosen_model(settings),
+        "data_version": run.data.data_version,
+        "batches": run.data.batches,
+        "split": run.split.method,
+        "metrics": run.evaluation.metrics,
+        "threshold_failures": offline.failures(run.evaluation.metrics),
+        "champion": run.champion.facts() if run.champion else None,
+        "decision": asdict(run.decision),
+        "scoring_path": run.check.summary(),
+        "comparison": asdict(run.comparison) if run.comparison else None,
+        "slices": slices_table(run.evaluation.slices),
+        "search": asdict(run.search) | {"best": run.search.best.params} if run.search else None,
+    }
+
+
+def run_params(run: TrainedRun, settings: Settings, contract: DataContract) -> dict[str, Any]:
+    """The MLflow run's parameters: the estimator's own, and how the run was set up."""
+    estimator = run.model.steps[-1][1]
+    params = {f"model.{key}": value for key, value in estimator.get_params().items()}
+    return params | {
+        "model_name": chosen_model(settings),
+        "seed": settings.seed,
+        "holdout_fraction": settings.holdout_fraction,
+        "split": run.split.method,
+        "train_rows": len(run.split.train),
+        "holdout_rows": len(run.split.holdout),
+        "data_version": run.data.data_version,
+        "batches": len(run.data.batches),
+        "contract": f"{contract.name}_v{contract.version}",
+        "search_trials": len(run.search.trials) if run.search else 0,
+    }
+
+
+def run_metrics(run: TrainedRun) -> dict[str, float]:
+    """The MLflow run's metrics: the model's, the champion's on the same holdout, the gate's
+    interval and the compiled path's largest difference from the pipeline."""
+    metrics = dict(run.evaluation.metrics)
+    if run.champion is not None:
+        metrics |= {f"champion_{name}": value for name, value in run.champion.metrics.items()}
+    if run.comparison is not None:
+        metrics |= {
+            "gate_improvement": run.comparison.difference,
+            "gate_interval_low": run.comparison.low,
+            "gate_interval_high": run.comparison.high,
+        }
+    if run.check.parity is not None:
+        metrics["compiled_max_abs_diff"] = run.check.parity.max_abs_diff
+    return metrics
+
+
+def version_tags(run: TrainedRun) -> dict[str, str]:
+    """The registered version's tags: its data, the gate's verdict and its scoring path."""
+    decision = run.decision
+    return {
+        "data_version": run.data.data_version,
+        registry.GATE_TAG: registry.GATE_PASSED if decision.promote else registry.GATE_FAILED,
+        "gate_reasons": "; ".join(decision.reasons),
+        "gate_decision": decision.headline,
+        **run.check.tags(),
+    }
+
+
+def card_facts(
+    run: TrainedRun,
+    version: registry.ModelVersion,
     settings: Settings,
-    requirements: SystemRequirements,
     contract: DataContract,
-    data: TrainingData,
-    split: Split,
-    model: Pipeline,
-    evaluation: Evaluation,
-    scores: pd.Series,
-    champion: ChampionScore | None,
-    decision: PromotionDecision,
-    check: CompiledCheck,
-    comparison: PairedBootstrap | None = None,
-    search: SearchResult | None = None,
+    started: datetime,
+) -> CardFacts:
+    champion = run.champion
+    return CardFacts(
+        model_label=version.label,
+        model_name=chosen_model(settings),
+        run_id=version.run_id,
+        trained_at=started.isoformat(timespec="seconds"),
+        data_version=run.data.data_version,
+        batches=len(run.data.batches),
+        train_rows=len(run.split.train),
+        holdout_rows=len(run.split.holdout),
+        split=run.split.method,
+        metrics=run.evaluation.metrics,
+        champion_metrics=champion.metrics if champion else None,
+        champion_label=f"v{champion.version.version}" if champion else None,
+        slices=slices_table(run.evaluation.slices),
+        decision=run.decision,
+        scoring=run.check.summary(),
+        time_split=contract.timestamp_column is not None,
+    )
+
+
+def record_run(
+    run: TrainedRun, settings: Settings, requirements: SystemRequirements, contract: DataContract
 ) -> tuple[registry.ModelVersion, Path]:
     """Write the run's report folder, log it and the model to MLflow as a new registered
     version, and attach the model card. Aliases are not touched here."""
     started = datetime.now(UTC)
     run_name = f"{started:%Y%m%dT%H%M%SZ}-{chosen_model(settings)}"
     report_dir = settings.training_reports_dir / run_name
-    write_plots(
-        split.holdout_labels,
-        scores,
-        requirements.offline_metrics,
-        report_dir,
-        split.holdout_groups,
-    )
-    summary = {
-        "model_name": chosen_model(settings),
-        "data_version": data.data_version,
-        "batches": data.batches,
-        "split": split.method,
-        "metrics": evaluation.metrics,
-        "threshold_failures": requirements.offline_metrics.failures(evaluation.metrics),
-        "champion": champion.facts() if champion else None,
-        "decision": asdict(decision),
-        "scoring_path": check.summary(),
-        "comparison": asdict(comparison) if comparison else None,
-        "slices": slices_table(evaluation.slices),
-        "search": asdict(search) | {"best": search.best.params} if search else None,
-    }
+    split = run.split
+    offline = requirements.offline_metrics
+    write_plots(split.holdout_labels, run.scores, offline, report_dir, split.holdout_groups)
+    summary = run_summary(run, settings, requirements)
     (report_dir / "metrics.json").write_text(json.dumps(summary, indent=2, default=str))
-
-    estimator = model.steps[-1][1]
-    params = {f"model.{key}": value for key, value in estimator.get_params().items()}
-    params |= {
-        "model_name": chosen_model(settings),
-        "seed": settings.seed,
-        "holdout_fraction": settings.holdout_fraction,
-        "split": split.method,
-        "train_rows": len(split.train),
-        "holdout_rows": len(split.holdout),
-        "data_version": data.data_version,
-        "batches": len(data.batches),
-        "contract": f"{contract.name}_v{contract.version}",
-        "search_trials": len(search.trials) if search else 0,
-    }
-    metrics = dict(evaluation.metrics)
-    if champion is not None:
-        metrics |= {f"champion_{name}": value for name, value in champion.metrics.items()}
-    if comparison is not None:
-        metrics |= {
-            "gate_improvement": comparison.difference,
-            "gate_interval_low": comparison.low,
-            "gate_interval_high": comparison.high,
-        }
-    if check.parity is not None:
-        metrics["compiled_max_abs_diff"] = check.parity.max_abs_diff
-    tags = {
-        "data_version": data.data_version,
-        registry.GATE_TAG: registry.GATE_PASSED if decision.promote else registry.GATE_FAILED,
-        "gate_reasons": "; ".join(decision.reasons),
-        "gate_decision": decision.headline,
-        **check.tags(),
-    }
+    tags = version_tags(run)
     version = registry.log_training_run(
         settings=settings,
         run_name=run_name,
-        model=model,
+        model=run.model,
         example=feature_frame(split.holdout.head(5), contract),
-        params=params,
-        metrics=metrics,
+        params=run_params(run, settings, contract),
+        metrics=run_metrics(run),
         tags=tags,
         artifacts_dir=report_dir,
-        compiled=check.servable,
+        compiled=run.check.servable,
     )
     card = render_model_card(
-        CardFacts(
-            model_label=version.label,
-            model_name=chosen_model(settings),
-            run_id=version.run_id,
-            trained_at=started.isoformat(timespec="seconds"),
-            data_version=data.data_version,
-            batches=len(data.batches),
-            train_rows=len(split.train),
-            holdout_rows=len(split.holdout),
-            split=split.method,
-            metrics=evaluation.metrics,
-            champion_metrics=champion.metrics if champion else None,
-            champion_label=f"v{champion.version.version}" if champion else None,
-            slices=slices_table(evaluation.slices),
-            decision=decision,
-            scoring=check.summary(),
-            time_split=contract.timestamp_column is not None,
-        ),
-        requirements,
-        contract,
+        card_facts(run, version, settings, contract, started), requirements, contract
     )
     (report_dir / "model_card.md").write_text(card)
     registry.describe_version(version, card, tags)
