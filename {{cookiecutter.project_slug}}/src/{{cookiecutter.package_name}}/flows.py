@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     # What each name is to the type checker: the step's flow, whose parameters and result the
     # composed flow keeps (at run time, `__getattr__` below composes it).
     from .data.flow import features_flow, folder_ingestion_flow, ingestion_flow
-    from .monitoring.flow import experiment_flow, labels_flow, monitoring_flow
+    from .monitoring.experiment_flow import experiment_flow
+    from .monitoring.flow import monitoring_flow
+    from .monitoring.labels_flow import labels_flow
     from .serving.flow import scoring_flow
     from .training.flow import training_flow
 
@@ -56,10 +58,18 @@ def step_flow(name: str) -> Flow[..., Any]:
         from .training import flow as training_flows
 
         found = getattr(training_flows, name)
-    elif name in {"monitoring_flow", "labels_flow", "experiment_flow"}:
+    elif name == "monitoring_flow":
         from .monitoring import flow as monitoring_flows
 
         found = getattr(monitoring_flows, name)
+    elif name == "labels_flow":
+        from .monitoring import labels_flow
+
+        found = labels_flow.labels_flow
+    elif name == "experiment_flow":
+        from .monitoring import experiment_flow
+
+        found = experiment_flow.experiment_flow
     elif name == "scoring_flow":
         from .serving import flow as serving_flows
 

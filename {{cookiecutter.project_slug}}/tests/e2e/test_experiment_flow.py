@@ -21,7 +21,8 @@ from {{ cookiecutter.package_name }}.contract import DataContract
 from {{ cookiecutter.package_name }}.data.flow import ingestion_flow
 from {{ cookiecutter.package_name }}.data.synthetic import DEFAULT_START, generate_batch
 from {{ cookiecutter.package_name }}.monitoring import online
-from {{ cookiecutter.package_name }}.monitoring.flow import experiment_flow, labels_flow
+from {{ cookiecutter.package_name }}.monitoring.experiment_flow import experiment_flow
+from {{ cookiecutter.package_name }}.monitoring.labels_flow import labels_flow
 from {{ cookiecutter.package_name }}.monitoring.windows import prediction_log_window
 from {{ cookiecutter.package_name }}.processes import free_port
 from {{ cookiecutter.package_name }}.serving.local import request_records

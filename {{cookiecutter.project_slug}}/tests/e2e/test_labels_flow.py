@@ -18,7 +18,7 @@ from {{ cookiecutter.package_name }}.data.batches import read_jsonl
 from {{ cookiecutter.package_name }}.data.flow import ingestion_flow
 from {{ cookiecutter.package_name }}.data.synthetic import DEFAULT_START, generate_batch
 from {{ cookiecutter.package_name }}.monitoring import online, workspace
-from {{ cookiecutter.package_name }}.monitoring.flow import labels_flow
+from {{ cookiecutter.package_name }}.monitoring.labels_flow import labels_flow
 from {{ cookiecutter.package_name }}.monitoring.windows import prediction_log_window
 from {{ cookiecutter.package_name }}.requirements import load_requirements
 from {{ cookiecutter.package_name }}.serving.schemas import record_model
