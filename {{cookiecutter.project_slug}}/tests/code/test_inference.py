@@ -12,7 +12,8 @@ import pytest
 from example_target import TARGET, target_values
 
 from {{ cookiecutter.package_name }}.contract import load_contract
-from {{ cookiecutter.package_name }}.contract.inference import CATEGORY_LIMIT, infer_contract
+from {{ cookiecutter.package_name }}.contract.column_types import CATEGORY_LIMIT
+from {{ cookiecutter.package_name }}.contract.inference import infer_contract
 from {{ cookiecutter.package_name }}.contract.tolerance import beyond_tolerance, outside_limits
 from {{ cookiecutter.package_name }}.contract.values import InferenceError
 from {{ cookiecutter.package_name }}.data.replay import (

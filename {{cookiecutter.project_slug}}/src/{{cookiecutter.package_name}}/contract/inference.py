@@ -1,7 +1,8 @@
 """A first contract for a user's table (`contract infer`): types, ranges, categories,
 nullability and roles read from the data, written as YAML for a person to review.
 
-Rules, each printed with the column it decided:
+Rules, each printed with the column it decided (a feature's type is the first of the contract's
+types that recognises its values: `contract/column_types.py`):
 
 - integers are `int`, other numbers `float`, true/false columns `bool`; a column of two
   numbers is not continuous: 0/1 is a `bool`, two whole numbers an `int` listing its `values`;
@@ -38,11 +39,11 @@ from pydantic import ValidationError
 
 from ..errors import describe_validation_error
 from . import target as task_target
-from .bounds import EXPECTED_MARGIN, NumericBounds, numeric_bounds
+from .bounds import EXPECTED_MARGIN
+from .column_types import Sample, recognise
 from .spec import RESERVED_NAMES, DataContract
-from .values import InferenceError, is_bool_text, plain
+from .values import InferenceError, as_times, text_limit
 
-CATEGORY_LIMIT = 50  # distinct values at most for text to become a category
 MIN_ROWS = 100  # the contract's minimum batch size, unless the table is smaller
 
 
@@ -85,7 +86,7 @@ class InferredContract:
         for column in self.contract.columns:
             lines.append(f"  # {self.notes.get(column.name, '')}".rstrip())
             entry = column.model_dump(mode="json", exclude_defaults=True)
-            if column.type == "int":  # whole bounds read as ints
+            if column.definition.whole:  # whole bounds read as ints
                 entry |= {k: int(v) for k, v in entry.items() if k in ("min", "max")}
                 if "expected" in entry:
                     entry["expected"] = {k: int(v) for k, v in entry["expected"].items()}
@@ -137,7 +138,7 @@ def infer_contract(
         )
     decisions = Decisions()
     columns: list[dict[str, Any]] = []
-    times = _as_times(frame[timestamp]) if timestamp is not None else None
+    times = as_times(frame[timestamp]) if timestamp is not None else None
     for column in frame.columns:
         values = frame[column]
         if column == target:
@@ -201,7 +202,7 @@ def _id(values: pd.Series, decisions: Decisions) -> dict[str, Any]:
     if pd.api.types.is_integer_dtype(values):
         entry["type"] = "int"
     else:
-        entry |= {"type": "string", "max_length": _text_limit(values)}
+        entry |= {"type": "string", "max_length": text_limit(values)}
     decisions.note(name, "id: unique in every row; echoed in predictions to join labels later")
     return entry
 
@@ -214,7 +215,7 @@ def _group(values: pd.Series, decisions: Decisions) -> dict[str, Any]:
     if pd.api.types.is_integer_dtype(values):
         entry["type"] = "int"
     else:
-        entry |= {"type": "string", "max_length": _text_limit(values)}
+        entry |= {"type": "string", "max_length": text_limit(values)}
     sizes = values.value_counts()
     decisions.note(
         name,
@@ -226,7 +227,7 @@ def _group(values: pd.Series, decisions: Decisions) -> dict[str, Any]:
 
 def _timestamp(values: pd.Series, decisions: Decisions) -> dict[str, Any]:
     name = values.name
-    parsed = _as_times(values)
+    parsed = as_times(values)
     if parsed is None:
         raise InferenceError(
             f"the timestamp {name!r} does not parse as dates and times in every row (e.g. "
@@ -260,100 +261,23 @@ def _calendar_field(values: pd.Series, times: pd.Series | None) -> dict[str, Any
     return None
 
 
-def _as_times(values: pd.Series) -> pd.Series | None:
-    """The values as UTC times when every one is a date-time (and none is missing)."""
-    if values.isna().any():
-        return None
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values
-    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
-        return None
-    try:
-        parsed = pd.to_datetime(values.astype(str), utc=True, format="ISO8601")
-    except (ValueError, TypeError):
-        return None
-    return None if parsed.isna().any() else parsed
-
-
 def _feature(values: pd.Series, decisions: Decisions, hint_id: bool) -> dict[str, Any]:
+    """The entry of a feature column: the first type that recognises it (`column_types.py`),
+    then the rules every type shares (nullable when a value is missing; ignored when it holds
+    one value, or none)."""
     name = values.name
     present = values.dropna()
     nullable = len(present) < len(values)
-    entry: dict[str, Any] = {"nullable": True} if nullable else {}
-    missing = f", missing in {len(values) - len(present)} rows" if nullable else ""
     if present.empty:
         decisions.note(name, "ignored: every value is missing", review=True)
         return {"type": "float", "role": "ignored", "nullable": True}
-    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-    # Two numbers are not a continuous column (counted first: a float column has many values).
-    two = numeric and present.nunique() == 2
-    distinct = sorted(plain(value) for value in present.unique()) if two else []
-    bounds: NumericBounds | None = None
-    if pd.api.types.is_bool_dtype(values) or is_bool_text(present) or distinct == [0, 1]:
-        kind = "bool"
-        entry = {"type": "bool"} | entry
-        if distinct:
-            decisions.note(name, f"bool feature: only the numbers 0 and 1{missing}")
-            return entry
-    elif numeric and len(distinct) == 2 and all(float(v).is_integer() for v in distinct):
-        whole = [int(value) for value in distinct]
-        if pd.api.types.is_integer_dtype(values):
-            decisions.note(
-                name, f"int feature of two values {whole}: a category, not a continuous number"
-            )
-            return {"type": "int", "values": whole} | entry
-        kind = "float"
-        bounds = numeric_bounds(present, kind)
-        entry = {"type": kind} | entry | bounds.fields
-    elif numeric:
-        kind = "int" if pd.api.types.is_integer_dtype(values) else "float"
-        bounds = numeric_bounds(present, kind)
-        entry = {"type": kind} | entry | bounds.fields
-    elif pd.api.types.is_datetime64_any_dtype(values) or (
-        not nullable and _as_times(values) is not None
-    ):
-        decisions.note(
-            name,
-            "ignored: dates and times (not a model input); pass --timestamp to split by it",
-            review=True,
-        )
-        return {"type": "datetime", "role": "ignored"} | entry
-    else:
-        return entry | _text(present, decisions, hint_id, missing)
-    if present.nunique() == 1:
+    found = recognise(Sample(values=values, present=present, hint_id=hint_id))
+    entry = found.entry | ({"nullable": True} if nullable else {})
+    if not found.final and entry.get("role") != "ignored" and present.nunique() == 1:
         decisions.note(name, f"ignored: the same value ({present.iloc[0]!r}) in every row", True)
         return entry | {"role": "ignored"}
-    detail = f"; {bounds.describe(len(distinct))}" if bounds is not None else ""
-    decisions.note(name, f"{kind} feature{missing}{detail}")
+    decisions.note(name, found.note, found.review)
     return entry
-
-
-def _text(present: pd.Series, decisions: Decisions, hint_id: bool, missing: str) -> dict[str, Any]:
-    name = present.name
-    text = present.astype(str)
-    distinct = text.nunique()
-    numbers = pd.to_numeric(text, errors="coerce").notna().sum()
-    mixed = f"; {numbers} values are numbers and the rest text, so all are text" if numbers else ""
-    if distinct == 1:
-        decisions.note(name, f"ignored: the same value ({text.iloc[0]!r}) in every row", True)
-        return {"type": "category", "role": "ignored", "values": [text.iloc[0]]}
-    if distinct <= CATEGORY_LIMIT and distinct < len(text):
-        values = sorted(text.unique())
-        decisions.note(name, f"category feature, {distinct} values{missing}{mixed}", bool(mixed))
-        return {"type": "category", "values": values}
-    why = "every value differs" if distinct == len(text) else f"{distinct} distinct values"
-    advice = "; if it names the row, pass --id" if hint_id and distinct == len(text) else ""
-    decisions.note(
-        name,
-        f"ignored: free text ({why}, more than a category's {CATEGORY_LIMIT}){advice}",
-        review=True,
-    )
-    return {"type": "string", "role": "ignored", "max_length": _text_limit(text)}
-
-
-def _text_limit(values: pd.Series) -> int:
-    """Twice the longest value seen, at least 16 characters."""
-    return max(16, 2 * int(values.astype(str).str.len().max()))
 
 
 def requirements_yaml(contract: DataContract, frame: pd.DataFrame) -> str:

@@ -14,6 +14,16 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..errors import ExpectedError, describe_validation_error
+from .column_types import (
+    CATEGORIES,
+    ENCODINGS,
+    NUMBERS,
+    TYPES,
+    ColumnType,
+    Encoding,
+    Label,
+    TypeDefinition,
+)
 from .target import check_target, encode_target
 
 if TYPE_CHECKING:
@@ -29,26 +39,10 @@ ColumnRole = Literal["id", "timestamp", "group", "entity", "feature", "target", 
 # A feature's level: `query` is the same for every row of a group (who asks, on which device),
 # sent once per ranking request; `row` belongs to one candidate.
 ColumnLevel = Literal["row", "query"]
-ColumnType = Literal["int", "float", "bool", "category", "string", "datetime"]
-Label = str | int | bool
-
-# pandas dtypes each contract type accepts. Timestamps are naive UTC: GX's type check cannot
-# match tz-aware dtypes, so the reader converts them to UTC and drops the zone.
-PANDAS_DTYPES: dict[ColumnType, tuple[str, ...]] = {
-    "int": ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"),
-    "float": ("float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32"),
-    "bool": ("bool", "boolean"),
-    "category": ("str", "object", "category", "string"),
-    "string": ("str", "object", "string"),
-    "datetime": ("datetime64[ns]", "datetime64[us]", "datetime64[ms]", "datetime64[s]"),
-}
 # Measured on real tables split into batches (bench/contract_tolerance.py): an inferred expected
 # range left at most 2.6% of a later batch of the same data outside it, while a column in
 # other units (x100) put over 90% of its values outside.
 DEFAULT_TOLERANCE = 0.10
-# A string column without its own `max_length` gets this one: enough for any id scheme (a UUID
-# is 36), small enough that one request cannot put megabytes into the prediction log.
-DEFAULT_MAX_STRING_LENGTH = 256
 # The longest JSON a number or timestamp needs, with room for exponents and offsets.
 JSON_NUMBER_BYTES = 40
 # Names the system writes next to a record (the prediction log, scored files, drift windows):
@@ -117,14 +111,18 @@ class Column(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> Column:
-        numeric = self.type in ("int", "float")
-        if (self.min is not None or self.max is not None) and not numeric:
-            raise ValueError(f"column {self.name}: min/max apply to int and float columns only")
+        kind = self.definition
+        if (self.min is not None or self.max is not None) and not kind.bounded:
+            raise ValueError(
+                f"column {self.name}: min/max apply to {_having('bounded')} columns only"
+            )
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"column {self.name}: min {self.min} is above max {self.max}")
         if self.expected is not None:
-            if not numeric:
-                raise ValueError(f"column {self.name}: `expected` applies to int and float columns")
+            if not kind.bounded:
+                raise ValueError(
+                    f"column {self.name}: `expected` applies to {_having('bounded')} columns"
+                )
             low, high = self.expected.min, self.expected.max
             if (low is not None and self.min is not None and low < self.min) or (
                 high is not None and self.max is not None and high > self.max
@@ -133,16 +131,18 @@ class Column(BaseModel):
                     f"column {self.name}: the expected range [{low}, {high}] reaches outside "
                     f"[min, max] = [{self.min}, {self.max}]"
                 )
-        if self.type == "category" and not self.values:
-            raise ValueError(f"column {self.name}: a category column lists its allowed `values`")
-        if self.values is not None and self.type not in ("category", "int"):
-            raise ValueError(f"column {self.name}: `values` apply to category and int columns")
-        if self.max_length is not None and self.type != "string":
-            raise ValueError(f"column {self.name}: `max_length` applies to string columns only")
-        if self.role == "feature" and self.type in ("string", "datetime"):
+        if self.values is not None and not kind.listed:
+            raise ValueError(f"column {self.name}: `values` apply to {_having('listed')} columns")
+        if self.max_length is not None and not kind.sized:
             raise ValueError(
-                f"column {self.name}: a {self.type} column cannot be a feature (the model needs "
-                "numbers or listed categories); make it a category with `values`, or role ignored"
+                f"column {self.name}: `max_length` applies to {_having('sized')} columns only"
+            )
+        if (problem := kind.check(self)) is not None:
+            raise ValueError(f"column {self.name}: {problem}")
+        if self.role == "feature" and kind.not_a_feature is not None:
+            raise ValueError(
+                f"column {self.name}: a {self.type} column cannot be a feature "
+                f"({kind.not_a_feature})"
             )
         if self.level == "query" and self.role != "feature":
             raise ValueError(f"column {self.name}: only a feature has a `level`")
@@ -150,29 +150,34 @@ class Column(BaseModel):
             raise ValueError(f"column {self.name}: only the target has a `positive` class")
         if self.entity is not None and self.role != "feature":
             raise ValueError(f"column {self.name}: only a feature belongs to an `entity`")
-        if self.role == "entity" and self.type not in ("string", "int"):
-            raise ValueError(f"column {self.name}: an entity key is a string or an int")
+        if self.role == "entity" and not kind.entity_key:
+            raise ValueError(f"column {self.name}: an entity key is {_having('entity_key', 'or')}")
         return self
+
+    @property
+    def definition(self) -> TypeDefinition:
+        """What the column's type is to every step (`column_types.py`)."""
+        return TYPES[self.type]
 
     @property
     def labels(self) -> tuple[Label, ...]:
         """The values a column may take, booleans included (they need no list)."""
-        return (False, True) if self.type == "bool" else tuple(self.values or ())
+        return self.definition.labels(self)
 
     @property
     def longest(self) -> int | None:
         """The most characters a value may have: strings have a limit even when unstated."""
-        if self.type == "string":
-            return self.max_length or DEFAULT_MAX_STRING_LENGTH
-        if self.type == "category":
-            return max(len(str(value)) for value in self.values or ("",))
-        if self.type == "bool":
-            return len("false")
-        return None
+        return self.definition.longest(self)
 
     @property
     def dtypes(self) -> tuple[str, ...]:
-        return PANDAS_DTYPES[self.type]
+        return self.definition.dtypes
+
+
+def _having(facet: str, joined: str = "and") -> str:
+    """The types with a facet, for a message: "int and float"."""
+    names = [name for name, kind in TYPES.items() if getattr(kind, facet)]
+    return f" {joined} ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
 
 
 class DataContract(BaseModel):
@@ -232,18 +237,22 @@ class DataContract(BaseModel):
     def features(self) -> list[Column]:
         return [column for column in self.columns if column.role == "feature"]
 
-    @property
-    def numeric_features(self) -> list[str]:
-        """Int, float and bool features (a bool is a 0/1 number to the model)."""
-        return [c.name for c in self.features if c.type in ("int", "float", "bool")]
+    def encoded(self) -> list[tuple[Encoding, list[Column]]]:
+        """The features by how the model is given them, in the model's input order."""
+        return [
+            (encoding, [c for c in self.features if c.definition.encoding is encoding])
+            for encoding in ENCODINGS
+        ]
 
     @property
-    def bool_features(self) -> list[str]:
-        return [c.name for c in self.features if c.type == "bool"]
+    def numeric_features(self) -> list[str]:
+        """The features the model takes as numbers (a bool is a 0/1 number to it)."""
+        return [c.name for c in self.features if c.definition.encoding is NUMBERS]
 
     @property
     def categorical_features(self) -> list[str]:
-        return [c.name for c in self.features if c.type == "category"]
+        """The features whose listed values the model takes one by one (and slices judge)."""
+        return [c.name for c in self.features if c.definition.encoding is CATEGORIES]
 
     @property
     def entity_columns(self) -> list[str]:

@@ -15,7 +15,8 @@ import pandas as pd
 from .values import InferenceError, is_bool_text, plain, require_complete
 
 if TYPE_CHECKING:
-    from .spec import DataContract, Label
+    from .column_types import Label
+    from .spec import DataContract
 
 TASK = "binary classification"
 # What the service says a score is (the OpenAPI document's description of `score`).

@@ -35,3 +35,23 @@ def require_complete(values: pd.Series) -> None:
             f"the target {values.name!r} is missing in {missing} of {len(values)} rows: drop or "
             "label those rows first"
         )
+
+
+def as_times(values: pd.Series) -> pd.Series | None:
+    """The values as UTC times when every one is a date-time (and none is missing)."""
+    if values.isna().any():
+        return None
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return None
+    try:
+        parsed = pd.to_datetime(values.astype(str), utc=True, format="ISO8601")
+    except (ValueError, TypeError):
+        return None
+    return None if parsed.isna().any() else parsed
+
+
+def text_limit(values: pd.Series) -> int:
+    """A `max_length` for text like `values`: twice the longest seen, at least 16 characters."""
+    return max(16, 2 * int(values.astype(str).str.len().max()))

@@ -24,7 +24,6 @@ from ..settings import ENV_PREFIX, PACKAGE_DIR
 READABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 # How a bool column may be written in a file (case and surrounding spaces ignored; 1.0 and 0.0
 # are how a 0/1 column with gaps comes out of a float column).
-BOOL_TEXT = {"true": True, "false": False, "1": True, "0": False, "1.0": True, "0.0": False}
 
 
 class BatchReadError(ExpectedError, ValueError):
@@ -63,13 +62,16 @@ def read_batch(path: Path, contract: DataContract) -> pd.DataFrame:
 
 def text_columns(contract: DataContract) -> dict[str, str]:
     """The columns a CSV must be read as text, as `dtype` takes them."""
-    return {c.name: "str" for c in contract.columns if c.type in ("category", "string", "bool")}
+    return {c.name: "str" for c in contract.columns if c.definition.read_as_text}
 
 
 def normalise(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
-    """Timestamps as naive UTC, text booleans as bools and text as plain objects, as
-    `read_batch` returns them."""
-    return normalise_text(normalise_booleans(normalise_timestamps(frame, contract), contract))
+    """Each column as its type holds it (timestamps as naive UTC, text booleans as bools) and
+    text as plain objects, as `read_batch` returns them."""
+    for column in contract.columns:
+        if column.name in frame.columns:
+            frame[column.name] = column.definition.normalise(frame[column.name])
+    return normalise_text(frame)
 
 
 def normalise_text(frame: pd.DataFrame) -> pd.DataFrame:
@@ -136,36 +138,6 @@ def read_tables(sources: list[Path]) -> tuple[pd.DataFrame, list[Path]]:
                 f"{extra or 'none'}); give files of one table"
             )
     return (pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]), files
-
-
-def normalise_timestamps(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
-    for column in contract.columns:
-        if column.type != "datetime" or column.name not in frame.columns:
-            continue
-        values = frame[column.name]
-        if not pd.api.types.is_datetime64_dtype(values) or isinstance(
-            values.dtype, pd.DatetimeTZDtype
-        ):
-            parsed = pd.to_datetime(values, errors="coerce", utc=True)
-            frame[column.name] = parsed.dt.tz_localize(None)
-    return frame
-
-
-def normalise_booleans(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
-    """Bool columns written as text (true/false, 1/0) become bools (nullable when a value is
-    missing). A column with any other value is left as it is, for validation to report."""
-    for column in contract.columns:
-        if column.type != "bool" or column.name not in frame.columns:
-            continue
-        values = frame[column.name]
-        if pd.api.types.is_bool_dtype(values):
-            continue
-        text = values.astype("string").str.strip().str.lower()
-        mapped = text.map(BOOL_TEXT)
-        if mapped[text.notna()].isna().any():
-            continue
-        frame[column.name] = mapped.astype("boolean" if mapped.isna().any() else "bool")
-    return frame
 
 
 def content_hash(frame: pd.DataFrame) -> str:

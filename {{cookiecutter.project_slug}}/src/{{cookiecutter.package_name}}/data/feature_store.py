@@ -132,9 +132,9 @@ def online_store_name(settings: Settings) -> str:
 
 
 def feast_type(column: Column) -> Any:
-    from feast.types import Bool, Float64, Int64, String
+    import feast.types
 
-    return {"int": Int64, "float": Float64, "bool": Bool}.get(column.type, String)
+    return getattr(feast.types, column.definition.feast_type)
 
 
 def definitions(contract: DataContract, settings: Settings) -> list[Any]:
@@ -147,7 +147,7 @@ def definitions(contract: DataContract, settings: Settings) -> list[Any]:
         entity = Entity(
             name=view.key,
             join_keys=[view.key],
-            value_type=ValueType.INT64 if key.type == "int" else ValueType.STRING,
+            value_type=ValueType[key.definition.feast_key_type],
             description=key.description,
         )
         source = FileSource(
@@ -231,7 +231,8 @@ def materialize(
 
 def write_cold_start(contract: DataContract, settings: Settings) -> dict[str, Any]:
     """What a key the store has never seen (a new user) is served with: over each key's latest
-    row, the median of a number, the most frequent value of anything else."""
+    row, the typical value its type says (the median of a number, the most frequent value of
+    anything else)."""
     values: dict[str, Any] = {}
     for view in views(contract):
         with reading_store(offline_path(settings, view), "the offline feature store"):
@@ -242,15 +243,8 @@ def write_cold_start(contract: DataContract, settings: Settings) -> dict[str, An
             series = latest[name].dropna()
             if series.empty:
                 values[name] = None
-            elif column.type in ("int", "float"):
-                median = float(series.median())
-                values[name] = round(median) if column.type == "int" else median
             else:
-                values[name] = (
-                    series.mode().iloc[0].item()
-                    if column.type == "bool"
-                    else str(series.mode().iloc[0])
-                )
+                values[name] = column.definition.typical(series, column)
     path = settings.feature_repo_dir / COLD_START_FILE
     path.write_text(json.dumps(values, indent=2) + "\n", encoding="utf-8")
     return values
@@ -303,10 +297,7 @@ def joined_dtype(frame: pd.DataFrame, contract: DataContract, name: str, column:
     gives such a column of a file (a missing number makes it float)."""
     if name in frame.columns:
         return frame[name].dtype
-    kind = contract.column(name).type
-    if kind in ("int", "float"):
-        return "float64" if kind == "float" or column.isna().any() else "int64"
-    return "bool" if kind == "bool" and not column.isna().any() else object
+    return contract.column(name).definition.frame_dtype(column)
 
 
 def read_cold_start(settings: Settings) -> dict[str, Any]:

@@ -7,10 +7,11 @@ model learns from and what arrives after it, and drift is injected into the last
   `window` is a fifth of the table, and at least step 1's `min_window_rows`. Rows of one
   group (a ranking's query) stay together, in the order the groups start: each cut moves to
   the next group's first row.
-- **Drift** (`inject_drift`), driven by the contract alone: every numeric feature moves up by
-  `SHIFT_IN_STD` of its reference standard deviation (rounded for ints, kept inside the
-  contract's range); in every category and bool feature `REWEIGHTED_SHARE` of the values
-  become the value that was rarest in the reference. Labels are kept: the drifted rows are
+- **Drift** (`inject_drift`), driven by the contract alone, as each feature's type shifts it
+  (`contract/column_types.py`): every numeric feature moves up by `SHIFT_IN_STD` of its
+  reference standard deviation (rounded for ints, kept inside the contract's range); in every
+  category and bool feature `REWEIGHTED_SHARE` of the values become the value that was rarest
+  in the reference. Labels are kept: the drifted rows are
   ingested with them, so the retrain learns from the shifted data.
 """
 
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..contract import DataContract
+from ..contract.column_types import DriftMove
 from ..errors import ExpectedError
 
 SHIFT_IN_STD = 0.5
@@ -82,26 +84,11 @@ def inject_drift(
     frame: pd.DataFrame, contract: DataContract, reference: pd.DataFrame, seed: int
 ) -> pd.DataFrame:
     """`frame` with every feature shifted as the module docstring says; seeded."""
-    rng = np.random.default_rng(seed)
+    move = DriftMove(std=SHIFT_IN_STD, share=REWEIGHTED_SHARE, rng=np.random.default_rng(seed))
     shifted = frame.copy()
     for column in contract.features:
         name = column.name
-        values = shifted[name]
-        if column.type in ("int", "float"):
-            spread = float(reference[name].std())
-            if not spread > 0:
-                continue
-            moved = values + SHIFT_IN_STD * spread
-            if column.type == "int":
-                moved = moved.round()
-            moved = moved.clip(lower=column.min, upper=column.max)
-            shifted[name] = moved.astype(values.dtype)
-        else:
-            seen = reference[name].value_counts()
-            counts = pd.Series([seen.get(label, 0) for label in column.labels], column.labels)
-            rarest = counts.idxmin()
-            chosen = (rng.random(len(values)) < REWEIGHTED_SHARE) & values.notna().to_numpy()
-            shifted[name] = values.where(~chosen, rarest)
+        shifted[name] = column.definition.shift(shifted[name], column, reference[name], move)
     return shifted
 
 

@@ -85,16 +85,7 @@ def build_expectations(contract: DataContract) -> list[gxe.Expectation]:
     ]
     for column in contract.columns:
         name = column.name
-        if column.type == "bool":
-            # A bool column with gaps is pandas' nullable "boolean", whose missing values GX's
-            # type check counts as wrong types: the values are checked instead.
-            expectations.append(
-                gxe.ExpectColumnValuesToBeInSet(column=name, value_set=[True, False])
-            )
-        else:
-            expectations.append(
-                gxe.ExpectColumnValuesToBeInTypeList(column=name, type_list=list(column.dtypes))
-            )
+        expectations.extend(column.definition.expectations(column))
         if not column.nullable:
             expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=name))
         if column.unique:
@@ -118,10 +109,6 @@ def build_expectations(contract: DataContract) -> list[gxe.Expectation]:
         if column.values is not None:
             expectations.append(
                 gxe.ExpectColumnValuesToBeInSet(column=name, value_set=list(column.values))
-            )
-        elif column.type == "string":
-            expectations.append(
-                gxe.ExpectColumnValueLengthsToBeBetween(column=name, max_value=column.longest)
             )
     return expectations
 

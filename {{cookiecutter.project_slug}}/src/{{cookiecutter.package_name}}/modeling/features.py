@@ -26,48 +26,21 @@ ModelBuilder = Callable[[DataContract, int], "Pipeline"]
 
 
 def preprocessor(contract: DataContract) -> ColumnTransformer:
+    """Each feature's encoding (`contract/column_types.py`), as one transformer."""
     from sklearn.compose import ColumnTransformer
-    from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    categorical = [contract.column(name) for name in contract.categorical_features]
-    numeric = [contract.column(name) for name in contract.numeric_features]
-    # Only columns the contract lets be null pay for an imputer (one more step per request).
-    nullable = [column.name for column in numeric if column.nullable]
-    return ColumnTransformer(
-        [
-            ("numeric", StandardScaler(), [c.name for c in numeric if not c.nullable]),
-            (
-                "numeric_nullable",
-                make_pipeline(
-                    SimpleImputer(strategy="median", add_indicator=True), StandardScaler()
-                ),
-                nullable,
-            ),
-            (
-                "categorical",
-                # Categories come from the contract, not from whichever batch is seen first;
-                # a category the contract does not know maps to all zeros instead of failing.
-                OneHotEncoder(
-                    categories=[list(column.values or ()) for column in categorical],
-                    handle_unknown="ignore",
-                    sparse_output=False,
-                ),
-                [column.name for column in categorical],
-            ),
-        ],
-        verbose_feature_names_out=False,
-    )
+    blocks = [
+        block for encoding, columns in contract.encoded() for block in encoding.blocks(columns)
+    ]
+    return ColumnTransformer(blocks, verbose_feature_names_out=False)
 
 
 def feature_frame(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
-    """The contract's feature columns, in contract order: what every model is given (bools
-    as 0/1 floats, a missing one as NaN)."""
+    """The contract's feature columns, in contract order, as their types give them to every
+    model (bools as 0/1 floats, a missing one as NaN)."""
     features = frame[[column.name for column in contract.features]]
-    if contract.bool_features:
-        features = features.astype(dict.fromkeys(contract.bool_features, "float64"))
-    return features
+    cast = {c.name: c.definition.model_dtype for c in contract.features if c.definition.model_dtype}
+    return features.astype(cast) if cast else features
 
 
 def groups(frame: pd.DataFrame, contract: DataContract) -> np.ndarray | None:

@@ -119,28 +119,28 @@ def data_definition(contract: DataContract, columns: pd.Index) -> DataDefinition
     has_score, has_target = SCORE_COLUMN in columns, target in columns
     task = quality.task_definition(contract, SCORE_COLUMN) if has_score and has_target else {}
     labelled = [target] if has_target else []
-    # Bools are two categories here (Evidently's numeric summaries cannot subtract them).
-    flags = contract.bool_features
-    numeric = [name for name in contract.numeric_features if name not in flags]
+    roles = [(c.name, c.definition.drift_role) for c in contract.features]
     return DataDefinition(
         id_column=contract.id_column if contract.id_column in columns else None,
-        numerical_columns=numeric
+        numerical_columns=[name for name, role in roles if role == "numerical"]
         + ([SCORE_COLUMN] if has_score else [])
         + ([] if quality.TARGET_IS_CATEGORY else labelled),
-        categorical_columns=contract.categorical_features
-        + flags
+        categorical_columns=[name for name, role in roles if role == "categorical"]
         + (labelled if quality.TARGET_IS_CATEGORY else []),
         **task,
     )
 
 
-def as_categories(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
-    """Bool features as the text "True"/"False" (missing stays missing): categories to
-    Evidently, which tests them with chi-squared like any other category."""
-    flags = [name for name in contract.bool_features if name in frame.columns]
-    if not flags:
-        return frame
-    return frame.assign(**{name: frame[name].map({True: "True", False: "False"}) for name in flags})
+def for_drift_tests(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
+    """Each feature as its type gives it to the drift tests (bools as the text "True"/"False",
+    categories Evidently tests with chi-squared like any other; missing stays missing)."""
+    return frame.assign(
+        **{
+            column.name: column.definition.drift_values(frame[column.name])
+            for column in contract.features
+            if column.name in frame.columns
+        }
+    )
 
 
 def build_report(contract: DataContract, columns: pd.Index, thresholds: DriftThresholds) -> Report:
@@ -187,7 +187,7 @@ def quality_snapshot(
 ) -> Snapshot:
     """The task's quality metrics, the mean score and the mean label of labelled, scored rows
     (no reference: the online metrics of one window), dated `timestamp` on the dashboard."""
-    frame = as_categories(rows, contract).reset_index(drop=True)
+    frame = for_drift_tests(rows, contract).reset_index(drop=True)
     definition = data_definition(contract, frame.columns)
     target = contract.target.name
     report = Report(
@@ -233,7 +233,7 @@ def compare(
 
     def prepared(window: pd.DataFrame, seed: int) -> pd.DataFrame:
         sample = bounded_sample(window, sample_rows, seed, group)[shared]
-        return once_per_query(as_categories(sample, contract), contract)
+        return once_per_query(for_drift_tests(sample, contract), contract)
 
     reference_sample, current_sample = prepared(reference, seed), prepared(current, seed + 1)
     definition = data_definition(contract, pd.Index(shared))

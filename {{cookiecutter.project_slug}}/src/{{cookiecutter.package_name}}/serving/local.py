@@ -64,11 +64,11 @@ def request_records(
     for name in floats:
         for record, value in zip(records, subset[name].tolist(), strict=True):
             record[name] = None if value != value else value  # NaN is null
-    zoned = [c.name for c in contract.columns if c.type == "datetime" and c.name in columns]
-    for record in records:
-        for name in zoned:
-            if isinstance(record[name], str):
-                record[name] += "Z"
+    for column in contract.columns:
+        if column.name in columns and column.definition.json_suffix:
+            for record in records:
+                if isinstance(record[column.name], str):
+                    record[column.name] += column.definition.json_suffix
     return records
 
 

@@ -11,30 +11,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Any
 
 from pydantic import (
-    AfterValidator,
-    AwareDatetime,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     TypeAdapter,
     create_model,
 )
-from pydantic_core import PydanticCustomError
 
-from ..contract import Column, ColumnLevel, DataContract
+from ..contract import ColumnLevel, DataContract
 from ..contract.target import SCORE_DESCRIPTION
-
-# RFC 3339's date-time, the JSON Schema `date-time` format: pydantic alone would also take
-# "1700000000" (seconds since the epoch) for a datetime.
-RFC3339 = re.compile(
-    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
-)
-DATETIME_EXAMPLE = "2026-01-05T13:45:00Z"
 
 
 class Record(BaseModel):
@@ -85,73 +73,6 @@ class ErrorBody(BaseModel):
     )
 
 
-def _rfc3339(value: Any) -> Any:
-    if isinstance(value, datetime):
-        # In-process callers pass stored rows, whose times are naive UTC (JSON never gets here).
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if not isinstance(value, str) or not RFC3339.fullmatch(value):
-        raise PydanticCustomError(
-            "datetime_format",
-            "Input should be an RFC 3339 date-time with a UTC offset, e.g. {example}",
-            {"example": DATETIME_EXAMPLE},
-        )
-    return value
-
-
-def _to_naive_utc(value: datetime) -> datetime:
-    try:
-        return value.astimezone(UTC).replace(tzinfo=None)
-    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 is before year 1 in UTC
-        raise PydanticCustomError(
-            "datetime_range", "Input is out of range once converted to UTC"
-        ) from None
-
-
-def _one_of(values: tuple[str | int, ...]) -> Any:
-    def check(value: int) -> int:
-        if value not in values:
-            raise PydanticCustomError(
-                "enum", "Input should be one of {values}", {"values": list(values)}
-            )
-        return value
-
-    return AfterValidator(check)
-
-
-def field_type(column: Column) -> Any:
-    """The annotated Python type of one contract column, strict as its JSON Schema says."""
-    description = column.description or None
-    if column.type == "datetime":
-        return Annotated[
-            AwareDatetime,
-            BeforeValidator(_rfc3339),
-            AfterValidator(_to_naive_utc),
-            Field(description=description),
-        ]
-    if column.type == "bool":
-        return Annotated[bool, Field(strict=True, description=description)]
-    if column.type in ("category", "string") and column.values is not None:
-        return Annotated[Literal[tuple(column.values)], Field(description=description)]
-    if column.type == "string":
-        return Annotated[
-            str, Field(strict=True, max_length=column.longest, description=description)
-        ]
-    if column.type == "float":
-        return Annotated[
-            float,
-            Field(strict=True, allow_inf_nan=False, ge=column.min, le=column.max),
-            Field(description=description),
-        ]
-    if column.values is not None:  # an int column with listed values
-        enum: dict[str, Any] = {"enum": list(column.values)}
-        return Annotated[
-            int,
-            Field(strict=True, json_schema_extra=enum, description=description),
-            _one_of(column.values),
-        ]
-    return Annotated[int, Field(strict=True, ge=column.min, le=column.max, description=description)]
-
-
 def record_model(
     contract: DataContract,
     level: ColumnLevel | None = None,
@@ -170,7 +91,7 @@ def record_model(
     for column_name in contract.request_columns(level, feature_store):
         column = contract.column(column_name)
         needed = column_name in features or column_name in required
-        annotation = field_type(column)
+        annotation = column.definition.request_field(column)
         if column.nullable or not needed:
             annotation = annotation | None
         fields[f"field_{len(fields)}"] = (
