@@ -7,6 +7,7 @@ registry: nothing here names a type."""
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 from typing import Any, get_args
 
@@ -16,6 +17,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from {{ cookiecutter.package_name }}.contract import Column, DataContract
+from {{ cookiecutter.package_name }}.contract import spec as contract_module
 from {{ cookiecutter.package_name }}.contract.column_types import (
     ENCODINGS,
     TYPES,
@@ -75,6 +77,13 @@ def test_the_registry_lists_every_type_by_its_name() -> None:
     assert set(TYPES) == set(get_args(ColumnType))
     assert all(definition.name == name for name, definition in TYPES.items())
     assert all(len(definition.examples) >= 2 for definition in TYPES.values())
+
+
+def test_step_2_readme_has_a_row_for_every_type() -> None:
+    readme = Path(contract_module.__file__).with_name("README.md")
+    section = readme.read_text(encoding="utf-8").split("## Column types", 1)[1].split("\n## ", 1)[0]
+    rows = set(re.findall(r"^\| `([a-z_]+)` \|", section, flags=re.M))
+    assert rows == set(TYPES)
 
 
 def test_a_type_can_be_a_feature_exactly_when_it_has_an_encoding() -> None:
