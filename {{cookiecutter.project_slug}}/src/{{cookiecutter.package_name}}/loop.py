@@ -329,6 +329,72 @@ def replayed_arrivals(
     )
 
 
+@dataclass(frozen=True)
+class LoopRun:
+    """What every phase of the loop works with: the flows, the service, and the report each
+    step is timed into."""
+
+    settings: Settings
+    contract: DataContract
+    flows: PipelineFlows
+    report: LoopReport
+    service_url: str
+
+    @property
+    def feature_store(self) -> bool:
+        return self.settings.uses_feature_store
+
+    def traffic(self, frame: pd.DataFrame, what: str) -> int:
+        if self.feature_store:  # the users' features, as the upstream pipeline keeps them current
+            from .data.feature_store import push_online
+
+            push_online(frame, self.contract, self.settings)
+        return self.report.timed(
+            "traffic",
+            lambda: send_traffic(self.service_url, frame, self.contract, self.feature_store),
+            lambda n: f"{n} {what} scored over HTTP",
+            lambda _, seconds: seconds,  # all of it is scoring
+        )
+
+    def monitor(self) -> MonitoringOutcome:
+        return self.report.timed(
+            "monitor",
+            lambda: self.flows.monitor(self.service_url),
+            describe_monitoring,
+            lambda o, _: work_seconds(o.seconds),
+        )
+
+    def labels(self, frame: pd.DataFrame, name: str) -> LabelsOutcome | None:
+        if self.contract.id_column is None:  # nothing to join labels to
+            return None
+        path = self.settings.data_dir / "arrivals" / f"{name}.csv"
+        write_labels(frame, self.contract, path, self.feature_store)
+        return self.report.timed(
+            "labels",
+            lambda: self.flows.labels(path, self.service_url),
+            describe_labels,
+            lambda o, _: work_seconds(o.seconds),
+        )
+
+    def ingest(
+        self, name: str, arrival: Callable[[], IngestionRecord], what: str
+    ) -> IngestionRecord:
+        return self.report.timed(
+            name,
+            arrival,
+            lambda r: f"{r.status}: {r.rows} {what}, batch {r.batch_id}",
+            lambda r, _: work_seconds(r.seconds),
+        )
+
+
+@dataclass(frozen=True)
+class DriftOutcome:
+    batch: IngestionRecord
+    traffic: pd.DataFrame  # the shifted records served
+    online: LabelsOutcome | None
+    monitoring: MonitoringOutcome
+
+
 def run_closed_loop(
     settings: Settings,
     traffic_rows: int = 2_000,
@@ -345,163 +411,155 @@ def run_closed_loop(
     else:
         arrivals = replayed_arrivals(settings, contract, source, flows.ingest)
     report.steps.append(("data", arrivals.what, 0.0, 0.0))
-    prefect_server = start_prefect_server(settings)
-    server: LocalServer | None = None
-    scope = contextlib.ExitStack()
-    try:
-        if prefect_server is not None:
-            scope.enter_context(heartbeats_off())
-        if not deployments:  # the flows run here
-            started = time.perf_counter()
-            importlib.import_module(f"{__package__}.data.flow")  # Prefect and GX: the first step's
-            # The later steps' tools import while the first steps run: their waits on the
-            # Prefect server, files and numpy leave the interpreter free for it (~4 s). Recording
-            # a model imports MLflow's scikit-learn flavour and skops only when it logs.
-            later = background_imports(
-                f"{__package__}.training.flow",
-                "mlflow.sklearn",
-                "skops.io",
-                f"{__package__}.monitoring.flow",
-            )
-            scope.callback(later.join)
-            report.steps.append(
-                (
-                    "imports",
-                    "Prefect, GX (MLflow, scikit-learn, Evidently import beside ingestion)",
-                    time.perf_counter() - started,
-                    0.0,
-                )
-            )
-        if prefect_server is not None:
-            report.timed(
-                "prefect",
-                prefect_server.wait_until_up,
-                lambda s: f"Prefect server on {s.url} (started before the imports, for this run)",
-            )
-        # The service starts now, with no champion yet: its start-up overlaps ingestion and
-        # training, and POST /reload loads the champion once there is one. (Started with the
-        # Prefect server, the three start-ups shared two cores and all finished later.)
-        if not (deployments and settings.service_url):
-            server = start_service(
-                settings.project_dir, log=settings.data_dir / "service.log", wait=False
-            )
-            service_url = server.url
-        else:  # the standing service
-            service_url = settings.service_url.rstrip("/")
-        baseline = report.timed(
-            "ingest",
-            arrivals.first_batch,
-            lambda r: f"{r.status}: {r.rows} rows, batch {r.batch_id}",
-            lambda r, _: work_seconds(r.seconds),
-        )
-        feature_store = settings.uses_feature_store
-        if feature_store:
-            report.timed("features", flows.features, lambda o: o.summary())
-        report.timed(
-            "train",
-            flows.train,  # a local import waits for the thread importing it (a module lock)
-            lambda o: o.decision.summary(),
-            lambda o, _: work_seconds(o.seconds),
-        )
-        if server is not None:
-            report.timed(
-                "serve",
-                server.wait_until_up,
-                lambda s: f"BentoML service on {s.url} (started before ingestion, for this run)",
-            )
-        report.timed(
-            "reload",
-            lambda: http_json(f"{service_url}/reload", {}, headers=service_headers(settings)),
-            lambda answer: f"the service at {service_url} loaded v{answer[1].get('version')}",
-        )
-        status, body = http_json(f"{service_url}/readyz")
-        if status != 200:
-            raise RuntimeError(f"the service is not ready: {status} {body}")
-
-        def traffic(frame: pd.DataFrame, what: str) -> int:
-            if feature_store:  # the users' features, as the upstream pipeline keeps them current
-                from .data.feature_store import push_online
-
-                push_online(frame, contract, settings)
-            return report.timed(
-                "traffic",
-                lambda: send_traffic(service_url, frame, contract, feature_store),
-                lambda n: f"{n} {what} scored over HTTP",
-                lambda _, seconds: seconds,  # all of it is scoring
-            )
-
-        def monitor() -> MonitoringOutcome:
-            return report.timed(
-                "monitor",
-                lambda: flows.monitor(service_url),
-                describe_monitoring,
-                lambda o, _: work_seconds(o.seconds),
-            )
-
-        def labels(frame: pd.DataFrame, name: str) -> LabelsOutcome | None:
-            if contract.id_column is None:  # nothing to join labels to
-                return None
-            path = write_labels(
-                frame, contract, settings.data_dir / "arrivals" / f"{name}.csv", feature_store
-            )
-            return report.timed(
-                "labels",
-                lambda: flows.labels(path, service_url),
-                describe_labels,
-                lambda o, _: work_seconds(o.seconds),
-            )
-
-        served = arrivals.traffic()
-        traffic(served, "records like the training data")
-        labels(served, "labels")
-        quiet = monitor()
-        drifted = report.timed(
-            "drift arrives",
-            arrivals.drifted_batch,
-            lambda r: f"{r.status}: {r.rows} shifted rows, with labels",
-            lambda r, _: work_seconds(r.seconds),
-        )
-        shifted = arrivals.drifted_traffic()
-        traffic(shifted, "shifted records")
-        online = labels(shifted, "labels-shifted")
-        alarmed = monitor()
-        decided = None
-        if alarmed.retrained and alarmed.retrained.get("trial"):
-            on_trial = arrivals.trial_traffic()
-            traffic(on_trial, f"records with v{alarmed.retrained['version']} on trial")
-            labels(on_trial, "labels-trial")
-            decided = report.timed(
-                "experiment",
-                lambda: flows.experiment(service_url),
-                lambda o: f"{o.analysis.headline()}; {o.acted}",
-            )
-        status, predictions = http_json(
-            f"{service_url}/predict",
-            {"records": request_records(shifted.head(1), contract, feature_store=feature_store)},
-        )
-        if status != 200:
-            raise RuntimeError(f"the service answered {status}: {predictions}")
-        answered = f"the service now answers with v{predictions[0]['model_version']}"
-        if decided is not None and decided.analysis.decision not in ("promote", "roll_back"):
-            answered += f"; v{decided.trial_version} stays on trial beside it"
-        report.steps.append(("check", answered, 0.0, 0.0))
-    finally:
-        scope.close()
-        if server is not None:
-            server.stop()
-
+    with contextlib.ExitStack() as scope:
+        server, service_url = start_tools(settings, report, deployments, scope)
+        run = LoopRun(settings, contract, flows, report, service_url)
+        baseline = serve_first_model(run, arrivals.first_batch, server)
+        quiet = serve_live_traffic(run, arrivals.traffic())
+        drift = drift_arrives(run, arrivals)
+        decided = put_on_trial(run, drift.monitoring, arrivals.trial_traffic)
+        check_the_answer(run, drift.traffic, decided)
     report.artifacts = {
         "Data Docs": str(settings.data_docs_dir / "index.html"),
-        "validated batches": f"{settings.validated_dir} ({baseline.batch_id}, {drifted.batch_id})",
+        "validated batches": f"{settings.validated_dir} ({baseline.batch_id}, "
+        f"{drift.batch.batch_id})",
         "MLflow": settings.tracking_uri
         + (" (`make mlflow-ui`)" if settings.tracks_locally else " (the server's UI)"),
         "model cards": str(settings.training_reports_dir),
-        "drift reports": f"{quiet.report}, {alarmed.report}",
+        "drift reports": f"{quiet.report}, {drift.monitoring.report}",
         "dashboard": f"{settings.evidently_workspace} (`make dashboard`)",
         "prediction log": str(settings.prediction_log),
-        "online metrics": online.metrics_file if online else "none (the contract has no id)",
+        "online metrics": drift.online.metrics_file
+        if drift.online
+        else "none (the contract has no id)",
         **({"trial report": decided.report} if decided else {}),
         # Last: the page to open first, with every fact above and links to the rest.
         "system report": str(write_system_report(settings)),
     }
     return report
+
+
+def start_tools(
+    settings: Settings, report: LoopReport, deployments: bool, scope: contextlib.ExitStack
+) -> tuple[LocalServer | None, str]:
+    """Prefect's server and the service started (the service is not waited for), the step
+    tools imported; `scope` stops what was started. Returns the service started (None when
+    the loop uses a standing one) and its URL."""
+    prefect_server = start_prefect_server(settings)
+    if prefect_server is not None:
+        scope.enter_context(heartbeats_off())
+    if not deployments:  # the flows run here
+        started = time.perf_counter()
+        importlib.import_module(f"{__package__}.data.flow")  # Prefect and GX: the first step's
+        # The later steps' tools import while the first steps run: their waits on the Prefect
+        # server, files and numpy leave the interpreter free for it (~4 s). Recording a model
+        # imports MLflow's scikit-learn flavour and skops only when it logs.
+        later = background_imports(
+            f"{__package__}.training.flow",
+            "mlflow.sklearn",
+            "skops.io",
+            f"{__package__}.monitoring.flow",
+        )
+        scope.callback(later.join)
+        report.steps.append(
+            (
+                "imports",
+                "Prefect, GX (MLflow, scikit-learn, Evidently import beside ingestion)",
+                time.perf_counter() - started,
+                0.0,
+            )
+        )
+    if prefect_server is not None:
+        report.timed(
+            "prefect",
+            prefect_server.wait_until_up,
+            lambda s: f"Prefect server on {s.url} (started before the imports, for this run)",
+        )
+    if deployments and settings.service_url:  # the standing service
+        return None, settings.service_url.rstrip("/")
+    # The service starts now, with no champion yet: its start-up overlaps ingestion and
+    # training, and POST /reload loads the champion once there is one. (Started with the
+    # Prefect server, the three start-ups shared two cores and all finished later.)
+    server = start_service(settings.project_dir, log=settings.data_dir / "service.log", wait=False)
+    scope.callback(server.stop)
+    return server, server.url
+
+
+def serve_first_model(
+    run: LoopRun, first_batch: Callable[[], IngestionRecord], server: LocalServer | None
+) -> IngestionRecord:
+    """Ingest, (materialise the features,) train, and have the service load the champion."""
+    baseline = run.ingest("ingest", first_batch, "rows")
+    if run.feature_store:
+        run.report.timed("features", run.flows.features, lambda o: o.summary())
+    run.report.timed(
+        "train",
+        run.flows.train,  # a local import waits for the thread importing it (a module lock)
+        lambda o: o.decision.summary(),
+        lambda o, _: work_seconds(o.seconds),
+    )
+    if server is not None:
+        run.report.timed(
+            "serve",
+            server.wait_until_up,
+            lambda s: f"BentoML service on {s.url} (started before ingestion, for this run)",
+        )
+    url = run.service_url
+    run.report.timed(
+        "reload",
+        lambda: http_json(f"{url}/reload", {}, headers=service_headers(run.settings)),
+        lambda answer: f"the service at {url} loaded v{answer[1].get('version')}",
+    )
+    status, body = http_json(f"{url}/readyz")
+    if status != 200:
+        raise RuntimeError(f"the service is not ready: {status} {body}")
+    return baseline
+
+
+def serve_live_traffic(run: LoopRun, served: pd.DataFrame) -> MonitoringOutcome:
+    """Records like the training data are served, their labels arrive, monitoring finds no
+    drift."""
+    run.traffic(served, "records like the training data")
+    run.labels(served, "labels")
+    return run.monitor()
+
+
+def drift_arrives(run: LoopRun, arrivals: Arrivals) -> DriftOutcome:
+    """A shifted batch is ingested with its labels, shifted records are served and labelled,
+    and monitoring acts on the drift (a retrain through the gate)."""
+    batch = run.ingest("drift arrives", arrivals.drifted_batch, "shifted rows, with labels")
+    shifted = arrivals.drifted_traffic()
+    run.traffic(shifted, "shifted records")
+    online = run.labels(shifted, "labels-shifted")
+    return DriftOutcome(batch, shifted, online, run.monitor())
+
+
+def put_on_trial(
+    run: LoopRun, alarmed: MonitoringOutcome, trial_traffic: Callable[[], pd.DataFrame]
+) -> ExperimentOutcome | None:
+    """When the retrain went on trial (step 1's rollout): its traffic and labels, then the
+    experiment's decision."""
+    if not (alarmed.retrained and alarmed.retrained.get("trial")):
+        return None
+    on_trial = trial_traffic()
+    run.traffic(on_trial, f"records with v{alarmed.retrained['version']} on trial")
+    run.labels(on_trial, "labels-trial")
+    return run.report.timed(
+        "experiment",
+        lambda: run.flows.experiment(run.service_url),
+        lambda o: f"{o.analysis.headline()}; {o.acted}",
+    )
+
+
+def check_the_answer(
+    run: LoopRun, shifted: pd.DataFrame, decided: ExperimentOutcome | None
+) -> None:
+    """Which version the service answers with now."""
+    records = request_records(shifted.head(1), run.contract, feature_store=run.feature_store)
+    status, predictions = http_json(f"{run.service_url}/predict", {"records": records})
+    if status != 200:
+        raise RuntimeError(f"the service answered {status}: {predictions}")
+    answered = f"the service now answers with v{predictions[0]['model_version']}"
+    if decided is not None and decided.analysis.decision not in ("promote", "roll_back"):
+        answered += f"; v{decided.trial_version} stays on trial beside it"
+    run.report.steps.append(("check", answered, 0.0, 0.0))

@@ -9,6 +9,7 @@ The loop writes it, each flow refreshes it, and `report` writes it on demand.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import logging
@@ -21,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .contract import load_contract
+from .contract import DataContract, load_contract
 from .data.batches import read_jsonl
 from .requirements import SystemRequirements, load_requirements
 from .serving.prediction_log import read_chunks
@@ -162,97 +163,136 @@ def quantile(values: Sequence[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
 
 
-def render(settings: Settings) -> str:
-    from .modeling import chosen_model
-    from .training.registry_status import registry_status
+Section = tuple[str, str]  # a step's title and its HTML
 
-    base = settings.reports_dir
+
+def render(settings: Settings) -> str:
+    """The page: one section per step, each reading the files its step writes."""
     requirements = load_requirements(settings.requirements_file)
     contract = load_contract(settings.contract_file)
+    base = settings.reports_dir
+    sections = [
+        requirements_section(settings, requirements, base),
+        contract_section(settings, contract, base),
+        data_section(settings, base),
+        model_selection_section(settings),
+        training_section(settings, requirements, base),
+        serving_section(settings, requirements, base),
+        monitoring_section(settings, requirements, base),
+    ]
+    return page(contract.name, sections)
+
+
+def page(name: str, sections: Sequence[Section]) -> str:
+    body = "".join(
+        f'<section id="step-{i}"><h2>{e(title)}</h2>{content}</section>'
+        for i, (title, content) in enumerate(sections, start=1)
+    )
+    written = datetime.now(UTC).isoformat(timespec="seconds")
+    return (
+        "<!doctype html><html lang=en><head><meta charset=utf-8>"
+        f"<title>{e(name)}: system report</title><style>{STYLE}</style></head><body>"
+        f"<h1>System report</h1><p class=muted>Written {e(written)} from the project's files; "
+        "each flow refreshes it.</p>"
+        f"{body}</body></html>"
+    )
+
+
+def metric_bounds(requirements: SystemRequirements, name: str) -> str:
+    """Step 1's threshold on an offline metric, as text (">= 0.7"); "" when it has none."""
+    threshold = requirements.offline_metrics.thresholds.get(name)  # type: ignore[call-overload]
+    if threshold is None:
+        return ""
+    low = [f">= {threshold.min:g}"] if threshold.min is not None else []
+    high = [f"<= {threshold.max:g}"] if threshold.max is not None else []
+    return " and ".join(low + high)
+
+
+def requirements_section(
+    settings: Settings, requirements: SystemRequirements, base: Path
+) -> Section:
     offline = requirements.offline_metrics
     primary = offline.primary
-    sections: list[tuple[str, str]] = []
-
-    def bounds(name: str) -> str:
-        threshold = offline.thresholds.get(name)  # type: ignore[call-overload]
-        if threshold is None:
-            return ""
-        low = [f">= {threshold.min:g}"] if threshold.min is not None else []
-        high = [f"<= {threshold.max:g}"] if threshold.max is not None else []
-        return " and ".join(low + high)
-
-    sections.append(
-        (
-            "1. Requirements",
-            f"<p>{e(requirements.business_goal)}</p><p>{e(requirements.ml_objective)}</p>"
-            + table(
-                ["objective", "value"],
+    bounds = functools.partial(metric_bounds, requirements)
+    return (
+        "1. Requirements",
+        f"<p>{e(requirements.business_goal)}</p><p>{e(requirements.ml_objective)}</p>"
+        + table(
+            ["objective", "value"],
+            [
+                ["primary offline metric", f"<b>{e(primary)}</b> {e(bounds(primary))}"],
+                *[[e(name), e(bounds(name))] for name in offline.thresholds if name != primary],
+                ["serving p99 latency budget", f"{requirements.serving.p99_latency_ms:g} ms"],
                 [
-                    ["primary offline metric", f"<b>{e(primary)}</b> {e(bounds(primary))}"],
-                    *[[e(name), e(bounds(name))] for name in offline.thresholds if name != primary],
-                    ["serving p99 latency budget", f"{requirements.serving.p99_latency_ms:g} ms"],
-                    [
-                        "drift: alert / retrain at a drifted share of",
-                        f"{requirements.drift.alert_drift_share:g} / "
-                        f"{requirements.drift.retrain_drift_share:g}",
-                    ],
+                    "drift: alert / retrain at a drifted share of",
+                    f"{requirements.drift.alert_drift_share:g} / "
+                    f"{requirements.drift.retrain_drift_share:g}",
                 ],
-            )
-            + f"<p>{link(settings.requirements_file, 'requirements.yaml', base)}</p>",
+            ],
         )
+        + f"<p>{link(settings.requirements_file, 'requirements.yaml', base)}</p>",
     )
 
+
+def contract_section(settings: Settings, contract: DataContract, base: Path) -> Section:
     features = ", ".join(e(column.name) for column in contract.features)
-    sections.append(
-        (
-            "2. Inputs and outputs",
-            f"<p>Contract <b>{e(contract.name)}</b> v{e(contract.version)}: target "
-            f"<code>{e(contract.target.name)}</code>; features {features}.</p>"
-            f"<p>{link(settings.contract_file, 'contract.yaml', base)}</p>",
-        )
+    return (
+        "2. Inputs and outputs",
+        f"<p>Contract <b>{e(contract.name)}</b> v{e(contract.version)}: target "
+        f"<code>{e(contract.target.name)}</code>; features {features}.</p>"
+        f"<p>{link(settings.contract_file, 'contract.yaml', base)}</p>",
     )
 
+
+def data_section(settings: Settings, base: Path) -> Section:
     ingestions = read_jsonl(settings.ingestion_log)
     by_status = Counter(str(run.get("status")) for run in ingestions)
     validated_rows = sum(int(r["rows"] or 0) for r in ingestions if r["status"] == "validated")
-    sections.append(
-        (
-            "3. Data",
-            f"<p>{by_status.get('validated', 0)} batches validated ({validated_rows:,} rows), "
-            f"{by_status.get('rejected', 0)} rejected (quarantined), "
-            f"{sum(n for s, n in by_status.items() if s not in {'validated', 'rejected'})} "
-            f"other (duplicate, unreadable). "
-            f"{link(settings.data_docs_dir / 'index.html', 'Data Docs', base)} (Great Expectations)"
-            "</p>"
-            + table(
-                ["finished", "batch", "status", "rows", "first failures", "within tolerance"],
+    return (
+        "3. Data",
+        f"<p>{by_status.get('validated', 0)} batches validated ({validated_rows:,} rows), "
+        f"{by_status.get('rejected', 0)} rejected (quarantined), "
+        f"{sum(n for s, n in by_status.items() if s not in {'validated', 'rejected'})} "
+        f"other (duplicate, unreadable). "
+        f"{link(settings.data_docs_dir / 'index.html', 'Data Docs', base)} (Great Expectations)"
+        "</p>"
+        + table(
+            ["finished", "batch", "status", "rows", "first failures", "within tolerance"],
+            [
                 [
-                    [
-                        e(str(run.get("finished_at", ""))[:19]),
-                        e(run.get("batch_id", "")),
-                        e(run.get("status", "")),
-                        e(run.get("rows", "")),
-                        e("; ".join(str(f) for f in (run.get("failures") or [])[:2])),
-                        e("; ".join(str(w) for w in (run.get("warnings") or [])[:2])),
-                    ]
-                    for run in ingestions[-RECENT_ROWS:]
-                ],
-            ),
-        )
+                    e(str(run.get("finished_at", ""))[:19]),
+                    e(run.get("batch_id", "")),
+                    e(run.get("status", "")),
+                    e(run.get("rows", "")),
+                    e("; ".join(str(f) for f in (run.get("failures") or [])[:2])),
+                    e("; ".join(str(w) for w in (run.get("warnings") or [])[:2])),
+                ]
+                for run in ingestions[-RECENT_ROWS:]
+            ],
+        ),
     )
 
+
+def model_selection_section(settings: Settings) -> Section:
+    from .modeling import chosen_model
+
+    runs = training_runs(settings)
+    candidates = sorted({str(run.get("model_name")) for run in runs} | {chosen_model(settings)})
+    return (
+        "4. Model selection",
+        f"<p>Candidates trained so far: {e(', '.join(candidates))}; the next run fits "
+        f"<code>{e(chosen_model(settings))}</code> (<code>MLSD_MODEL_NAME</code>).</p>",
+    )
+
+
+def training_section(settings: Settings, requirements: SystemRequirements, base: Path) -> Section:
+    from .training.registry_status import registry_status
+
+    offline = requirements.offline_metrics
+    primary = offline.primary
     runs = training_runs(settings)
     registry = registry_status(settings)
     champion = registry.get("champion") or {}
-    candidates = sorted({str(run.get("model_name")) for run in runs} | {chosen_model(settings)})
-    sections.append(
-        (
-            "4. Model selection",
-            f"<p>Candidates trained so far: {e(', '.join(candidates))}; the next run fits "
-            f"<code>{e(chosen_model(settings))}</code> (<code>MLSD_MODEL_NAME</code>).</p>",
-        )
-    )
-
     values = [float(run["metrics"].get(primary, float("nan"))) for run in runs]
     threshold = offline.thresholds.get(primary)
     rules = {}
@@ -263,32 +303,32 @@ def render(settings: Settings) -> str:
     chart = line_chart(
         f"{primary} on each run's holdout", [f"v{run['version']}" for run in runs], values, rules
     )
-    sections.append(
-        (
-            "5. Training and evaluation",
-            f"<p>Registry <code>{e(registry.get('registered_model'))}</code> at "
-            f"<code>{e(registry.get('tracking_uri'))}</code>: {registry.get('versions', 0)} "
-            f"versions; champion <b>{e('v' + champion['version'] if champion else 'none yet')}"
-            f"</b>{e(' (gate ' + str(champion.get('gate')) + ')') if champion else ''}. "
-            f"Browse runs with <code>make mlflow-ui</code> (http://127.0.0.1:5000).</p>"
-            + chart
-            + table(
-                ["version", "candidate", primary, "gate", "why", "model card"],
+    return (
+        "5. Training and evaluation",
+        f"<p>Registry <code>{e(registry.get('registered_model'))}</code> at "
+        f"<code>{e(registry.get('tracking_uri'))}</code>: {registry.get('versions', 0)} "
+        f"versions; champion <b>{e('v' + champion['version'] if champion else 'none yet')}"
+        f"</b>{e(' (gate ' + str(champion.get('gate')) + ')') if champion else ''}. "
+        f"Browse runs with <code>make mlflow-ui</code> (http://127.0.0.1:5000).</p>"
+        + chart
+        + table(
+            ["version", "candidate", primary, "gate", "why", "model card"],
+            [
                 [
-                    [
-                        f"v{e(run['version'])}",
-                        e(run.get("model_name")),
-                        f"{value:.4f}",
-                        "promote" if run["decision"]["promote"] else "keep champion",
-                        e("; ".join(run["decision"]["reasons"])),
-                        link(run["card"], "model_card.md", base),
-                    ]
-                    for run, value in zip(runs, values, strict=True)
-                ][::-1],
-            ),
-        )
+                    f"v{e(run['version'])}",
+                    e(run.get("model_name")),
+                    f"{value:.4f}",
+                    "promote" if run["decision"]["promote"] else "keep champion",
+                    e("; ".join(run["decision"]["reasons"])),
+                    link(run["card"], "model_card.md", base),
+                ]
+                for run, value in zip(runs, values, strict=True)
+            ][::-1],
+        ),
     )
 
+
+def serving_section(settings: Settings, requirements: SystemRequirements, base: Path) -> Section:
     predictions = recent_predictions(settings.prediction_log)
     latencies = [float(r["latency_ms"]) for r in predictions if "latency_ms" in r]
     served = Counter(str(r.get("model_version")) for r in predictions)
@@ -301,17 +341,17 @@ def render(settings: Settings) -> str:
         else "no prediction logged yet"
     )
     service = f"http://{settings.serve_host}:{settings.serve_port}"
-    sections.append(
-        (
-            "6. Serving",
-            f"<p>{e(latency)}. Versions that answered them: "
-            f"{e(', '.join(f'v{v}: {n:,}' for v, n in sorted(served.items())) or 'none')}.</p>"
-            f"<p>{link(settings.prediction_log, 'prediction log', base)}; the service's API docs "
-            "while it runs (<code>make serve</code>): "
-            f"{link(f'{service}/', f'{service}/', base)}</p>",
-        )
+    return (
+        "6. Serving",
+        f"<p>{e(latency)}. Versions that answered them: "
+        f"{e(', '.join(f'v{v}: {n:,}' for v, n in sorted(served.items())) or 'none')}.</p>"
+        f"<p>{link(settings.prediction_log, 'prediction log', base)}; the service's API docs "
+        "while it runs (<code>make serve</code>): "
+        f"{link(f'{service}/', f'{service}/', base)}</p>",
     )
 
+
+def monitoring_section(settings: Settings, requirements: SystemRequirements, base: Path) -> Section:
     monitoring = read_jsonl(settings.monitoring_log)
     judged = [run for run in monitoring if run.get("summary")]
     drift_chart = line_chart(
@@ -331,45 +371,29 @@ def render(settings: Settings) -> str:
         if retrains
         else "No retrain yet."
     )
-    sections.append(
-        (
-            "7. Monitoring",
-            f"<p>{len(monitoring)} monitoring runs. {last_retrain} Dashboard: "
-            "<code>make dashboard</code> (http://127.0.0.1:"
-            f"{settings.dashboard_port}).</p>"
-            + drift_chart
-            + table(
-                ["finished", "champion", "drift share", "drifted", "action", "report"],
-                [
-                    [
-                        e(str(run.get("finished_at", ""))[:19]),
-                        e(f"v{run.get('champion')}"),
-                        e(f"{run['summary']['drift_share']:.2f}") if run.get("summary") else "",
-                        e(", ".join((run.get("summary") or {}).get("drifted_features", []))),
-                        e(run.get("action", "")),
-                        link(Path(run["report"]), "drift report", base)
-                        if Path(str(run.get("report"))).is_file()
-                        else "",
-                    ]
-                    for run in monitoring[-RECENT_ROWS:]
-                ][::-1],
-            ),
-        )
-    )
-
-    title, content = sections[-1]
-    sections[-1] = (title, content + online_section(settings, requirements, base))
-    body = "".join(
-        f'<section id="step-{i}"><h2>{e(title)}</h2>{content}</section>'
-        for i, (title, content) in enumerate(sections, start=1)
-    )
-    written = datetime.now(UTC).isoformat(timespec="seconds")
     return (
-        "<!doctype html><html lang=en><head><meta charset=utf-8>"
-        f"<title>{e(contract.name)}: system report</title><style>{STYLE}</style></head><body>"
-        f"<h1>System report</h1><p class=muted>Written {e(written)} from the project's files; "
-        "each flow refreshes it.</p>"
-        f"{body}</body></html>"
+        "7. Monitoring",
+        f"<p>{len(monitoring)} monitoring runs. {last_retrain} Dashboard: "
+        "<code>make dashboard</code> (http://127.0.0.1:"
+        f"{settings.dashboard_port}).</p>"
+        + drift_chart
+        + table(
+            ["finished", "champion", "drift share", "drifted", "action", "report"],
+            [
+                [
+                    e(str(run.get("finished_at", ""))[:19]),
+                    e(f"v{run.get('champion')}"),
+                    e(f"{run['summary']['drift_share']:.2f}") if run.get("summary") else "",
+                    e(", ".join((run.get("summary") or {}).get("drifted_features", []))),
+                    e(run.get("action", "")),
+                    link(Path(run["report"]), "drift report", base)
+                    if Path(str(run.get("report"))).is_file()
+                    else "",
+                ]
+                for run in monitoring[-RECENT_ROWS:]
+            ][::-1],
+        )
+        + online_section(settings, requirements, base),
     )
 
 

@@ -65,7 +65,7 @@ def _columns(**extra: object) -> list[dict[str, object]]:
         (_columns(colour="red"), "colour"),
         ([*_columns(), {"name": "z", "type": "int", "positive": 1}], "only the target"),
         (_columns(entity="user"), "its entity 'user' is not a column with role: entity"),
-        ([{"name": "u", "type": "float", "role": "entity"}, *_columns()], "an entity key is int or string"),
+        ([{"name": "u", "type": "float", "role": "entity"}, *_columns()], "key is int or string"),
         (
             [{"name": "u", "type": "string", "role": "entity", "entity": "u"}, *_columns()],
             "only a feature belongs",
