@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
     from .contract import DataContract
+    from .contract.prediction import PredictionShape
     from .requirements import OfflineMetrics
     from .settings import DriftKind
     from .training.bootstrap import PairedBootstrap
@@ -41,6 +42,9 @@ class TargetRules(Protocol):
     # What a served score is, for the API's documentation.
     @property
     def SCORE_DESCRIPTION(self) -> str: ...
+    # What the model answers for a record: the fields every step reads (`prediction.py`).
+    @property
+    def PREDICTION(self) -> PredictionShape: ...
     # Whether a holdout without a time keeps the target's shares.
     @property
     def STRATIFY_HOLDOUT(self) -> bool: ...

@@ -17,10 +17,12 @@ from {{ cookiecutter.package_name }}.contract import target as target_file
 from {{ cookiecutter.package_name }}.data import synthetic as synthetic_file
 from {{ cookiecutter.package_name }}.modeling import candidates as candidates_file
 from {{ cookiecutter.package_name }}.modeling import fit_model, groups
+from {{ cookiecutter.package_name }}.modeling.scoring import PipelineModel
 from {{ cookiecutter.package_name }}.monitoring import quality as quality_file
 from {{ cookiecutter.package_name }}.requirements import OfflineMetrics, load_requirements
 from {{ cookiecutter.package_name }}.requirements import metrics as metrics_file
 from {{ cookiecutter.package_name }}.serving import endpoints as endpoints_file
+from {{ cookiecutter.package_name }}.serving.schemas import Prediction
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training import evaluation as evaluation_file
 
@@ -134,9 +136,31 @@ def test_every_candidate_fits_and_scores_each_row(
         assert np.isfinite(scores.to_numpy(dtype=float)).all(), name
 
 
+def test_the_prediction_shape_reads_the_models_output_both_ways(
+    example: pd.DataFrame, contract: DataContract
+) -> None:
+    """The task's `PREDICTION` turns the default model's output into the fields a response, a
+    log line and a scored file carry, and reads that output back from them unchanged."""
+    shape = TARGET.PREDICTION
+    assert shape.fields and set(shape.drift_columns) <= set(shape.fields)
+    assert not set(shape.fields) & set(contract.column_names)  # reserved: never a column's name
+    model = fit_model(CANDIDATES.DEFAULT_MODEL, example.iloc[:3_000], contract, seed=0)
+    raw = PipelineModel(model, contract).score_frame(example.iloc[3_000:])
+    columns = shape.columns(raw)
+    assert list(columns) == list(shape.fields)
+    assert all(len(values) == len(raw) for values in columns.values())
+    np.testing.assert_array_equal(shape.raw(pd.DataFrame(columns)), raw)
+    answers = shape.answers(raw)
+    assert len(answers) == len(raw) and all(list(a) == list(shape.fields) for a in answers)
+    response = Prediction(**answers[0], model_version="1")
+    assert list(response.model_dump())[: len(shape.fields)] == list(shape.fields)
+    empty = shape.columns(shape.empty_output())
+    assert list(empty) == list(shape.fields) and all(len(v) == 0 for v in empty.values())
+
+
 def test_the_quality_checks_and_endpoints_are_consistent(contract: DataContract) -> None:
     assert QUALITY.DASHBOARD_METRIC[0] in QUALITY.QUALITY_METRICS
     assert QUALITY.quality_preset()
-    assert QUALITY.task_definition(contract, "score")
+    assert QUALITY.task_definition(contract, TARGET.PREDICTION.fields[0])
     assert set(ENDPOINTS.TASK_RESPONSES) <= set(ENDPOINTS.TASK_PATHS)
     assert all(path.startswith("/") for path in ENDPOINTS.TASK_PATHS)

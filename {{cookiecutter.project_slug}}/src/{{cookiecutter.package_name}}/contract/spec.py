@@ -24,7 +24,7 @@ from .column_types import (
     Label,
     TypeDefinition,
 )
-from .target import check_target, encode_target
+from .target import PREDICTION, check_target, encode_target
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,7 +48,8 @@ JSON_NUMBER_BYTES = 40
 # Names the system writes next to a record (the prediction log, scored files, drift windows):
 # a data column of the same name would be overwritten.
 RESERVED_NAMES = frozenset(
-    {"score", "model_version", "arm", "latency_ms", "batch_rows", "logged_at", "labelled_at"}
+    {*PREDICTION.fields, "model_version", "arm", "latency_ms", "batch_rows", "logged_at"}
+    | {"labelled_at"}
 )
 
 

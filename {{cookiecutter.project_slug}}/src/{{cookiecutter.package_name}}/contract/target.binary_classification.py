@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from .prediction import OneScore
 from .values import InferenceError, is_bool_text, plain, require_complete
 
 if TYPE_CHECKING:
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 TASK = "binary classification"
 # What the service says a score is (the OpenAPI document's description of `score`).
 SCORE_DESCRIPTION = "P(target = the contract's positive class) for the record"
+# What the model answers per record (`prediction.py`).
+PREDICTION = OneScore(SCORE_DESCRIPTION)
 # Without a timestamp, the holdout is sampled per class so it keeps the positive rate.
 STRATIFY_HOLDOUT = True
 

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..requirements.metrics import random_ndcg
+from .prediction import OneScore
 from .values import InferenceError, plain, require_complete
 
 if TYPE_CHECKING:
@@ -25,6 +26,8 @@ TASK = "ranking"
 SCORE_DESCRIPTION = (
     "The candidate's ranking score: higher ranks first; comparable within one query only"
 )
+# What the model answers per record (`prediction.py`).
+PREDICTION = OneScore(SCORE_DESCRIPTION)
 # Without a timestamp, the holdout is a random sample of whole groups of the newest batches.
 STRATIFY_HOLDOUT = False
 # Learning-to-rank models take grades from 0 up to this (LightGBM's default gain table).

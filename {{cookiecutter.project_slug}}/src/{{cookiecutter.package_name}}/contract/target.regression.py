@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .bounds import numeric_bounds
+from .prediction import OneScore
 from .values import InferenceError, is_bool_text, plain, require_complete
 
 if TYPE_CHECKING:
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 TASK = "regression"
 # What the service says a score is (the OpenAPI document's description of `score`).
 SCORE_DESCRIPTION = "The predicted target for the record, in the target's own unit"
+# What the model answers per record (`prediction.py`).
+PREDICTION = OneScore(SCORE_DESCRIPTION)
 # Without a timestamp, the holdout is a plain random sample of the newest batches.
 STRATIFY_HOLDOUT = False
 # Fewer distinct values than this is a set of classes, not a quantity.

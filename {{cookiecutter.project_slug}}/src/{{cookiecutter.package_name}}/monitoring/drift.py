@@ -34,10 +34,14 @@ from evidently.presets import DataDriftPreset, DataSummaryPreset
 from sklearn.exceptions import UndefinedMetricWarning
 
 from ..contract import DataContract
+from ..contract.prediction import has_prediction
+from ..contract.target import PREDICTION
 from ..requirements.spec import DriftThresholds
 from . import quality
 
-SCORE_COLUMN = "score"
+# The score every summary shows (a mean, a drift test): the first of the task's prediction
+# fields (`contract/prediction.py`).
+SCORE_COLUMN = PREDICTION.fields[0]
 logger = logging.getLogger(__name__)
 DRIFT_TAG = "drift"  # on the dashboard: a monitoring run's snapshot, not an online window
 NUMERIC_TEST = "ks"
@@ -116,14 +120,14 @@ def data_definition(contract: DataContract, columns: pd.Index) -> DataDefinition
     score as the prediction, and the target when the window has labels (`quality.py` says how
     the task maps them)."""
     target = contract.target.name
-    has_score, has_target = SCORE_COLUMN in columns, target in columns
+    has_score, has_target = has_prediction(columns, PREDICTION), target in columns
     task = quality.task_definition(contract, SCORE_COLUMN) if has_score and has_target else {}
     labelled = [target] if has_target else []
     roles = [(c.name, c.definition.drift_role) for c in contract.features]
     return DataDefinition(
         id_column=contract.id_column if contract.id_column in columns else None,
         numerical_columns=[name for name, role in roles if role == "numerical"]
-        + ([SCORE_COLUMN] if has_score else [])
+        + (list(PREDICTION.drift_columns) if has_score else [])
         + ([] if quality.TARGET_IS_CATEGORY else labelled),
         categorical_columns=[name for name, role in roles if role == "categorical"]
         + (labelled if quality.TARGET_IS_CATEGORY else []),
@@ -157,12 +161,16 @@ def build_report(contract: DataContract, columns: pd.Index, thresholds: DriftThr
         ),
         DataSummaryPreset(),
     ]
-    if SCORE_COLUMN in columns:
-        metrics.append(ValueDrift(column=SCORE_COLUMN, method=NUMERIC_TEST, threshold=p_value))
+    scored = has_prediction(columns, PREDICTION)
+    if scored:
+        metrics += [
+            ValueDrift(column=name, method=NUMERIC_TEST, threshold=p_value)
+            for name in PREDICTION.drift_columns
+        ]
     if contract.target.name in columns:
         target = contract.target.name
         metrics.append(ValueDrift(column=target, method=quality.TARGET_TEST, threshold=p_value))
-        if SCORE_COLUMN in columns:
+        if scored:
             metrics += quality.quality_preset()
     return Report(metrics, include_tests=False)
 
@@ -286,10 +294,16 @@ def summarise(
         p_values=p_values,
         drifted_features=drifted,
         drift_share=len(drifted) / len(features),
-        prediction_drift=drifts(SCORE_COLUMN),
+        prediction_drift=any_drift([drifts(name) for name in PREDICTION.drift_columns]),
         target_drift=drifts(contract.target.name),
         metrics=metrics,
     )
+
+
+def any_drift(found: list[bool | None]) -> bool | None:
+    """Whether any of the tested columns drifted; None when none was tested."""
+    tested = [drifted for drifted in found if drifted is not None]
+    return any(tested) if tested else None
 
 
 def decide(summary: DriftSummary, thresholds: DriftThresholds) -> Action:

@@ -23,6 +23,7 @@ import pandas as pd
 from sklearn.exceptions import UndefinedMetricWarning
 
 from ..contract import DataContract
+from ..contract.target import PREDICTION
 from ..data.batches import (
     append_jsonl,
     batch_id,
@@ -243,11 +244,11 @@ def online_windows(
     for key, rows in frame.groupby([VERSION, "start"], sort=True):
         version, start = str(key[0]), pd.Timestamp(str(key[1]))
         labels = contract.encode_target(rows[contract.target.name]).astype(float)
-        scores = rows[SCORE_COLUMN].astype(float)
+        scores = rows[SCORE_COLUMN].astype(float)  # the score, for its mean
         groups = rows[group].to_numpy() if group else None
         with warnings.catch_warnings():  # a small window may hold one class: NaN, said below
             warnings.filterwarnings("ignore", category=UndefinedMetricWarning)
-            measured = holdout_metrics(labels.to_numpy(), scores.to_numpy(), offline, groups)
+            measured = holdout_metrics(labels.to_numpy(), PREDICTION.raw(rows), offline, groups)
         windows.append(
             OnlineWindow(
                 model_version=version,

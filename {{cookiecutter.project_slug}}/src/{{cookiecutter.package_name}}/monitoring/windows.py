@@ -21,13 +21,15 @@ import pyarrow.parquet as pq
 
 from ..cluster import run_each
 from ..contract import DataContract
+from ..contract.prediction import add_prediction, has_prediction
+from ..contract.target import PREDICTION
 from ..errors import ExpectedError, reading_store
 from ..modeling import labels
 from ..modeling.scoring import ScoringModel
 from ..serving import prediction_log
 from ..serving.batch import read_features, require_features
 from ..training import registry
-from .drift import SCORE_COLUMN, chosen_groups, sampled_positions
+from .drift import chosen_groups, sampled_positions
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +76,7 @@ def reference_window(
         raise WindowError(f"the champion's training batches are not in {validated_dir}: {missing}")
     sample = sample_files(paths, columns, max_rows, seed, contract.group_column, dask_address)
     sample = with_labels(sample, contract)
-    sample[SCORE_COLUMN] = model.score_frame(sample)
+    add_prediction(sample, PREDICTION, model.score_frame(sample))
     return sample
 
 
@@ -193,8 +195,8 @@ def batch_window(source: Path, contract: DataContract, model: ScoringModel) -> p
         frame = require_features(read_compact(source), contract, source)
     else:
         frame = read_features(source, contract)  # CSV, or the error for a missing file
-    if SCORE_COLUMN not in frame.columns:
-        frame[SCORE_COLUMN] = model.score_frame(frame)
+    if not has_prediction(frame.columns, PREDICTION):
+        add_prediction(frame, PREDICTION, model.score_frame(frame))
     return with_labels(frame, contract)
 
 

@@ -19,6 +19,8 @@ import pandas as pd
 
 from .. import progress
 from ..contract import DataContract
+from ..contract.prediction import scored_frame
+from ..contract.target import PREDICTION
 from ..data.batches import (
     BatchReadError,
     content_hash,
@@ -95,7 +97,8 @@ def score_frame(
     contract: DataContract,
     scoring_path: ScoringPath = "compiled",
 ) -> pd.DataFrame:
-    """`frame` with two more columns: `score` and the `model_version` that produced it."""
+    """`frame` with the task's prediction fields (`score`) and the `model_version` that
+    produced them."""
     model = load_scoring_model(version, contract, scoring_path)
     if len(frame) <= SCORING_CHUNK_ROWS:
         return with_scores(frame, model.score_frame(frame), version)
@@ -113,10 +116,7 @@ def score_frame(
 def with_scores(
     frame: pd.DataFrame, scores: np.ndarray, version: registry.ModelVersion
 ) -> pd.DataFrame:
-    scored = frame.copy()
-    scored["score"] = scores
-    scored["model_version"] = version.version
-    return scored
+    return scored_frame(frame, PREDICTION, scores, model_version=version.version)
 
 
 def champion(name: str) -> registry.ModelVersion:
@@ -197,8 +197,11 @@ def score_on_cluster(
         dask.config.set({"dataframe.convert-string": False}),
         dask_client(settings.dask_address) as client,
     ):
-        meta = frame._meta.assign(
-            score=pd.Series(dtype="float64"), model_version=pd.Series(dtype="object")
+        meta = scored_frame(
+            frame._meta,
+            PREDICTION,
+            PREDICTION.empty_output(),
+            model_version=pd.Series(dtype="object"),
         )
         scored = frame.map_partitions(
             score_partition,

@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from ..contract import ColumnLevel, DataContract
-from ..contract.target import SCORE_DESCRIPTION
+from ..contract.target import PREDICTION
 
 
 class Record(BaseModel):
@@ -46,14 +46,22 @@ def json_rows(records: Sequence[BaseModel]) -> list[dict[str, Any]]:
     return rows
 
 
-class Prediction(BaseModel):
-    score: float = Field(description=SCORE_DESCRIPTION)
-    model_version: str = Field(description="Registry version of the model that scored it")
-    record_id: str | None = Field(default=None, description="The record's id, when it had one")
-    arm: str = Field(
-        default="champion",
-        description="Which model answered: the champion, or the challenger in an A/B test",
-    )
+# One record's answer: the task's fields (`contract/prediction.py`: a score, or one probability
+# per class and the predicted class), then which model gave it. Generated at import, as the
+# request models are: BentoML reads the API's types from annotations.
+Prediction: Any = create_model(
+    "Prediction",
+    **PREDICTION.response_fields(),
+    model_version=(str, Field(description="Registry version of the model that scored it")),
+    record_id=(str | None, Field(default=None, description="The record's id, when it had one")),
+    arm=(
+        str,
+        Field(
+            default="champion",
+            description="Which model answered: the champion, or the challenger in an A/B test",
+        ),
+    ),
+)
 
 
 class ErrorItem(BaseModel):

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..contract import DataContract, load_contract
+from ..contract.target import PREDICTION
 from ..data.feature_store import OnlineFeatures
 from ..errors import ExpectedError
 from ..modeling.scoring import ScoringModel
@@ -106,7 +107,8 @@ class LoadedModel:
 
 @dataclass(frozen=True)
 class Scored:
-    """Scores of request rows, in row order, and which model and arm gave each."""
+    """The model's raw output for request rows, in row order (read through the task's
+    `PREDICTION`), and which model and arm gave each."""
 
     scores: np.ndarray
     versions: list[str]
@@ -279,11 +281,9 @@ class Scorer:
         rows = json_rows(records)
         scored = self.score_rows(rows)
         return [
-            Prediction(
-                score=float(score), model_version=version, record_id=self.record_id(row), arm=arm
-            )
-            for row, score, version, arm in zip(
-                rows, scored.scores, scored.versions, scored.arms, strict=True
+            Prediction(**answer, model_version=version, record_id=self.record_id(row), arm=arm)
+            for row, answer, version, arm in zip(
+                rows, PREDICTION.answers(scored.scores), scored.versions, scored.arms, strict=True
             )
         ]
 
@@ -315,11 +315,14 @@ class Scorer:
         else:
             share = self.settings.challenger_share
             challenged = np.array([in_challenger_arm(self.split_key(r), share) for r in rows])
-            scores = np.empty(len(rows), dtype=float)
+            scores = PREDICTION.empty_output()
             for model, chosen in ((loaded, ~challenged), (trial, challenged)):
                 if chosen.any():
                     picked = [rows[i] for i in np.flatnonzero(chosen)]
-                    scores[chosen] = model.model.score_rows(picked)
+                    answered = model.model.score_rows(picked)
+                    if len(scores) != len(rows):  # the first arm's output says its shape
+                        scores = np.empty((len(rows), *answered.shape[1:]), answered.dtype)
+                    scores[chosen] = answered
             scored = Scored(
                 scores,
                 [(trial if c else loaded).version.version for c in challenged],
@@ -342,11 +345,12 @@ class Scorer:
 def log_lines(
     rows: list[dict[str, Any]], scored: Scored, logged: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """A prediction-log line per row: the record as it was scored, its score, model version
-    and arm, and what the request shares (`logged`: latency, size, time)."""
+    """A prediction-log line per row: the record as it was scored, the task's prediction
+    fields, model version and arm, and what the request shares (`logged`: latency, size,
+    time)."""
     return [
-        row | {"score": float(score), "model_version": version, "arm": arm} | logged
-        for row, score, version, arm in zip(
-            rows, scored.scores, scored.versions, scored.arms, strict=True
+        row | answer | {"model_version": version, "arm": arm} | logged
+        for row, answer, version, arm in zip(
+            rows, PREDICTION.answers(scored.scores), scored.versions, scored.arms, strict=True
         )
     ]
