@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.contract.column_types import TYPES
 from {{ cookiecutter.package_name }}.data import feature_store
 from {{ cookiecutter.package_name }}.data.batches import BatchReadError, read_jsonl
 from {{ cookiecutter.package_name }}.data.flow import features_flow, ingestion_flow
@@ -291,3 +292,18 @@ def test_the_features_command_needs_the_feature_store_on(settings: Settings) -> 
     result = CliRunner().invoke(app, ["features"])
     assert result.exit_code == 2
     assert "FEATURE_STORE='none'" in result.output
+
+
+def test_every_column_type_names_feast_types_that_exist() -> None:
+    """What the store keeps each feature type as, and each entity key type as (by name in
+    `contract/column_types.py`), is a type this Feast has."""
+    import feast.types
+    from feast import ValueType
+
+    feast_types = (feast.types.PrimitiveFeastType, feast.types.ComplexFeastType)
+    for definition in TYPES.values():
+        if definition.not_a_feature is None:
+            stored = getattr(feast.types, definition.feast_type)
+            assert isinstance(stored, feast_types), definition.name
+        if definition.entity_key:
+            assert isinstance(ValueType[definition.feast_key_type], ValueType), definition.name
