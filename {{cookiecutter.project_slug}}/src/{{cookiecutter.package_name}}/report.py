@@ -171,12 +171,13 @@ def render(settings: Settings) -> str:
     requirements = load_requirements(settings.requirements_file)
     contract = load_contract(settings.contract_file)
     base = settings.reports_dir
+    runs = training_runs(settings)
     sections = [
         requirements_section(settings, requirements, base),
         contract_section(settings, contract, base),
         data_section(settings, base),
-        model_selection_section(settings),
-        training_section(settings, requirements, base),
+        model_selection_section(settings, runs),
+        training_section(settings, requirements, runs, base),
         serving_section(settings, requirements, base),
         monitoring_section(settings, requirements, base),
     ]
@@ -273,10 +274,9 @@ def data_section(settings: Settings, base: Path) -> Section:
     )
 
 
-def model_selection_section(settings: Settings) -> Section:
+def model_selection_section(settings: Settings, runs: list[dict[str, Any]]) -> Section:
     from .modeling import chosen_model
 
-    runs = training_runs(settings)
     candidates = sorted({str(run.get("model_name")) for run in runs} | {chosen_model(settings)})
     return (
         "4. Model selection",
@@ -285,12 +285,16 @@ def model_selection_section(settings: Settings) -> Section:
     )
 
 
-def training_section(settings: Settings, requirements: SystemRequirements, base: Path) -> Section:
+def training_section(
+    settings: Settings,
+    requirements: SystemRequirements,
+    runs: list[dict[str, Any]],
+    base: Path,
+) -> Section:
     from .training.registry_status import registry_status
 
     offline = requirements.offline_metrics
     primary = offline.primary
-    runs = training_runs(settings)
     registry = registry_status(settings)
     champion = registry.get("champion") or {}
     values = [float(run["metrics"].get(primary, float("nan"))) for run in runs]

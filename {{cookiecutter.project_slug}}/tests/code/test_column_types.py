@@ -61,17 +61,20 @@ def _with_column(contract: DataContract, entry: dict[str, Any]) -> DataContract:
     return DataContract.model_validate(raw | {"columns": [*raw["columns"], entry]})
 
 
-def _read(
-    clean_batch: pd.DataFrame, contract: DataContract, examples: tuple[Any, ...], tmp_path: Path
-) -> pd.DataFrame:
-    """The worked example's rows with the column added (its examples in turn, as a client
-    writes them), written to a CSV and read back as every step reads a batch."""
-    rows = max(ROWS, contract.min_rows)
+def _case(
+    entry: dict[str, Any], contract: DataContract, clean_batch: pd.DataFrame, tmp_path: Path
+) -> tuple[DataContract, Column, pd.DataFrame]:
+    """The contract with the column added, the column, and the worked example's rows with it
+    (its examples in turn, as a client writes them), written to a CSV and read back as every
+    step reads a batch."""
+    extended = _with_column(contract, entry)
+    column = extended.column(NAME)
+    rows = max(ROWS, extended.min_rows)
     frame = clean_batch.head(rows).copy()
-    frame[NAME] = list(itertools.islice(itertools.cycle(examples), rows))
+    frame[NAME] = list(itertools.islice(itertools.cycle(column.definition.examples), rows))
     path = tmp_path / "batch.csv"
     frame.to_csv(path, index=False)
-    return read_batch(path, contract)
+    return extended, column, read_batch(path, extended)
 
 
 def test_the_registry_lists_every_type_by_its_name() -> None:
@@ -97,9 +100,7 @@ def test_a_type_can_be_a_feature_exactly_when_it_has_an_encoding() -> None:
 def test_examples_read_from_a_csv_pass_the_suite_before_and_after_the_replay_shifts_them(
     entry: dict[str, Any], contract: DataContract, clean_batch: pd.DataFrame, tmp_path: Path
 ) -> None:
-    extended = _with_column(contract, entry)
-    column = extended.column(NAME)
-    frame = _read(clean_batch, extended, column.definition.examples, tmp_path)
+    extended, column, frame = _case(entry, contract, clean_batch, tmp_path)
     assert str(frame[NAME].dtype) in column.dtypes
     assert frame[NAME].notna().all()
     report = evaluate(frame, extended).report
@@ -118,8 +119,7 @@ def test_examples_read_from_a_csv_pass_the_suite_before_and_after_the_replay_shi
 def test_examples_are_valid_request_values_and_round_trip_through_a_request(
     entry: dict[str, Any], contract: DataContract, clean_batch: pd.DataFrame, tmp_path: Path
 ) -> None:
-    extended = _with_column(contract, entry)
-    column = extended.column(NAME)
+    extended, column, frame = _case(entry, contract, clean_batch, tmp_path)
     field: TypeAdapter[Any] = TypeAdapter(column.definition.request_field(column))
     for example in column.definition.examples:
         field.validate_python(example)
@@ -127,7 +127,6 @@ def test_examples_are_valid_request_values_and_round_trip_through_a_request(
         field.validate_python({"not": "a value"})
     if column.role != "feature":
         return
-    frame = _read(clean_batch, extended, column.definition.examples, tmp_path)
     record = record_model(extended)
     records = [record.model_validate(row) for row in request_records(frame, extended)]
     sent = pd.Series([row[NAME] for row in json_rows(records)])
@@ -141,10 +140,8 @@ def test_examples_are_valid_request_values_and_round_trip_through_a_request(
 def test_the_model_the_drift_tests_and_the_feature_store_take_the_examples(
     entry: dict[str, Any], contract: DataContract, clean_batch: pd.DataFrame, tmp_path: Path
 ) -> None:
-    extended = _with_column(contract, entry)
-    column = extended.column(NAME)
+    extended, column, frame = _case(entry, contract, clean_batch, tmp_path)
     definition = column.definition
-    frame = _read(clean_batch, extended, definition.examples, tmp_path)
 
     transformer = preprocessor(extended)
     encoded = np.asarray(transformer.fit_transform(feature_frame(frame, extended)), dtype=float)

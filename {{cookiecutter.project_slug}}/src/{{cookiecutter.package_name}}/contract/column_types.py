@@ -321,12 +321,11 @@ class FloatType(_Number):
     examples = (0.25, 1.5, 1e3)
     # Ints are floats too: a float column whose batch holds whole numbers is read as ints.
     dtypes = ("float32", "float64", *INT_DTYPES[:-1])
+    feast_type = "Float64"
     infer_rank = 2
 
     def recognise(self, sample: Sample) -> Recognised | None:
         return _bounded(self.name, sample) if sample.numeric else None
-
-    feast_type = "Float64"
 
     def request_field(self, column: Column) -> Any:
         return Annotated[
@@ -441,6 +440,10 @@ class StringType(TypeDefinition):
     sized = True
     read_as_text = True
     entity_key = True
+    not_a_feature = (
+        "the model needs numbers or listed categories; make it a category with `values`, or "
+        "role ignored"
+    )
     infer_rank = 5  # any text: the last type asked
 
     def recognise(self, sample: Sample) -> Recognised | None:
@@ -455,11 +458,6 @@ class StringType(TypeDefinition):
             f"ignored: free text ({why}, more than a category's {CATEGORY_LIMIT}){advice}",
             review=True,
         )
-
-    not_a_feature = (
-        "the model needs numbers or listed categories; make it a category with `values`, or "
-        "role ignored"
-    )
 
     def longest(self, column: Column) -> int | None:
         return column.max_length or DEFAULT_MAX_STRING_LENGTH

@@ -137,14 +137,16 @@ def data_definition(contract: DataContract, columns: pd.Index) -> DataDefinition
 
 def for_drift_tests(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
     """Each feature as its type gives it to the drift tests (bools as the text "True"/"False",
-    categories Evidently tests with chi-squared like any other; missing stays missing)."""
-    return frame.assign(
-        **{
-            column.name: column.definition.drift_values(frame[column.name])
-            for column in contract.features
-            if column.name in frame.columns
-        }
-    )
+    categories Evidently tests with chi-squared like any other; missing stays missing). The
+    frame itself when no type changes a column: no copy."""
+    changed = {}
+    for column in contract.features:
+        if column.name in frame.columns:
+            values = frame[column.name]
+            tested = column.definition.drift_values(values)
+            if tested is not values:
+                changed[column.name] = tested
+    return frame.assign(**changed) if changed else frame
 
 
 def build_report(contract: DataContract, columns: pd.Index, thresholds: DriftThresholds) -> Report:

@@ -315,14 +315,17 @@ class Scorer:
         else:
             share = self.settings.challenger_share
             challenged = np.array([in_challenger_arm(self.split_key(r), share) for r in rows])
-            scores = PREDICTION.empty_output()
-            for model, chosen in ((loaded, ~challenged), (trial, challenged)):
-                if chosen.any():
-                    picked = [rows[i] for i in np.flatnonzero(chosen)]
-                    answered = model.model.score_rows(picked)
-                    if len(scores) != len(rows):  # the first arm's output says its shape
-                        scores = np.empty((len(rows), *answered.shape[1:]), answered.dtype)
-                    scores[chosen] = answered
+            answered = [
+                (chosen, model.model.score_rows([rows[i] for i in np.flatnonzero(chosen)]))
+                for model, chosen in ((loaded, ~challenged), (trial, challenged))
+                if chosen.any()
+            ]
+            # Both arms' outputs back in row order, in the shape the models give (`PREDICTION`).
+            first = answered[0][1]
+            dtype = np.result_type(*(part for _, part in answered))
+            scores = np.empty((len(rows), *first.shape[1:]), dtype)
+            for chosen, part in answered:
+                scores[chosen] = part
             scored = Scored(
                 scores,
                 [(trial if c else loaded).version.version for c in challenged],
