@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 TARGET = "clicked"
 # A target value the contract refuses, and the expectation that refuses it.
@@ -24,6 +25,12 @@ CATEGORY = "device"
 CATEGORY_VALUES = ("mobile", "desktop", "tablet")
 UNKNOWN_VALUE = "smartwatch"  # not one of CATEGORY_VALUES
 OTHER_CATEGORY = "ad_position"
+
+
+def signal_response(scores: pd.Series | pd.DataFrame) -> pd.Series:
+    """What rises with SIGNAL in the model's output: the score itself."""
+    assert isinstance(scores, pd.Series)
+    return scores
 
 
 def noise_scores(rng: np.random.Generator, rows: int) -> np.ndarray:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
     from .contract import DataContract
-    from .contract.prediction import PredictionShape
+    from .contract.prediction import PredictionShape, Scores
     from .requirements import OfflineMetrics
     from .settings import DriftKind
     from .training.bootstrap import PairedBootstrap
@@ -131,8 +131,9 @@ class Candidates(Protocol):
 
     def predict_scores(
         self, model: Pipeline, frame: pd.DataFrame, contract: DataContract
-    ) -> pd.Series:
-        """One score per row of `frame`, aligned with its index."""
+    ) -> pd.Series | pd.DataFrame:
+        """The model's output for each row of `frame`, aligned with its index: one score (a
+        Series), or one column per class (a DataFrame)."""
 
 
 @runtime_checkable
@@ -151,7 +152,7 @@ class Judging(Protocol):
         self,
         frame: pd.DataFrame,
         labels: pd.Series,
-        scores: pd.Series,
+        scores: pd.Series | pd.DataFrame,
         slice_columns: list[str],
         offline: OfflineMetrics,
         groups: np.ndarray | None = None,
@@ -161,7 +162,7 @@ class Judging(Protocol):
     def holdout_metrics(
         self,
         labels: np.ndarray | pd.Series,
-        scores: np.ndarray | pd.Series,
+        scores: Scores,
         offline: OfflineMetrics,
         groups: np.ndarray | None = None,
     ) -> dict[str, float]:
@@ -171,7 +172,7 @@ class Judging(Protocol):
         self,
         name: str,
         labels: np.ndarray | pd.Series,
-        scores: np.ndarray | pd.Series,
+        scores: Scores,
         offline: OfflineMetrics,
         groups: np.ndarray | None = None,
     ) -> float:
@@ -185,8 +186,8 @@ class Judging(Protocol):
     def compare(
         self,
         labels: np.ndarray | pd.Series,
-        challenger: np.ndarray | pd.Series,
-        champion: np.ndarray | pd.Series,
+        challenger: Scores,
+        champion: Scores,
         offline: OfflineMetrics,
         seed: int,
         groups: np.ndarray | None = None,
@@ -196,7 +197,7 @@ class Judging(Protocol):
     def write_plots(
         self,
         labels: np.ndarray | pd.Series,
-        scores: np.ndarray | pd.Series,
+        scores: Scores,
         offline: OfflineMetrics,
         folder: Path,
         groups: np.ndarray | None = None,
@@ -242,3 +243,7 @@ class QualityChecks(Protocol):
     def quality_preset(self) -> list[Any]: ...
 
     def read_metric(self, value: Any) -> float: ...
+
+    def for_quality(self, frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
+        """A scored window as the task's Evidently mapping reads it (e.g. a predicted class
+        encoded as the target is)."""

@@ -46,7 +46,7 @@ def test_positive_class_defaults_and_encoding() -> None:
     ("target", "message"),
     [
         ({"type": "float"}, "bake with problem_type=regression"),
-        ({"type": "int", "values": [0, 1, 2]}, "needs exactly two"),
+        ({"type": "int", "values": [0, 1, 2]}, "needs exactly two.*problem_type=multiclass"),
         ({"type": "category", "values": ["a", "b"]}, "name the positive class"),
         ({"type": "category", "values": ["a", "b"], "positive": "c"}, "is not one of its values"),
     ],
@@ -77,7 +77,7 @@ def test_inferred_targets_users_have() -> None:
             np.arange(ROWS) % 3,
             {},
             r"has 3 classes \(0, 1, 2\): this project does binary classification.*"
-            "problem_type=regression",
+            "problem_type=multiclass.*problem_type=regression",
         ),
         (np.arange(ROWS) % 2, {"positive": "7"}, "--positive '7' is not a class"),
     ],

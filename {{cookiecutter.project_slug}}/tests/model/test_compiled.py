@@ -50,7 +50,7 @@ def fitted(request: pytest.FixtureRequest, contract: DataContract) -> Pipeline:
     return fit_model(request.param, generate_batch(rows=10_000, seed=101), contract, seed=0)
 
 
-def largest_difference(got: np.ndarray, expected: pd.Series) -> float:
+def largest_difference(got: np.ndarray, expected: pd.Series | pd.DataFrame) -> float:
     return float(np.max(np.abs(got - expected.to_numpy())))
 
 

@@ -29,6 +29,8 @@ from .target import PREDICTION, check_target, encode_target
 if TYPE_CHECKING:
     import pandas as pd
 
+    from .prediction import PredictionShape
+
 # `ignored`: in the data and validated, never given to the model (free text, a second id...).
 # `group`: which query a row answers (a ranking's request, a session): rows of one group are
 # ranked against each other, split together and judged together.
@@ -225,6 +227,12 @@ class DataContract(BaseModel):
     def encode_target(self, values: pd.Series) -> pd.Series:
         """The target as models are fitted and judged on it (the task's encoding)."""
         return encode_target(self, values)
+
+    @property
+    def prediction(self) -> PredictionShape:
+        """What the model answers for a record of this contract (the task's shape, with this
+        target's classes where it has a column per class)."""
+        return PREDICTION.bound(self)
 
     @property
     def column_names(self) -> list[str]:

@@ -40,7 +40,8 @@ def check_target(contract: DataContract) -> None:
     if len(set(target.labels)) != 2:
         raise ValueError(
             f"the target {target.name} lists {len(set(target.labels))} `values`: binary "
-            "classification needs exactly two"
+            "classification needs exactly two (three or more classes are a multiclass "
+            "classification: bake with problem_type=multiclass)"
         )
     _ = positive_label(contract)  # raises when the positive class is ambiguous
 
@@ -99,10 +100,10 @@ def infer_target(values: pd.Series, positive: str | None) -> tuple[dict[str, Any
         )
     if len(counts) > 2:
         shown = ", ".join(repr(value) for value in list(counts.index)[:5])
-        hint = (
-            " (a quantity to predict is a regression project: bake with problem_type=regression)"
+        hint = " (three or more classes: bake with problem_type=multiclass" + (
+            "; a quantity to predict is a regression project: bake with problem_type=regression)"
             if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-            else ""
+            else ")"
         )
         raise InferenceError(
             f"the target {name!r} has {len(counts)} classes ({shown}"

@@ -40,8 +40,9 @@ SPEC_FILE, TREES_FILE = "compiled.json", "trees.lightgbm.txt"
 THREADED_ROWS = 10_000
 
 # Linear models whose score is `features @ coef + intercept` (regressors) or its logistic
-# (a binary classifier's probability). An allowlist: other linear models (Poisson, Tweedie)
-# pass the sum through another link, and must not be compiled as if they did not.
+# (a binary classifier's probability; with a row of `coef` per class, their softmax). An
+# allowlist: other linear models (Poisson, Tweedie) pass the sum through another link, and must
+# not be compiled as if they did not.
 LINEAR_REGRESSORS = frozenset(
     {
         "LinearRegression", "Ridge", "RidgeCV", "Lasso", "LassoCV", "ElasticNet",
@@ -51,18 +52,20 @@ LINEAR_REGRESSORS = frozenset(
 )  # fmt: skip
 LOGISTIC_CLASSIFIERS = frozenset({"LogisticRegression", "LogisticRegressionCV"})
 # The inverse link from a model's raw score to its output, by name.
-Link = Literal["identity", "logistic", "exp"]
+Link = Literal["identity", "logistic", "exp", "softmax"]
 # scikit-learn's loss links, and LightGBM's objectives (with no parameter changing the link).
 SKLEARN_LINKS: dict[str, Link] = {
     "IdentityLink": "identity",
     "LogitLink": "logistic",
     "LogLink": "exp",
+    "MultinomialLogit": "softmax",
 }
 LIGHTGBM_LINKS: dict[str, Link] = {
     "regression": "identity", "regression_l1": "identity", "huber": "identity",
     "fair": "identity", "quantile": "identity", "mape": "identity",
     "lambdarank": "identity", "rank_xendcg": "identity",
     "binary": "logistic", "poisson": "exp", "gamma": "exp", "tweedie": "exp",
+    "multiclass": "softmax",
 }  # fmt: skip
 
 
@@ -132,8 +135,9 @@ class CompiledSpec:
     model: Literal["trees", "linear"]
     link: Link
     estimator: str
-    coef: list[float] | None = None
-    intercept: float = 0.0
+    # One weight per model input; with a softmax, a row of them per class.
+    coef: list[float] | list[list[float]] | None = None
+    intercept: float | list[float] = 0.0
     format_version: int = FORMAT_VERSION
 
     @classmethod
@@ -237,8 +241,10 @@ class CompiledModel:
 
             return predict_trees
         coef = np.asarray(spec.coef, dtype=np.float64)
-        intercept = spec.intercept
-        return lambda encoded: inverse_link(encoded @ coef + intercept)
+        intercept = np.asarray(spec.intercept, dtype=np.float64)
+        # A row per class (softmax): each class's sum is the inputs times its row.
+        weights = coef.T if coef.ndim == 2 else coef
+        return lambda encoded: inverse_link(encoded @ weights + intercept)
 
     def save(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
@@ -259,10 +265,19 @@ def _logistic(raw: np.ndarray) -> np.ndarray:
     return probability
 
 
+def _softmax(raw: np.ndarray) -> np.ndarray:
+    """Each row's raw scores (one per class) as probabilities, shifted by the row's largest
+    first so that no exponential overflows (as scikit-learn computes it)."""
+    shifted = np.exp(raw - raw.max(axis=1, keepdims=True))
+    probabilities: np.ndarray = shifted / shifted.sum(axis=1, keepdims=True)
+    return probabilities
+
+
 INVERSE_LINKS: dict[Link, Callable[[np.ndarray], np.ndarray]] = {
     "identity": lambda raw: raw,
     "logistic": _logistic,
     "exp": np.exp,
+    "softmax": _softmax,
 }
 
 
@@ -387,26 +402,47 @@ def _compile_estimator(estimator: Any, inputs: int) -> tuple[dict[str, Any], str
         text = estimator.booster_.model_to_string()
         objective = _header(text).get("objective", "").split()
         link = LIGHTGBM_LINKS.get(objective[0] if objective else "")
-        if link is None or any(part not in ("sigmoid:1",) for part in objective[1:]):
+        settings = [part for part in objective[1:] if not part.startswith("num_class:")]
+        if link is None or any(part not in ("sigmoid:1",) for part in settings):
             raise NotCompilableError(f"no compiled form for objective {' '.join(objective)!r}")
         return described | {"model": "trees", "link": link}, text
     if kind in ("HistGradientBoostingClassifier", "HistGradientBoostingRegressor"):
         link = SKLEARN_LINKS.get(type(estimator._loss.link).__name__)
-        if link is None or estimator.n_trees_per_iteration_ != 1:
+        per_class = link == "softmax"
+        if link is None or (estimator.n_trees_per_iteration_ != 1 and not per_class):
             raise NotCompilableError(f"no compiled form for this {kind}'s loss {estimator.loss}")
         return described | {"model": "trees", "link": link}, _lightgbm_text(estimator, inputs)
     if kind in LINEAR_REGRESSORS | LOGISTIC_CLASSIFIERS:
-        coef = np.asarray(estimator.coef_, dtype=np.float64)
-        intercept = np.asarray(estimator.intercept_, dtype=np.float64).ravel()
-        if (coef.ndim == 2 and coef.shape[0] != 1) or intercept.size > 1:
-            raise NotCompilableError(f"{kind} has more than one output")
-        return described | {
-            "model": "linear",
-            "link": "logistic" if kind in LOGISTIC_CLASSIFIERS else "identity",
-            "coef": [float(value) for value in coef.ravel()],
-            "intercept": float(intercept.sum()),
-        }, None
+        return described | _linear(kind, estimator), None
     raise NotCompilableError(f"no compiled form for a {kind}")
+
+
+def _linear(kind: str, estimator: Any) -> dict[str, Any]:
+    """A linear model's weights: one row for one output, or one row per class (a multinomial
+    logistic regression's probabilities are the softmax of its rows' sums)."""
+    coef = np.asarray(estimator.coef_, dtype=np.float64)
+    intercept = np.asarray(estimator.intercept_, dtype=np.float64).ravel()
+    classes = len(getattr(estimator, "classes_", ()))
+    if kind in LOGISTIC_CLASSIFIERS and classes > 2:
+        # scikit-learn >= 1.5 fits these as multinomial (the softmax of the rows); a
+        # one-vs-rest fit, which normalises per-class logistics instead, is told apart by
+        # its setting and not compiled.
+        if getattr(estimator, "multi_class", "auto") == "ovr":
+            raise NotCompilableError(f"{kind} is fitted one-vs-rest")
+        return {
+            "model": "linear",
+            "link": "softmax",
+            "coef": [[float(value) for value in row] for row in coef],
+            "intercept": [float(value) for value in intercept],
+        }
+    if (coef.ndim == 2 and coef.shape[0] != 1) or intercept.size > 1:
+        raise NotCompilableError(f"{kind} has more than one output")
+    return {
+        "model": "linear",
+        "link": "logistic" if kind in LOGISTIC_CLASSIFIERS else "identity",
+        "coef": [float(value) for value in coef.ravel()],
+        "intercept": float(intercept.sum()),
+    }
 
 
 def _header(text: str) -> dict[str, str]:
@@ -419,20 +455,30 @@ def _lightgbm_text(estimator: Any, inputs: int) -> str:
     """A fitted HistGradientBoosting model in LightGBM's text format: the same trees, splits
     (`value <= threshold` goes left; a missing value goes where it went in training) and leaf
     values, the baseline folded into the first tree's leaves so the sum is the same, in the
-    same order. Its raw score is the estimator's; `link` maps it to the output."""
-    baseline = float(np.ravel(estimator._baseline_prediction)[0])
+    same order. Its raw score is the estimator's; `link` maps it to the output. A multiclass
+    model grows a tree per class each iteration (LightGBM's order too: iteration by iteration,
+    class by class), and has a baseline per class."""
+    baselines = np.ravel(estimator._baseline_prediction).astype(float)
+    per_iteration = len(baselines)
     trees = [
-        _lightgbm_tree(index, predictor.nodes, baseline if index == 0 else 0.0)
-        for index, (predictor,) in enumerate(estimator._predictors)
+        _lightgbm_tree(
+            iteration * per_iteration + k,
+            predictor.nodes,
+            float(baselines[k]) if iteration == 0 else 0.0,
+        )
+        for iteration, predictors in enumerate(estimator._predictors)
+        for k, predictor in enumerate(predictors)
     ]
+    # No transform of its own: the raw score (a multiclass model's raw scores, one per class).
+    objective = "regression" if per_iteration == 1 else f"multiclass num_class:{per_iteration}"
     header = [
         "tree",
         "version=v4",
-        "num_class=1",
-        "num_tree_per_iteration=1",
+        f"num_class={per_iteration}",
+        f"num_tree_per_iteration={per_iteration}",
         "label_index=0",
         f"max_feature_idx={inputs - 1}",
-        "objective=regression",  # no transform of its own: the raw score
+        f"objective={objective}",
         "feature_names=" + " ".join(f"x{index}" for index in range(inputs)),
         "feature_infos=" + " ".join(["none"] * inputs),
         "tree_sizes=" + " ".join(str(len(tree)) for tree in trees),

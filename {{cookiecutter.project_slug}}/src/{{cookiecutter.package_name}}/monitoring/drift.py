@@ -120,16 +120,18 @@ def data_definition(contract: DataContract, columns: pd.Index) -> DataDefinition
     score as the prediction, and the target when the window has labels (`quality.py` says how
     the task maps them)."""
     target = contract.target.name
-    has_score, has_target = has_prediction(columns, PREDICTION), target in columns
+    shape = contract.prediction
+    has_score, has_target = has_prediction(columns, shape), target in columns
     task = quality.task_definition(contract, SCORE_COLUMN) if has_score and has_target else {}
     labelled = [target] if has_target else []
     roles = [(c.name, c.definition.drift_role) for c in contract.features]
     return DataDefinition(
         id_column=contract.id_column if contract.id_column in columns else None,
         numerical_columns=[name for name, role in roles if role == "numerical"]
-        + (list(PREDICTION.drift_columns) if has_score else [])
+        + (list(shape.drift_columns) if has_score else [])
         + ([] if quality.TARGET_IS_CATEGORY else labelled),
         categorical_columns=[name for name, role in roles if role == "categorical"]
+        + (list(shape.class_columns) if has_score else [])
         + (labelled if quality.TARGET_IS_CATEGORY else []),
         **task,
     )
@@ -137,8 +139,9 @@ def data_definition(contract: DataContract, columns: pd.Index) -> DataDefinition
 
 def for_drift_tests(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
     """Each feature as its type gives it to the drift tests (bools as the text "True"/"False",
-    categories Evidently tests with chi-squared like any other; missing stays missing). The
-    frame itself when no type changes a column: no copy."""
+    categories Evidently tests with chi-squared like any other; missing stays missing), and
+    the prediction as the task's quality checks read it (`quality.for_quality`). The frame
+    itself when nothing changes a column: no copy."""
     changed = {}
     for column in contract.features:
         if column.name in frame.columns:
@@ -146,7 +149,7 @@ def for_drift_tests(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame
             tested = column.definition.drift_values(values)
             if tested is not values:
                 changed[column.name] = tested
-    return frame.assign(**changed) if changed else frame
+    return quality.for_quality(frame.assign(**changed) if changed else frame, contract)
 
 
 def build_report(contract: DataContract, columns: pd.Index, thresholds: DriftThresholds) -> Report:
@@ -163,11 +166,15 @@ def build_report(contract: DataContract, columns: pd.Index, thresholds: DriftThr
         ),
         DataSummaryPreset(),
     ]
-    scored = has_prediction(columns, PREDICTION)
+    shape = contract.prediction
+    scored = has_prediction(columns, shape)
     if scored:
         metrics += [
             ValueDrift(column=name, method=NUMERIC_TEST, threshold=p_value)
-            for name in PREDICTION.drift_columns
+            for name in shape.drift_columns
+        ] + [
+            ValueDrift(column=name, method=CATEGORICAL_TEST, threshold=p_value)
+            for name in shape.class_columns
         ]
     if contract.target.name in columns:
         target = contract.target.name
@@ -283,6 +290,7 @@ def summarise(
             p_values[config["column"]] = float(value)
         elif kind in quality.QUALITY_METRICS:
             metrics[kind] = quality.read_metric(value)
+    shape = contract.prediction
     features = [column.name for column in contract.features]
     drifted = [name for name in features if p_values.get(name, 1.0) < p_value]
 
@@ -296,7 +304,9 @@ def summarise(
         p_values=p_values,
         drifted_features=drifted,
         drift_share=len(drifted) / len(features),
-        prediction_drift=any_drift([drifts(name) for name in PREDICTION.drift_columns]),
+        prediction_drift=any_drift(
+            [drifts(name) for name in (*shape.drift_columns, *shape.class_columns)]
+        ),
         target_drift=drifts(contract.target.name),
         metrics=metrics,
     )

@@ -25,7 +25,6 @@ import pandas as pd
 from sklearn.exceptions import UndefinedMetricWarning
 
 from ..contract import DataContract
-from ..contract.target import PREDICTION
 from ..data.batches import write_json
 from ..errors import ExpectedError
 from ..requirements import ExperimentRules, OfflineMetrics
@@ -105,7 +104,7 @@ class ArmSample:
         positions, self.starts, self.counts = _units(ordered, self.unit)
         ordered = ordered.iloc[positions]
         self.labels = contract.encode_target(ordered[contract.target.name]).to_numpy(dtype=float)
-        self.scores = PREDICTION.raw(ordered)  # what the task's metrics take
+        self.scores = contract.prediction.raw(ordered)  # what the task's metrics take
         # Resamples of rows (not of a ranking's queries) may have a faster measure than their
         # rows: counts per row instead of the rows (ROC-AUC, without a sort per resample).
         self.fast = (

@@ -15,7 +15,6 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from ..contract import DataContract, load_contract
-from ..contract.target import PREDICTION
 from ..requirements import load_requirements
 from ..settings import Settings
 from ..stopwatch import Stopwatch
@@ -56,7 +55,9 @@ def update_dashboard(
     snapshots = {}
     for window in changed:
         rows = online.window_rows(joined, window, minutes)
-        columns = [c for c in (*contract.column_names, *PREDICTION.fields) if c in rows.columns]
+        columns = [
+            c for c in (*contract.column_names, *contract.prediction.fields) if c in rows.columns
+        ]
         snapshots[window.key] = drift.quality_snapshot(
             windows.with_labels(rows[columns], contract),
             contract,

@@ -23,7 +23,6 @@ import pandas as pd
 from sklearn.exceptions import UndefinedMetricWarning
 
 from ..contract import DataContract
-from ..contract.target import PREDICTION
 from ..data.batches import (
     append_jsonl,
     batch_id,
@@ -248,7 +247,9 @@ def online_windows(
         groups = rows[group].to_numpy() if group else None
         with warnings.catch_warnings():  # a small window may hold one class: NaN, said below
             warnings.filterwarnings("ignore", category=UndefinedMetricWarning)
-            measured = holdout_metrics(labels.to_numpy(), PREDICTION.raw(rows), offline, groups)
+            measured = holdout_metrics(
+                labels.to_numpy(), contract.prediction.raw(rows), offline, groups
+            )
         windows.append(
             OnlineWindow(
                 model_version=version,

@@ -13,6 +13,8 @@ from evidently import BinaryClassification
 from evidently.presets import ClassificationPreset
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ..contract import DataContract
 
 # How the target's own drift is tested: it takes two values.
@@ -38,3 +40,8 @@ def quality_preset() -> list[Any]:
 def read_metric(value: Any) -> float:
     """A quality metric's value as a number (Evidently gives each as one)."""
     return float(value)
+
+
+def for_quality(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
+    """The window as Evidently reads it: as it is (the score and the target are numbers)."""
+    return frame

@@ -18,6 +18,8 @@ from ..requirements import load_requirements
 from ..settings import get_settings
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ..contract import DataContract
 
 # How the target's own drift is tested: a few grades.
@@ -54,3 +56,8 @@ def read_metric(value: Any) -> float:
     """A quality metric's value as a number: Evidently gives a ranking metric at every cut-off
     from 1 to k, and the last is the metric at k."""
     return float(list(value["value"].values())[-1])
+
+
+def for_quality(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
+    """The window as Evidently reads it: as it is (the score and the target are numbers)."""
+    return frame

@@ -13,6 +13,8 @@ from evidently import Regression
 from evidently.presets import RegressionPreset
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from ..contract import DataContract
 
 # How the target's own drift is tested: it is a quantity.
@@ -39,3 +41,8 @@ def read_metric(value: Any) -> float:
     """A quality metric's value as a number: Evidently gives an error metric as its mean and
     spread over rows, and the mean is the metric."""
     return float(value["mean"] if isinstance(value, dict) else value)
+
+
+def for_quality(frame: pd.DataFrame, contract: DataContract) -> pd.DataFrame:
+    """The window as Evidently reads it: as it is (the score and the target are numbers)."""
+    return frame

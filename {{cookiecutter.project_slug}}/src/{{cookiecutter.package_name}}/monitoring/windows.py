@@ -22,7 +22,6 @@ import pyarrow.parquet as pq
 from ..cluster import run_each
 from ..contract import DataContract
 from ..contract.prediction import add_prediction, has_prediction
-from ..contract.target import PREDICTION
 from ..errors import ExpectedError, reading_store
 from ..modeling import labels
 from ..modeling.scoring import ScoringModel
@@ -76,7 +75,7 @@ def reference_window(
         raise WindowError(f"the champion's training batches are not in {validated_dir}: {missing}")
     sample = sample_files(paths, columns, max_rows, seed, contract.group_column, dask_address)
     sample = with_labels(sample, contract)
-    add_prediction(sample, PREDICTION, model.score_frame(sample))
+    add_prediction(sample, contract.prediction, model.score_frame(sample))
     return sample
 
 
@@ -195,8 +194,8 @@ def batch_window(source: Path, contract: DataContract, model: ScoringModel) -> p
         frame = require_features(read_compact(source), contract, source)
     else:
         frame = read_features(source, contract)  # CSV, or the error for a missing file
-    if not has_prediction(frame.columns, PREDICTION):
-        add_prediction(frame, PREDICTION, model.score_frame(frame))
+    if not has_prediction(frame.columns, contract.prediction):
+        add_prediction(frame, contract.prediction, model.score_frame(frame))
     return with_labels(frame, contract)
 
 

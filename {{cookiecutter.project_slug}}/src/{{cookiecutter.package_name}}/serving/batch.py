@@ -20,7 +20,6 @@ import pandas as pd
 from .. import progress
 from ..contract import DataContract
 from ..contract.prediction import scored_frame
-from ..contract.target import PREDICTION
 from ..data.batches import (
     BatchReadError,
     content_hash,
@@ -101,7 +100,7 @@ def score_frame(
     produced them."""
     model = load_scoring_model(version, contract, scoring_path)
     if len(frame) <= SCORING_CHUNK_ROWS:
-        return with_scores(frame, model.score_frame(frame), version)
+        return with_scores(frame, model.score_frame(frame), version, contract)
     # A large file is scored in chunks (rows are scored one by one, so the result is the same)
     # to show its progress on a terminal.
     bar = progress.Bar("scoring", len(frame), "rows")
@@ -110,13 +109,16 @@ def score_frame(
         chunk = frame.iloc[start : start + SCORING_CHUNK_ROWS]
         parts.append(model.score_frame(chunk))
         bar.advance(len(chunk))
-    return with_scores(frame, np.concatenate(parts), version)
+    return with_scores(frame, np.concatenate(parts), version, contract)
 
 
 def with_scores(
-    frame: pd.DataFrame, scores: np.ndarray, version: registry.ModelVersion
+    frame: pd.DataFrame,
+    scores: np.ndarray,
+    version: registry.ModelVersion,
+    contract: DataContract,
 ) -> pd.DataFrame:
-    return scored_frame(frame, PREDICTION, scores, model_version=version.version)
+    return scored_frame(frame, contract.prediction, scores, model_version=version.version)
 
 
 def champion(name: str) -> registry.ModelVersion:
@@ -163,7 +165,7 @@ def score_partition(
 ) -> pd.DataFrame:
     """`score_frame` on a Dask worker: the model is loaded once per worker process."""
     model = loaded_once(version, contract, scoring_path, tracking_uri)
-    return with_scores(partition, model.score_frame(partition), version)
+    return with_scores(partition, model.score_frame(partition), version, contract)
 
 
 def part_name(number: int) -> str:
@@ -197,10 +199,11 @@ def score_on_cluster(
         dask.config.set({"dataframe.convert-string": False}),
         dask_client(settings.dask_address) as client,
     ):
+        shape = contract.prediction
         meta = scored_frame(
             frame._meta,
-            PREDICTION,
-            PREDICTION.empty_output(),
+            shape,
+            shape.empty_output(),
             model_version=pd.Series(dtype="object"),
         )
         scored = frame.map_partitions(

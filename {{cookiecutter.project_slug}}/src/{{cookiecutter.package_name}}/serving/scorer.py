@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..contract import DataContract, load_contract
-from ..contract.target import PREDICTION
+from ..contract.prediction import PredictionShape, log_rows
 from ..data.feature_store import OnlineFeatures
 from ..errors import ExpectedError
 from ..modeling.scoring import ScoringModel
@@ -108,7 +108,7 @@ class LoadedModel:
 @dataclass(frozen=True)
 class Scored:
     """The model's raw output for request rows, in row order (read through the task's
-    `PREDICTION`), and which model and arm gave each."""
+    prediction shape), and which model and arm gave each."""
 
     scores: np.ndarray
     versions: list[str]
@@ -119,6 +119,7 @@ class Scorer:
     def __init__(self, settings: Settings, contract: DataContract) -> None:
         self.settings = settings
         self.contract = contract
+        self.prediction = contract.prediction  # what an answer holds (`Prediction`)
         self.log = PredictionLog(
             settings.prediction_log,
             max_bytes=settings.prediction_log_max_mb * 1_000_000,
@@ -283,7 +284,11 @@ class Scorer:
         return [
             Prediction(**answer, model_version=version, record_id=self.record_id(row), arm=arm)
             for row, answer, version, arm in zip(
-                rows, PREDICTION.answers(scored.scores), scored.versions, scored.arms, strict=True
+                rows,
+                self.prediction.answers(scored.scores),
+                scored.versions,
+                scored.arms,
+                strict=True,
             )
         ]
 
@@ -320,7 +325,7 @@ class Scorer:
                 for model, chosen in ((loaded, ~challenged), (trial, challenged))
                 if chosen.any()
             ]
-            # Both arms' outputs back in row order, in the shape the models give (`PREDICTION`).
+            # Both arms' outputs back in row order, in the shape the models give.
             first = answered[0][1]
             dtype = np.result_type(*(part for _, part in answered))
             scores = np.empty((len(rows), *first.shape[1:]), dtype)
@@ -334,26 +339,29 @@ class Scorer:
         latency_ms = round((time.perf_counter() - started) * 1000, 3)
         logged: dict[str, Any] = {"latency_ms": latency_ms, "batch_rows": len(rows)}
         logged["logged_at"] = datetime.now(UTC).isoformat()
-        lines = log_lines(rows, scored, logged)
+        lines = log_lines(rows, scored, logged, self.prediction)
         if trial is not None and self.rollout == "shadow":
             shadow = trial.model.score_rows(rows)  # after the answer's latency was taken
             version = trial.version.version
             lines += log_lines(
-                rows, Scored(shadow, [version] * len(rows), [SHADOW_ARM] * len(rows)), logged
+                rows,
+                Scored(shadow, [version] * len(rows), [SHADOW_ARM] * len(rows)),
+                logged,
+                self.prediction,
             )
         self.log.append(lines)
         return scored
 
 
 def log_lines(
-    rows: list[dict[str, Any]], scored: Scored, logged: dict[str, Any]
+    rows: list[dict[str, Any]], scored: Scored, logged: dict[str, Any], shape: PredictionShape
 ) -> list[dict[str, Any]]:
     """A prediction-log line per row: the record as it was scored, the task's prediction
-    fields, model version and arm, and what the request shares (`logged`: latency, size,
-    time)."""
+    fields (flat, as a scored file holds them), model version and arm, and what the request
+    shares (`logged`: latency, size, time)."""
     return [
-        row | answer | {"model_version": version, "arm": arm} | logged
-        for row, answer, version, arm in zip(
-            rows, PREDICTION.answers(scored.scores), scored.versions, scored.arms, strict=True
+        row | fields | {"model_version": version, "arm": arm} | logged
+        for row, fields, version, arm in zip(
+            rows, log_rows(shape, scored.scores), scored.versions, scored.arms, strict=True
         )
     ]

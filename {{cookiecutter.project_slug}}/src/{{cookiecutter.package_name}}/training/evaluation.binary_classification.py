@@ -26,6 +26,7 @@ from sklearn.metrics import (
     roc_auc_score,
 )
 
+from ..contract.prediction import Scores
 from ..requirements import OfflineMetrics
 from .bootstrap import PairedBootstrap
 from .judging import NO_ROW_SLICES, DifferenceOfCounts, Evaluation, compare_rows, segments
@@ -49,7 +50,7 @@ def expected_calibration_error(
 
 
 def _labels_and_probabilities(
-    labels: np.ndarray | pd.Series, scores: np.ndarray | pd.Series
+    labels: np.ndarray | pd.Series, scores: Scores
 ) -> tuple[np.ndarray, np.ndarray]:
     """Labels as ints; scores kept off exact 0 and 1, where log loss is infinite."""
     return np.asarray(labels, dtype=int), np.clip(np.asarray(scores, dtype=float), 1e-7, 1 - 1e-7)
@@ -79,7 +80,7 @@ METRICS: dict[str, MetricFunction] = {
 
 def holdout_metrics(
     labels: np.ndarray | pd.Series,
-    scores: np.ndarray | pd.Series,
+    scores: Scores,
     offline: OfflineMetrics,
     groups: np.ndarray | None = None,
 ) -> dict[str, float]:
@@ -93,7 +94,7 @@ def holdout_metrics(
 def metric_value(
     name: str,
     labels: np.ndarray | pd.Series,
-    scores: np.ndarray | pd.Series,
+    scores: Scores,
     offline: OfflineMetrics,
     groups: np.ndarray | None = None,
 ) -> float:
@@ -155,8 +156,8 @@ class AucOfResample:
 
 def compare(
     labels: np.ndarray | pd.Series,
-    challenger: np.ndarray | pd.Series,
-    champion: np.ndarray | pd.Series,
+    challenger: Scores,
+    champion: Scores,
     offline: OfflineMetrics,
     seed: int,
     groups: np.ndarray | None = None,
@@ -194,7 +195,7 @@ class SliceMetrics:
 
 
 def slice_metrics(
-    frame: pd.DataFrame, labels: pd.Series, scores: pd.Series, columns: list[str]
+    frame: pd.DataFrame, labels: pd.Series, scores: pd.Series | pd.DataFrame, columns: list[str]
 ) -> list[SliceMetrics]:
     """Metrics per value of each categorical column (a device, a position)."""
     results = []
@@ -220,7 +221,7 @@ PLOTS = "confusion matrix, ROC, precision-recall and calibration curves"
 
 def write_plots(
     labels: np.ndarray | pd.Series,
-    scores: np.ndarray | pd.Series,
+    scores: Scores,
     offline: OfflineMetrics,
     folder: Path,
     groups: np.ndarray | None = None,
@@ -250,7 +251,7 @@ def write_plots(
 def evaluate(
     frame: pd.DataFrame,
     labels: pd.Series,
-    scores: pd.Series,
+    scores: pd.Series | pd.DataFrame,
     slice_columns: list[str],
     offline: OfflineMetrics,
     groups: np.ndarray | None = None,

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from ..contract.prediction import Scores
 from ..requirements import OfflineMetrics
 from .bootstrap import PairedBootstrap
 from .judging import NO_ROW_SLICES, DifferenceOfCounts, Evaluation, compare_rows, segments
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 
 def _arrays(
-    labels: np.ndarray | pd.Series, scores: np.ndarray | pd.Series
+    labels: np.ndarray | pd.Series, scores: Scores
 ) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(labels, dtype=float), np.asarray(scores, dtype=float)
 
@@ -63,7 +64,7 @@ METRICS: dict[str, MetricFunction] = {
 
 def holdout_metrics(
     labels: np.ndarray | pd.Series,
-    scores: np.ndarray | pd.Series,
+    scores: Scores,
     offline: OfflineMetrics,
     groups: np.ndarray | None = None,
 ) -> dict[str, float]:
@@ -77,7 +78,7 @@ def holdout_metrics(
 def metric_value(
     name: str,
     labels: np.ndarray | pd.Series,
-    scores: np.ndarray | pd.Series,
+    scores: Scores,
     offline: OfflineMetrics,
     groups: np.ndarray | None = None,
 ) -> float:
@@ -96,8 +97,8 @@ def resampled_metric(
 
 def compare(
     labels: np.ndarray | pd.Series,
-    challenger: np.ndarray | pd.Series,
-    champion: np.ndarray | pd.Series,
+    challenger: Scores,
+    champion: Scores,
     offline: OfflineMetrics,
     seed: int,
     groups: np.ndarray | None = None,
@@ -130,7 +131,7 @@ class SliceMetrics:
 
 
 def slice_metrics(
-    frame: pd.DataFrame, labels: pd.Series, scores: pd.Series, columns: list[str]
+    frame: pd.DataFrame, labels: pd.Series, scores: pd.Series | pd.DataFrame, columns: list[str]
 ) -> list[SliceMetrics]:
     """Errors per value of each categorical column (a vehicle, the weather)."""
     results = []
@@ -156,7 +157,7 @@ PLOTS = "predicted against true values, residuals against predictions, residual 
 
 def write_plots(
     labels: np.ndarray | pd.Series,
-    scores: np.ndarray | pd.Series,
+    scores: Scores,
     offline: OfflineMetrics,
     folder: Path,
     groups: np.ndarray | None = None,
@@ -188,7 +189,7 @@ def write_plots(
 def evaluate(
     frame: pd.DataFrame,
     labels: pd.Series,
-    scores: pd.Series,
+    scores: pd.Series | pd.DataFrame,
     slice_columns: list[str],
     offline: OfflineMetrics,
     groups: np.ndarray | None = None,

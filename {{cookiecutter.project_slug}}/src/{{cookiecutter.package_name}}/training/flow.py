@@ -50,7 +50,7 @@ def point_in_time(data: TrainingData, contract: DataContract, settings: Settings
 @task(name="evaluate", cache_policy=NO_CACHE)
 def evaluate_model(
     model: Pipeline, split: dataset.Split, contract: DataContract, offline: OfflineMetrics
-) -> tuple[Evaluation, pd.Series]:
+) -> tuple[Evaluation, pd.Series | pd.DataFrame]:
     holdout = split.holdout
     scores = predict_scores(model, holdout, contract)
     evaluation = evaluate(

@@ -8,7 +8,7 @@ plots) and builds on these, so the skeleton exists once.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -33,10 +33,14 @@ NO_ROW_SLICES = (
 @dataclass(frozen=True)
 class Evaluation:
     """A model on a holdout: every metric of step 1 by name, and the task's slices (one
-    dataclass per segment: a column's value, its size and what the task measures there)."""
+    dataclass per segment: a column's value, its size and what the task measures there). A task
+    with classes adds a row per class (its `class_index` in the contract's `values`) and the
+    confusion matrix (a row per true class, a column per predicted one)."""
 
     metrics: dict[str, float]
     slices: list[Any]
+    classes: list[Any] = field(default_factory=list)
+    confusion: list[list[int]] = field(default_factory=list)
 
 
 def slices_table(slices: list[Any]) -> list[dict[str, Any]]:

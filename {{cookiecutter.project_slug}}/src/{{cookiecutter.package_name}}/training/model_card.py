@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..contract import DataContract
 from ..contract.target import output_meaning
@@ -30,6 +30,10 @@ class CardFacts:
     decision: PromotionDecision
     scoring: str  # how serving scores it: `CompiledCheck.summary`
     time_split: bool = True  # False: a random holdout
+    # A task with classes: a row per class (`judging.slices_table` of `Evaluation.classes`)
+    # and the confusion matrix.
+    classes: list[dict[str, object]] = field(default_factory=list)
+    confusion: list[list[int]] = field(default_factory=list)
 
 
 def _cell(value: object) -> str:
@@ -46,6 +50,43 @@ def _table_value(value: object) -> str:
     if isinstance(value, float):
         return _number(value)
     return _cell(value)
+
+
+def class_section(facts: CardFacts, contract: DataContract) -> list[str]:
+    """Each class by name (the contract's `values`), how well it is found, and the confusion
+    matrix; nothing for a task without classes."""
+    if not facts.classes:
+        return []
+    names = [str(label) for label in contract.target.labels]
+    header = [name for name in facts.classes[0] if name != "class_index"]
+    lines = [
+        "",
+        "## Per class",
+        "How often each class is the truth (support) and the model's answer (predicted), and "
+        "how well it is found.",
+        "",
+        "| class | " + " | ".join(name.replace("_", " ") for name in header) + " |",
+        "|---|" + "---|" * len(header),
+    ]
+    lines += [
+        f"| {_cell(names[int(str(row['class_index']))])} | "
+        + " | ".join(_table_value(row[name]) for name in header)
+        + " |"
+        for row in facts.classes
+    ]
+    if facts.confusion:
+        lines += [
+            "",
+            "Confusion matrix on the holdout: a row per true class, a column per predicted one.",
+            "",
+            "| true \\ predicted | " + " | ".join(_cell(name) for name in names) + " |",
+            "|---|" + "---|" * len(names),
+        ]
+        lines += [
+            f"| {_cell(name)} | " + " | ".join(str(count) for count in row) + " |"
+            for name, row in zip(names, facts.confusion, strict=True)
+        ]
+    return lines
 
 
 def render_model_card(
@@ -96,6 +137,7 @@ def render_model_card(
             f"| {name} | {_number(value)} | {bound} | {met} | {_number(champion.get(name))} |"
         )
     lines += ["", *card_notes(offline)]
+    lines += class_section(facts, contract)
     lines += [
         "",
         "## Slices",

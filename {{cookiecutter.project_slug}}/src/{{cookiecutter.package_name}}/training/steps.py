@@ -17,6 +17,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from ..contract import DataContract
+from ..contract.prediction import as_scores
 from ..data.validated import TrainingData
 from ..modeling import chosen_model, feature_frame
 from ..modeling.compiled import (
@@ -48,7 +49,7 @@ class ChampionScore:
     metrics: dict[str, float]
     error: str | None = None
     # Its scores on the holdout, for the paired comparison (None when it could not score).
-    scores: pd.Series | None = field(default=None, repr=False, compare=False)
+    scores: pd.Series | pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def facts(self) -> dict[str, object]:
         return {"version": asdict(self.version), "metrics": self.metrics, "error": self.error}
@@ -104,7 +105,9 @@ class CompiledCheck:
         return {registry.SCORING_PATH_TAG: path, registry.SCORING_NOTE_TAG: self.summary()}
 
 
-def compile_and_check(model: Pipeline, holdout: pd.DataFrame, scores: pd.Series) -> CompiledCheck:
+def compile_and_check(
+    model: Pipeline, holdout: pd.DataFrame, scores: pd.Series | pd.DataFrame
+) -> CompiledCheck:
     """Compile `model` and score the holdout with it: `scores` are the pipeline's own."""
     try:
         compiled = compile_pipeline(model)
@@ -124,7 +127,7 @@ def score_champion(
         return None
     try:
         model = load_scoring_model(current, contract, settings.scoring_path)
-        scores = pd.Series(model.score_frame(split.holdout), index=split.holdout.index)
+        scores = as_scores(model.score_frame(split.holdout), split.holdout.index)
     except Exception as error:  # any failure to load or score disqualifies the old model
         logger.warning("champion v%s cannot score the holdout: %s", current.version, error)
         unmeasured = dict.fromkeys(get_args(MetricName), math.nan)
@@ -145,7 +148,7 @@ class TrainedRun:
     split: Split
     model: Pipeline
     evaluation: Evaluation
-    scores: pd.Series  # the model's scores on the holdout
+    scores: pd.Series | pd.DataFrame  # the model's output on the holdout
     champion: ChampionScore | None
     decision: PromotionDecision
     check: CompiledCheck
@@ -170,6 +173,14 @@ def run_summary(
         "scoring_path": run.check.summary(),
         "comparison": asdict(run.comparison) if run.comparison else None,
         "slices": slices_table(run.evaluation.slices),
+        **(
+            {
+                "classes": slices_table(run.evaluation.classes),
+                "confusion": run.evaluation.confusion,
+            }
+            if run.evaluation.classes
+            else {}
+        ),
         "search": asdict(run.search) | {"best": run.search.best.params} if run.search else None,
     }
 
@@ -243,6 +254,8 @@ def card_facts(
         champion_metrics=champion.metrics if champion else None,
         champion_label=f"v{champion.version.version}" if champion else None,
         slices=slices_table(run.evaluation.slices),
+        classes=slices_table(run.evaluation.classes),
+        confusion=run.evaluation.confusion,
         decision=run.decision,
         scoring=run.check.summary(),
         time_split=contract.timestamp_column is not None,
