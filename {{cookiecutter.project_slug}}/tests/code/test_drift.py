@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.contract import DataContract
+from {{ cookiecutter.package_name }}.contract import DataContract, load_contract
 from {{ cookiecutter.package_name }}.data.synthetic import COVARIATE_SHIFTED, generate_batch
 from {{ cookiecutter.package_name }}.monitoring.drift import (
     DriftSummary,
@@ -19,8 +19,9 @@ from {{ cookiecutter.package_name }}.monitoring.drift import (
     decide,
 )
 from {{ cookiecutter.package_name }}.monitoring.quality import DASHBOARD_METRIC, QUALITY_METRICS
-from {{ cookiecutter.package_name }}.monitoring.windows import read_compact, sample_files
+from {{ cookiecutter.package_name }}.monitoring.windows import read_compact, sample_files, with_labels
 from {{ cookiecutter.package_name }}.requirements.spec import DriftThresholds
+from {{ cookiecutter.package_name }}.settings import Settings
 from worked_example import FLOAT_FEATURE, TARGET, noise_scores
 
 THRESHOLDS = DriftThresholds(
@@ -31,7 +32,10 @@ ROWS = 5_000
 
 def window(seed: int, drift: str = "none", labelled: bool = True) -> pd.DataFrame:
     frame = generate_batch(ROWS, seed=seed, drift=drift)  # type: ignore[arg-type]
-    frame["score"] = noise_scores(np.random.default_rng(seed), len(frame))
+    contract = load_contract(Settings().contract_file)
+    noise = noise_scores(np.random.default_rng(seed), len(frame))
+    # As the monitoring flows have a window: scored, and its target as the task encodes it.
+    frame = with_labels(frame.assign(**contract.prediction.columns(noise)), contract)
     return frame if labelled else frame.drop(columns=[TARGET])
 
 

@@ -17,6 +17,7 @@ from {{ cookiecutter.package_name }}.monitoring.windows import with_labels
 from {{ cookiecutter.package_name }}.requirements import OnlineMetrics, load_requirements
 from {{ cookiecutter.package_name }}.settings import Settings
 from {{ cookiecutter.package_name }}.training.evaluation import holdout_metrics
+from worked_example import noise_scores
 
 OFFLINE = load_requirements(Settings().requirements_file).offline_metrics
 SERVED_AT = datetime(2026, 3, 2, 10, 15)
@@ -25,11 +26,11 @@ WINDOW = timedelta(hours=24)
 
 def prediction_log(batch: pd.DataFrame, contract: DataContract, version: str) -> pd.DataFrame:
     """The batch as the service logs it: the request columns, a score, the version, the time."""
-    scores = np.random.default_rng(0).random(len(batch))
+    scores = noise_scores(np.random.default_rng(0), len(batch))
     logged = batch[contract.request_columns()].copy()
     stamps = [SERVED_AT + timedelta(seconds=i) for i in range(len(batch))]
     return logged.assign(
-        score=scores,
+        **contract.prediction.columns(scores),
         model_version=version,
         logged_at=[f"{stamp.isoformat()}+00:00" for stamp in stamps],
     )
@@ -140,7 +141,7 @@ def test_online_metrics_are_the_offline_functions_per_version_and_window(
     group = contract.group_column
     expected = holdout_metrics(
         contract.encode_target(kept[contract.target.name]).to_numpy(),
-        kept["score"].to_numpy(),
+        contract.prediction.raw(kept),
         OFFLINE,
         kept[group].to_numpy() if group else None,
     )
@@ -199,7 +200,8 @@ def test_a_requirements_file_without_online_metrics_still_loads(tmp_path: Path) 
 def test_a_window_too_small_for_quality_still_gets_a_dashboard_snapshot(
     clean_batch: pd.DataFrame, contract: DataContract
 ) -> None:
-    rows = with_labels(clean_batch.head(1).assign(score=0.5), contract)
+    one = noise_scores(np.random.default_rng(1), 1)
+    rows = with_labels(clean_batch.head(1).assign(**contract.prediction.columns(one)), contract)
     snapshot = quality_snapshot(rows, contract, SERVED_AT, ["online"])
     values = {
         m["config"]["type"].rsplit(":", 1)[-1]: m["value"] for m in snapshot.dict()["metrics"]

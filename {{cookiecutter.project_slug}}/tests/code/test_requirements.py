@@ -80,7 +80,7 @@ def _write(tmp_path: Path, change: dict[str, object]) -> Path:
             },
             "alert_drift_share",
         ),
-        ({"offline_metrics": {"primary": "accuracy", "thresholds": {}}}, "primary"),
+        ({"offline_metrics": {"primary": "not_a_metric", "thresholds": {}}}, "primary"),
         ({"offline_metrics": {"primary": PRIMARY, "thresholds": {PRIMARY: {}}}}, "min"),
     ],
 )

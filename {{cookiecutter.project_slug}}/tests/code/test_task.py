@@ -14,6 +14,7 @@ import pytest
 from {{ cookiecutter.package_name }} import task
 from {{ cookiecutter.package_name }}.contract import DataContract
 from {{ cookiecutter.package_name }}.contract import target as target_file
+from {{ cookiecutter.package_name }}.contract.prediction import log_rows
 from {{ cookiecutter.package_name }}.data import synthetic as synthetic_file
 from {{ cookiecutter.package_name }}.modeling import candidates as candidates_file
 from {{ cookiecutter.package_name }}.modeling import fit_model, groups
@@ -139,10 +140,13 @@ def test_every_candidate_fits_and_scores_each_row(
 def test_the_prediction_shape_reads_the_models_output_both_ways(
     example: pd.DataFrame, contract: DataContract
 ) -> None:
-    """The task's `PREDICTION` turns the default model's output into the fields a response, a
-    log line and a scored file carry, and reads that output back from them unchanged."""
-    shape = TARGET.PREDICTION
-    assert shape.fields and set(shape.drift_columns) <= set(shape.fields)
+    """The task's `PREDICTION`, bound to the contract, turns the default model's output into the
+    fields a response, a log line and a scored file carry, and reads that output back from them
+    unchanged."""
+    shape = contract.prediction
+    drifting = {*shape.drift_columns, *shape.class_columns}
+    assert shape.fields and drifting and drifting <= set(shape.fields)
+    assert shape.fields[0] == TARGET.PREDICTION.fields[0]  # the score, the same bound or not
     assert not set(shape.fields) & set(contract.column_names)  # reserved: never a column's name
     model = fit_model(CANDIDATES.DEFAULT_MODEL, example.iloc[:3_000], contract, seed=0)
     raw = PipelineModel(model, contract).score_frame(example.iloc[3_000:])
@@ -150,10 +154,14 @@ def test_the_prediction_shape_reads_the_models_output_both_ways(
     assert list(columns) == list(shape.fields)
     assert all(len(values) == len(raw) for values in columns.values())
     np.testing.assert_array_equal(shape.raw(pd.DataFrame(columns)), raw)
-    answers = shape.answers(raw)
-    assert len(answers) == len(raw) and all(list(a) == list(shape.fields) for a in answers)
+    logged = log_rows(shape, raw)  # a log line's fields: flat, as the columns
+    assert len(logged) == len(raw) and all(list(row) == list(shape.fields) for row in logged)
+    np.testing.assert_array_equal(shape.raw(pd.DataFrame(logged)), raw)
+    answers = shape.answers(raw)  # a response's fields: the shape's own
+    named = list(TARGET.PREDICTION.response_fields())
+    assert len(answers) == len(raw) and all(list(a) == named for a in answers)
     response = Prediction(**answers[0], model_version="1")
-    assert list(response.model_dump())[: len(shape.fields)] == list(shape.fields)
+    assert list(response.model_dump())[: len(named)] == named
     empty = shape.columns(shape.empty_output())
     assert list(empty) == list(shape.fields) and all(len(v) == 0 for v in empty.values())
 

@@ -48,7 +48,7 @@ def test_minimum_functionality_on_known_signal(
     fitted: Pipeline, holdout: pd.DataFrame, contract: DataContract, offline: OfflineMetrics
 ) -> None:
     predicted = predict_scores(fitted, holdout, contract)
-    assert np.isfinite(predicted).all()
+    assert np.isfinite(predicted.to_numpy()).all()
     # Every candidate, the baseline too, clears step 1's bar on the primary metric.
     metrics = holdout_metrics(
         labels(holdout, contract), predicted, offline, groups(holdout, contract)
@@ -86,7 +86,7 @@ def test_unknown_category_does_not_break_prediction(
     fitted: Pipeline, holdout: pd.DataFrame, contract: DataContract
 ) -> None:
     odd = holdout.head(5).assign(**{CATEGORY: UNKNOWN_VALUE})
-    assert np.isfinite(predict_scores(fitted, odd, contract)).all()
+    assert np.isfinite(predict_scores(fitted, odd, contract).to_numpy()).all()
 
 
 def test_unknown_model_name_lists_the_choices(contract: DataContract) -> None:

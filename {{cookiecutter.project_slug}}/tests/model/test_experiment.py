@@ -29,7 +29,13 @@ def model_scores(
     rng = np.random.default_rng(seed)
     truth = contract.encode_target(batch[contract.target.name]).to_numpy(dtype=float)
     knows = rng.random(len(batch)) < skill
-    return np.where(knows, oracle_scores(truth), noise_scores(rng, len(batch)))
+    noise = noise_scores(rng, len(batch))
+    return np.where(per_row(knows, noise), oracle_scores(truth), noise)
+
+
+def per_row(chosen: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """A choice per row, shaped to pick whole rows of `like` (one score, or one per class)."""
+    return chosen.reshape(-1, *[1] * (like.ndim - 1))
 
 
 def traffic(contract: DataContract, seed: int, champion: float, challenger: float) -> pd.DataFrame:
@@ -38,24 +44,24 @@ def traffic(contract: DataContract, seed: int, champion: float, challenger: floa
     batch = generate_batch(ROWS, seed=seed)
     key = contract.group_column or contract.id_column or ""
     arms = np.array([in_challenger_arm(str(value), 0.5) for value in batch[key]])
-    scores = np.where(
-        arms,
-        model_scores(batch, contract, seed + 1, challenger),
-        model_scores(batch, contract, seed + 2, champion),
-    )
+    challengers = model_scores(batch, contract, seed + 1, challenger)
+    champions = model_scores(batch, contract, seed + 2, champion)
+    scores = np.where(per_row(arms, champions), challengers, champions)
     return batch.assign(
-        score=scores,
+        **contract.prediction.columns(scores),
         arm=np.where(arms, CHALLENGER_ARM, CHAMPION_ARM),
         model_version=np.where(arms, "2", "1"),
     )
 
 
-def decisions(contract: DataContract, champion: float, challenger: float) -> list[str]:
+def decisions(
+    contract: DataContract, champion: float, challenger: float, runs: int = REPETITIONS
+) -> list[str]:
     return [
         analyse(
             traffic(contract, seed, champion, challenger), contract, OFFLINE, RULES, "ab"
         ).decision
-        for seed in range(REPETITIONS)
+        for seed in range(runs)
     ]
 
 
@@ -66,10 +72,12 @@ def test_a_true_improvement_is_found(contract: DataContract) -> None:
 
 def test_no_difference_is_rarely_called_one(contract: DataContract) -> None:
     """At 95% confidence a false call (promote or roll back) is expected in 1 run in 20 on
-    average; 3 or more of 20 would happen by chance less than 8% of the time."""
-    found = decisions(contract, champion=0.25, challenger=0.25)
+    average; 6 or more of 40 would happen by chance less than 5% of the time. (40 runs, not
+    20: a macro average over rare classes is a noisy statistic, and 20 runs could not tell a
+    test that errs 5% of the time from one that errs 10%.)"""
+    found = decisions(contract, champion=0.25, challenger=0.25, runs=2 * REPETITIONS)
     false_calls = sum(decision in ("promote", "roll_back") for decision in found)
-    assert false_calls <= 2, found
+    assert false_calls <= 5, found
 
 
 def test_a_worse_challenger_is_rolled_back(contract: DataContract) -> None:

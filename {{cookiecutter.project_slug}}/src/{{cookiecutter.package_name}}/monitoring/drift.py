@@ -2,11 +2,12 @@
 Evidently, and the action step 1's thresholds call for.
 
 Each side is first cut to a bounded random sample (`sample_rows`, 20k by default). The tests are
-the two-sample Kolmogorov-Smirnov test for numeric columns and chi-squared for categorical ones,
-judged at step 1's p-value. A p-value depends on the sample size as much as on the shift: on
-1M rows a negligible shift is "significant". At a fixed sample size the smallest shift the test
-flags is fixed (a KS distance of ~0.014 at 20k rows a side, alpha 0.05), so the verdict means the
-same for a 5k-row window and a 5M-row one, and the cost no longer grows with the window.
+the two-sample Kolmogorov-Smirnov test for numeric columns and a two-sample chi-squared test
+(`stattests.py`) for categorical ones, judged at step 1's p-value. A p-value depends on the
+sample size as much as on the shift: on 1M rows a negligible shift is "significant". At a fixed
+sample size the smallest shift the test flags is fixed (a KS distance of ~0.014 at 20k rows a
+side, alpha 0.05), so the verdict means the same for a 5k-row window and a 5M-row one, and the
+cost no longer grows with the window.
 `bench/monitoring.py` checks the verdicts against the full computation.
 
 Where the contract has a group column (a ranking's query), samples hold whole groups, so a
@@ -38,6 +39,7 @@ from ..contract.prediction import has_prediction
 from ..contract.target import PREDICTION
 from ..requirements.spec import DriftThresholds
 from . import quality
+from .stattests import TWO_SAMPLE_CHISQUARE
 
 # The score every summary shows (a mean, a drift test): the first of the task's prediction
 # fields (`contract/prediction.py`).
@@ -45,7 +47,8 @@ SCORE_COLUMN = PREDICTION.fields[0]
 logger = logging.getLogger(__name__)
 DRIFT_TAG = "drift"  # on the dashboard: a monitoring run's snapshot, not an online window
 NUMERIC_TEST = "ks"
-CATEGORICAL_TEST = "chisquare"
+# A test of two samples (`stattests.py`): Evidently's "chisquare" takes the reference as exact.
+CATEGORICAL_TEST = TWO_SAMPLE_CHISQUARE
 
 Action = Literal["none", "alert", "retrain", "too_few_rows"]
 

@@ -17,14 +17,15 @@ from evidently import MulticlassClassification
 from evidently.presets import ClassificationPreset
 
 from ..contract.prediction import PREDICTED_CLASS
+from .stattests import TWO_SAMPLE_CHISQUARE
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ..contract import DataContract
 
-# How the target's own drift is tested: it takes a few values.
-TARGET_TEST = "chisquare"
+# How the target's own drift is tested: it takes a few values (as a predicted class's is).
+TARGET_TEST = TWO_SAMPLE_CHISQUARE
 TARGET_IS_CATEGORY = True
 # The Evidently metrics read back as the window's quality (by their type name).
 QUALITY_METRICS = frozenset({"Accuracy", "Precision", "Recall", "F1Score"})

@@ -323,7 +323,7 @@ def card_notes(offline: OfflineMetrics) -> list[str]:
     return [
         "The predicted class is the likeliest. Macro averages weigh every class the same, "
         f"however rare; `top_k_accuracy` counts a hit within the {offline.top_k} likeliest "
-        "classes. Rare classes are weighted up in training (balanced class weights), so the "
-        "probabilities lean towards them: good for macro F1 and recall on rare harms, at some "
-        "cost in log loss and in precision on the commonest class."
+        "classes. Balanced class weights (a candidate's `class_weight`, which a parameter "
+        "search tries) raise the rare classes' recall at the cost of their precision and of "
+        "log loss."
     ]
