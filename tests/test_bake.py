@@ -172,6 +172,7 @@ EXPECTED_FILES = [
     "src/{package}/monitoring/online.py",
     "src/{package}/monitoring/quality.py",
     "src/{package}/monitoring/retrain.py",
+    "src/{package}/monitoring/stattests.py",
     "src/{package}/monitoring/steps.py",
     "src/{package}/monitoring/windows.py",
     "src/{package}/monitoring/workspace.py",
@@ -404,7 +405,9 @@ BINARY_WORDING = (
 NOT_THIS_TASK = {
     "regression": BINARY_WORDING,
     "ranking": BINARY_WORDING,
-    "binary_classification": r"a quantity \(any int|relevance grade as target",
+    "multiclass": BINARY_WORDING,
+    "binary_classification": r"a quantity \(any int|relevance grade as target|three or more "
+    r"classes \(ints",
 }
 FALSE_EVERYWHERE = r"One holdout, no confidence intervals"
 
@@ -468,8 +471,8 @@ def test_a_task_without_its_fragment_fails_the_bake_before_a_project_exists(
         ignore=shutil.ignore_patterns(".git", ".venv", ".tools", "build", "__pycache__"),
     )
     options = json.loads((template / "cookiecutter.json").read_text())
-    options["problem_type"].append("multiclass")
+    options["problem_type"].append("forecasting")
     (template / "cookiecutter.json").write_text(json.dumps(options))
-    with pytest.raises(Exception, match=r"task/multiclass\.md"):
-        bake(tmp_path / "out", template=template, problem_type="multiclass")
+    with pytest.raises(Exception, match=r"task/forecasting\.md"):
+        bake(tmp_path / "out", template=template, problem_type="forecasting")
     assert not any((tmp_path / "out").glob("*/README.md"))

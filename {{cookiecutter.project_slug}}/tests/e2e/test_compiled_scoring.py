@@ -78,7 +78,7 @@ def test_the_champion_carries_a_compiled_path_that_scores_as_its_pipeline(
     assert set(served.versions) == {version.version}
     assert np.max(np.abs(served.scores - expected)) <= PARITY_TOLERANCE
     scored = batch.score_frame(frame, version, contract)
-    assert np.max(np.abs(scored["score"].to_numpy() - expected)) <= PARITY_TOLERANCE
+    assert np.max(np.abs(contract.prediction.raw(scored) - expected)) <= PARITY_TOLERANCE
 
 
 def test_a_compiled_path_that_disagrees_blocks_promotion(
@@ -148,4 +148,4 @@ def test_a_version_without_a_working_compiled_path_is_scored_by_its_pipeline(
     expected = predict_scores(registry.load_model(version), frame, contract).to_numpy()
     np.testing.assert_allclose(scorer.score_rows(rows).scores, expected, rtol=0, atol=1e-12)
     scored = batch.score_frame(frame, version, contract)
-    np.testing.assert_allclose(scored["score"].to_numpy(), expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(contract.prediction.raw(scored), expected, rtol=0, atol=1e-12)

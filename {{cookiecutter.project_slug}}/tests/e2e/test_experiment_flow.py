@@ -79,8 +79,9 @@ def labels_favouring(
     frame: pd.DataFrame, contract: DataContract, settings: Settings, arm: str, path: Path
 ) -> Path:
     """Outcomes that the `arm`'s model predicted perfectly and the other's not at all: a known
-    effect, whatever the models are. Each record's outcome follows that arm's score (its
-    median splits the classes; a ranking's candidates are graded by it)."""
+    effect, whatever the models are. Each record's outcome follows that arm's answer: the class
+    it predicted, where it predicts one; else its score (its median splits the classes; a
+    ranking's candidates are graded by it)."""
     logged, _, _ = prediction_log_window(settings.prediction_log, 0)
     id_column = contract.id_column or ""
     answered = logged[logged["arm"] == arm]
@@ -95,6 +96,10 @@ def labels_favouring(
     random = rng.choice([low, high], len(frame))
     if target.type == "float":  # a regression: the outcome is the value that arm predicted
         outcome, random = chosen, frame[target.name].to_numpy()
+    for column in contract.prediction.class_columns:  # the class that arm predicted
+        predicted = pd.Series(answered[column].to_numpy(), index=scores.index)
+        outcome = predicted.reindex(frame[id_column].astype(str)).to_numpy()
+        random = rng.choice(values, len(frame))
     labels = frame[online.label_columns(contract)].copy()
     labels[target.name] = np.where(mine, outcome, random)
     labels.to_csv(path, index=False)

@@ -75,7 +75,7 @@ def test_labels_join_the_served_predictions_and_measure_the_champion(
     offline = load_requirements(settings.requirements_file).offline_metrics
     expected = holdout_metrics(
         labels.to_numpy(),
-        logged["score"].to_numpy(),
+        contract.prediction.raw(logged),
         offline,
         logged[group].to_numpy() if group else None,
     )

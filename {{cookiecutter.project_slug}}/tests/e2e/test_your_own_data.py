@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from test_failure_modes import api_url, cli  # noqa: F401 (api_url is a fixture)
 
+from {{ cookiecutter.package_name }}.contract import load_contract
 from {{ cookiecutter.package_name }}.errors import BAD_INPUT
 from {{ cookiecutter.package_name }}.processes import http_json
 from {{ cookiecutter.package_name }}.serving.local import start_service
@@ -140,7 +141,8 @@ def test_a_users_table_from_contract_to_closed_loop(tmp_path: Path, api_url: str
     patients(300, seed=2).drop(columns=OWN_TARGET).to_csv(unlabelled, index=False)
     scored_line = ok(cli(project, "score", str(unlabelled), api_url=api_url)).strip()
     scored = pd.read_parquet(scored_line.split("scores written to ", 1)[1].splitlines()[0])
-    assert [*role_columns(1, seed=2), *FEATURES, "score", "model_version"] == list(scored.columns)
+    fields = load_contract(contract_file).prediction.fields  # the task's, for this target
+    assert [*role_columns(1, seed=2), *FEATURES, *fields, "model_version"] == list(scored.columns)
 
     # A labelled batch with shifted patients: judged, ingested, then retrained on.
     shifted = project / "shifted.csv"
