@@ -130,7 +130,7 @@ def query_columns(frame: pd.DataFrame, columns: list[str], groups: Array) -> lis
 def slice_metrics(
     frame: pd.DataFrame,
     labels: pd.Series,
-    scores: pd.Series,
+    scores: pd.Series | pd.DataFrame,
     columns: list[str],
     k: int,
     groups: Array,
@@ -206,7 +206,7 @@ def write_plots(
 def evaluate(
     frame: pd.DataFrame,
     labels: pd.Series,
-    scores: pd.Series,
+    scores: pd.Series | pd.DataFrame,
     slice_columns: list[str],
     offline: OfflineMetrics,
     groups: Array | None = None,

@@ -28,9 +28,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
 
-def _arrays(
-    labels: np.ndarray | pd.Series, scores: Scores
-) -> tuple[np.ndarray, np.ndarray]:
+def _arrays(labels: np.ndarray | pd.Series, scores: Scores) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(labels, dtype=float), np.asarray(scores, dtype=float)
 
 
