@@ -137,3 +137,46 @@ def test_paired_bootstrap_finds_a_real_difference_and_not_a_copy() -> None:
 def test_a_one_dimensional_score_is_refused() -> None:
     with pytest.raises(ValueError, match="a probability per class"):
         holdout_metrics(TRUTH, GOOD[:, 0], offline())
+
+
+def test_the_model_card_names_each_class_and_shows_the_confusion_matrix() -> None:
+    from {{ cookiecutter.package_name }}.contract import load_contract
+    from {{ cookiecutter.package_name }}.requirements import load_requirements
+    from {{ cookiecutter.package_name }}.settings import Settings
+    from {{ cookiecutter.package_name }}.training.gate import PromotionDecision
+    from {{ cookiecutter.package_name }}.training.judging import slices_table
+    from {{ cookiecutter.package_name }}.training.model_card import CardFacts, render_model_card
+
+    settings = Settings()
+    contract = load_contract(settings.contract_file)
+    classes = contract.target.labels
+    truth = RNG.choice(len(classes), 2_000)
+    scores = np.eye(len(classes))[np.where(RNG.random(2_000) < 0.8, truth, (truth + 1) % 4)]
+    frame = pd.DataFrame({"surface": "feed"}, index=range(2_000))
+    result = evaluate(frame, pd.Series(truth), pd.DataFrame(scores), [], offline())
+    facts = CardFacts(
+        model_label="m v1",
+        model_name="gradient_boosting",
+        run_id="r",
+        trained_at="now",
+        data_version="d",
+        batches=1,
+        train_rows=1,
+        holdout_rows=2_000,
+        split="time",
+        metrics=result.metrics,
+        champion_metrics=None,
+        champion_label=None,
+        slices=[],
+        decision=PromotionDecision(promote=True),
+        scoring="compiled",
+        classes=slices_table(result.classes),
+        confusion=result.confusion,
+    )
+    card = render_model_card(facts, load_requirements(settings.requirements_file), contract)
+    section = card[card.index("## Per class") : card.index("## Slices")]
+    for position, name in enumerate(classes):
+        support = int((truth == position).sum())
+        assert f"| {name} | {support} |" in section, section
+        row = result.confusion[position]
+        assert f"| {name} | " + " | ".join(str(count) for count in row) + " |" in section
