@@ -137,7 +137,8 @@ OTHER_TASKS = list(TEMPLATE_OPTIONS["problem_type"][1:])
 # them), the failure modes of processes and stores (concurrent ingestion, kill -9, corrupt and
 # truncated files), ingestion's command line, Dask's equivalence with one process, the column
 # types' conformance, and the service's trust under a hung registry, a full disk and a missing
-# token (a model file's trust stays: the task's model is what gets loaded). Each
+# token (a model file's trust stays: the task's model is what gets loaded). Below, the other
+# task-neutral modules and tests. Each
 # session keeps its temporary files in its own folder: a pytest session that starts uses
 # /tmp/pytest-of-<user>, and resets its mode, taking away the traversal that the servers
 # family's PostgreSQL user needs.
@@ -146,11 +147,60 @@ SERVED_TRUST = (
     "test_a_hung_registry_does_not_stop_serving",
     "test_a_full_disk_loses_log_lines_not_predictions",
 )
-TASK_TESTS = (
-    "-m 'not servers and not docker' --ignore=tests/e2e/test_failure_modes.py "
-    "--ignore=tests/e2e/test_ingestion_flow.py --ignore=tests/e2e/test_dask.py "
-    "--ignore=tests/code/test_column_types.py "
-    + " ".join(f"--deselect tests/e2e/test_trust.py::{name}" for name in SERVED_TRUST)
+# Also the same code whatever the task: modules that know nothing of a task (settings, secrets,
+# progress lines, the migrated stores, the prediction log's files, the deployment files), and
+# the tests of the service's, the registry's and the commands' own behaviour (a reload, no
+# champion, a body that is not JSON or too large, the docs page, a crash mid-run, exit codes),
+# which answer the same for every task's model.
+TASK_NEUTRAL_FILES = (
+    "tests/code/test_settings.py",
+    "tests/code/test_credentials.py",
+    "tests/code/test_progress.py",
+    "tests/code/test_seeds.py",
+    "tests/code/test_prediction_log.py",
+    "tests/deploy/test_deployment_files.py",
+)
+TASK_NEUTRAL_TESTS = {
+    "tests/e2e/test_serving.py": (
+        "test_an_empty_or_oversized_batch_gets_400",
+        "test_malformed_json_gets_400",
+        "test_a_new_champion_is_served_after_reload",
+        "test_without_a_champion_the_service_is_up_but_not_ready",
+        "test_a_body_that_is_not_json_gets_415",
+        "test_a_body_over_the_limit_gets_413_whether_declared_or_streamed",
+        "test_the_api_docs_page_loads_nothing_from_the_internet",
+        "test_bad_requests_are_one_warning_line_each",
+        "test_a_champion_that_cannot_load_is_named_in_the_503_and_the_log",
+    ),
+    "tests/e2e/test_training_flow.py": (
+        "test_status_reads_the_registry_without_the_pipelines_tools",
+        "test_status_reads_a_local_registry_as_mlflow_does",
+        "test_a_crash_mid_run_leaves_the_aliases_as_they_were",
+        "test_train_command_reports_the_outcome_and_missing_data",
+    ),
+    "tests/e2e/test_monitoring_flow.py": (
+        "test_retraining_can_be_turned_off",
+        "test_monitor_cli_without_a_champion_exits_2",
+        "test_monitor_cli_names_a_missing_feature_column",
+    ),
+    "tests/e2e/test_labels_flow.py": (
+        "test_labels_cli_exit_codes",
+        "test_a_corrupt_metrics_table_is_rebuilt_and_a_corrupt_labels_store_is_named",
+    ),
+    "tests/e2e/test_trust.py": SERVED_TRUST,
+}
+TASK_TESTS = " ".join(
+    [
+        "-m 'not servers and not docker' --ignore=tests/e2e/test_failure_modes.py",
+        "--ignore=tests/e2e/test_ingestion_flow.py --ignore=tests/e2e/test_dask.py",
+        "--ignore=tests/code/test_column_types.py",
+        *(f"--ignore={path}" for path in TASK_NEUTRAL_FILES),
+        *(
+            f"--deselect {path}::{name}"
+            for path, names in TASK_NEUTRAL_TESTS.items()
+            for name in names
+        ),
+    ]
 )
 # With the feature store, the project's suite runs with it off (the default project's code)
 # except its own tests: those, and the contract's and the settings' (project.env).

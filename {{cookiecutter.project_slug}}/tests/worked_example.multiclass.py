@@ -74,7 +74,7 @@ def good_quality(metrics: dict[str, float]) -> bool:
 
 
 # Words of the worked example that nothing written about a user's own data may hold.
-EXAMPLE_WORDS = r"\bposts?\b|spam|harass|violen|moderat"
+EXAMPLE_WORDS = r"posted_at|toxicity|verdict|spam|harass|violen|moderat"  # not "post": an HTTP verb
 # The target a user's own table gets in the bring-your-own-data test, and what infer is told.
 OWN_TARGET = "diagnosis"
 OWN_INFER_ARGUMENTS: list[str] = []
@@ -82,6 +82,7 @@ OWN_OUTPUT = "P(diagnosis = each of benign, malignant, uncertain)"  # how the mo
 # What the model card shows of the table's slices: a row of one of its categories.
 OWN_SLICE = "| région | sud |"
 # A column `contract infer` refuses as the target, and the reason it gives.
+OWN_REFUSED_TARGET = "mean radius"
 OWN_REFUSAL = "too many to be classes"
 
 

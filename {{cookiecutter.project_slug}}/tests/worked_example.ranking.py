@@ -81,6 +81,7 @@ OWN_OUTPUT = "how high a candidate ranks within its query for rating (0-3)"  # t
 # holds one value per query, and this table has none).
 OWN_SLICE = "no segments of queries to slice by"
 # A column `contract infer` refuses as the target, and the reason it gives.
+OWN_REFUSED_TARGET = "région"
 OWN_REFUSAL = "is not a relevance grade"
 
 

@@ -79,6 +79,7 @@ OWN_OUTPUT = "the predicted stay (days)"  # how the model card names a score
 # What the model card shows of the table's slices: a row of one of its categories.
 OWN_SLICE = "| région | sud |"
 # A column `contract infer` refuses as the target, and the reason it gives.
+OWN_REFUSED_TARGET = "région"
 OWN_REFUSAL = "is not a number"
 
 

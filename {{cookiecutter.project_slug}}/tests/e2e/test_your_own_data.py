@@ -27,6 +27,7 @@ from worked_example import (
     OWN_INFER_ARGUMENTS,
     OWN_OUTPUT,
     OWN_REFUSAL,
+    OWN_REFUSED_TARGET,
     OWN_SLICE,
     OWN_TARGET,
     own_score_ok,
@@ -96,7 +97,7 @@ def test_a_users_table_from_contract_to_closed_loop(tmp_path: Path, api_url: str
     patients(4_000, seed=1).to_csv(table, index=False)
 
     # Step 2 by inference; a refusal is one sentence, and nothing is written.
-    refused = cli(project, "contract", "infer", str(table), "--target", "région")
+    refused = cli(project, "contract", "infer", str(table), "--target", OWN_REFUSED_TARGET)
     assert refused.returncode == BAD_INPUT
     assert OWN_REFUSAL in refused.stderr and "Traceback" not in refused.stderr
     contract_file = project / "contract.yaml"
