@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -36,7 +36,7 @@ PROBABILITY_PREFIX = "probability_"
 
 # A model's output on a holdout, as training and judging hold it: one score per row (a Series
 # aligned with the rows) or one column per class (a DataFrame), or the bare array.
-Scores: TypeAlias = "np.ndarray | pd.Series | pd.DataFrame"
+Scores = np.ndarray | pd.Series | pd.DataFrame
 
 
 class PredictionShape(Protocol):
