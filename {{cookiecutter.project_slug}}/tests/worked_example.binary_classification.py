@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 
 TARGET = "clicked"
+# A small int target the task accepts (its contract entry), for made-up tables.
+INT_TARGET: dict[str, object] = {"type": "int", "values": [0, 1]}
 # A target value the contract refuses, and the expectation that refuses it.
 BAD_TARGET: tuple[object, str] = (2, "expect_column_values_to_be_in_set")
 ID = "impression_id"

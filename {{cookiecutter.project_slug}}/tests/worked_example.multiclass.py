@@ -10,6 +10,8 @@ import pandas as pd
 
 TARGET = "verdict"
 CLASSES = ("none", "spam", "harassment", "violence")
+# A small int target the task accepts (its contract entry), for made-up tables.
+INT_TARGET: dict[str, object] = {"type": "int", "values": [0, 1, 2]}
 # A target value the contract refuses, and the expectation that refuses it.
 BAD_TARGET: tuple[object, str] = ("scam", "expect_column_values_to_be_in_set")
 ID = "post_id"

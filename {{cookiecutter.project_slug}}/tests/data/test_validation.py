@@ -21,6 +21,7 @@ from worked_example import (
     ID,
     ID_PREFIX,
     INT_FEATURE,
+    INT_TARGET,
     OTHER_CATEGORY,
     ROLE_ENTRIES,
     TARGET,
@@ -136,8 +137,8 @@ def test_bool_columns_as_files_write_them(tmp_path: Path, settings: Settings) ->
             "columns": [
                 {"name": "opted in?", "type": "bool", "nullable": True},
                 {"name": "x", "type": "float"},
-                # A 0/1 target: a valid target for every task.
-                {"name": "y", "type": "int", "values": [0, 1], "role": "target"},
+                # A small int target the task accepts (0 and 1 among its classes).
+                {"name": "y", **INT_TARGET, "role": "target"},
                 *ROLE_ENTRIES,
             ],
         }
