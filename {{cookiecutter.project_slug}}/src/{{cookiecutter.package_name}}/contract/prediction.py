@@ -162,10 +162,9 @@ class ClassProbabilities:
         }
 
     def _checked(self, raw: np.ndarray) -> np.ndarray:
-        probabilities = np.asarray(raw, dtype=float).reshape(-1, len(self.classes))
         if not self.classes:
             raise ValueError("the prediction shape is not bound to the contract's classes")
-        return probabilities
+        return np.asarray(raw, dtype=float).reshape(-1, len(self.classes))
 
     def _predicted(self, probabilities: np.ndarray) -> list[Label]:
         return [self.classes[int(i)] for i in probabilities.argmax(axis=1)]
