@@ -86,24 +86,26 @@ def _from_confusion(name: str, matrix: np.ndarray) -> float:
         return float((f1 * matrix.sum(axis=1)).sum() / total)
     if name == "accuracy":
         return float(np.trace(matrix) / total)
+    if name == "balanced_accuracy":  # the mean recall over the classes in the truth (sklearn's)
+        in_truth = matrix.sum(axis=1) > 0
+        return float(recall[in_truth].mean())
     raise KeyError(name)
 
 
-CONFUSION_METRICS = ("macro_f1", "macro_precision", "macro_recall", "weighted_f1", "accuracy")
+CONFUSION_METRICS = (
+    "macro_f1",
+    "macro_precision",
+    "macro_recall",
+    "weighted_f1",
+    "accuracy",
+    "balanced_accuracy",
+)
 MetricFunction = Callable[[np.ndarray, np.ndarray, OfflineMetrics], float]
 
 
 def _top_k(y: np.ndarray, p: np.ndarray, offline: OfflineMetrics) -> float:
     k = min(offline.top_k, p.shape[1])
     return float(top_k_accuracy_score(y, p, k=k, labels=np.arange(p.shape[1])))
-
-
-def _balanced_accuracy(y: np.ndarray, p: np.ndarray, offline: OfflineMetrics) -> float:
-    # The mean recall over the classes present in the truth (scikit-learn's definition).
-    matrix = confusion(y, p.argmax(axis=1), p.shape[1])
-    _, recall, _ = per_class(matrix)
-    present = matrix.sum(axis=1) > 0
-    return float(recall[present].mean()) if present.any() else math.nan
 
 
 def _of_confusion(name: str) -> MetricFunction:
@@ -116,7 +118,6 @@ def _of_confusion(name: str) -> MetricFunction:
 # Each metric of `requirements.MetricName` from labels, probabilities and step 1's settings.
 METRICS: dict[str, MetricFunction] = {
     **{name: _of_confusion(name) for name in CONFUSION_METRICS},
-    "balanced_accuracy": _balanced_accuracy,
     "top_k_accuracy": _top_k,
     "log_loss": lambda y, p, offline: float(log_loss(y, p, labels=np.arange(p.shape[1]))),
 }
@@ -132,7 +133,11 @@ def holdout_metrics(
     y, p = _labels_and_probabilities(labels, scores)
     if len(y) == 0:
         return dict.fromkeys(METRICS, math.nan)
-    return {name: compute(y, p, offline) for name, compute in METRICS.items()}
+    matrix = confusion(y, p.argmax(axis=1), p.shape[1])  # once, for every metric it holds
+    return {
+        name: _from_confusion(name, matrix) if name in CONFUSION_METRICS else compute(y, p, offline)
+        for name, compute in METRICS.items()
+    }
 
 
 def metric_value(
