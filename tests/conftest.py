@@ -7,7 +7,9 @@ import shutil
 import signal
 import subprocess
 import threading
+import time
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -111,12 +113,73 @@ def check_suite_summary(output: str, name: str, deselected: bool | None = None) 
         SKIPPED_IN_PROJECTS.append(f"{name}: {where}: {reason}")
 
 
+# Where a session's time went: each background run's steps, from the session's start, and how
+# busy the machine's cores were. The runs overlap on two cores, so what to shorten (to keep
+# `make test` inside its budget as tasks join) is what ends last while the cores are busy.
+SESSION_START = time.monotonic()
+TIMELINE: list[tuple[str, float, float]] = []
+
+
+@contextmanager
+def timed(name: str) -> Iterator[None]:
+    start = time.monotonic()
+    try:
+        yield
+    finally:
+        TIMELINE.append((name, start - SESSION_START, time.monotonic() - SESSION_START))
+
+
+class CoreSampler:
+    """The share of the cores that were busy, per `every` seconds, from /proc/stat."""
+
+    def __init__(self, every: float = 60.0) -> None:
+        self.every, self.shares = every, list[float]()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cores", daemon=True)
+        self._thread.start()
+
+    @staticmethod
+    def _ticks() -> tuple[int, int]:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+        idle = fields[3] + fields[4]  # idle and waiting for I/O
+        return sum(fields) - idle, sum(fields)
+
+    def _run(self) -> None:
+        busy, total = self._ticks()
+        while not self._stop.wait(self.every):
+            now_busy, now_total = self._ticks()
+            self.shares.append((now_busy - busy) / max(now_total - total, 1))
+            busy, total = now_busy, now_total
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+CORES: CoreSampler | None = None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    global CORES
+    if Path("/proc/stat").is_file():
+        CORES = CoreSampler()
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """The skips inside the generated projects' suites, after pytest's own (-ra) list."""
+    """The skips inside the generated projects' suites, after pytest's own (-ra) list; then
+    where the time went, when a project ran."""
     if SKIPPED_IN_PROJECTS:
         terminalreporter.section("skipped inside the generated projects (install and rerun)")
         for line in SKIPPED_IN_PROJECTS:
             terminalreporter.line(line)
+    if TIMELINE:
+        terminalreporter.section("where the time went (minutes from the session's start)")
+        for name, start, end in sorted(TIMELINE, key=lambda row: row[1]):
+            terminalreporter.line(
+                f"{name:<28} {start / 60:6.1f} -> {end / 60:6.1f}  ({(end - start) / 60:.1f})"
+            )
+        if CORES is not None and CORES.shares:
+            shares = " ".join(f"{share:.0%}" for share in CORES.shares)
+            terminalreporter.line(f"cores busy, each minute: {shares}")
 
 
 @pytest.fixture(scope="session")
@@ -238,16 +301,19 @@ class TaskRun:
         try:
             steps = (("setup", 900), *self.STEPS)
             for target, timeout in steps:
-                result = subprocess.run(
-                    ["make", target, f"UV={self.uv}"],
-                    cwd=self.project,
-                    env=clean_env(PYTEST_ADDOPTS=self.pytest_addopts),
-                    capture_output=True,
-                    text=True,
-                    timeout=timeout,
-                    check=False,
-                )
+                with timed(f"{self.task}: make {target}"):
+                    result = subprocess.run(
+                        ["make", target, f"UV={self.uv}"],
+                        cwd=self.project,
+                        env=clean_env(PYTEST_ADDOPTS=self.pytest_addopts),
+                        capture_output=True,
+                        text=True,
+                        timeout=timeout,
+                        check=False,
+                    )
                 self.results[target] = result
+                # Kept for a look after the session (the slowest tests are listed at the end).
+                (self.project.parent / f"make-{target}.log").write_text(result.stdout)
                 if target == "setup":
                     self.installed.set()
                     if result.returncode != 0:
@@ -322,7 +388,10 @@ class DockerRun:
         try:
             self.baked.wait()
             assert self.project is not None
-            self.images = provide_images(engine, self.project, self.uv, self.folder / "stand-ins")
+            with timed("docker: stand-in images"):
+                self.images = provide_images(
+                    engine, self.project, self.uv, self.folder / "stand-ins"
+                )
             self.installed.wait()
             # The documented CA option (docker/certs/): this machine's bundle, which holds the
             # certificate of the proxy the containers reach the package index through.
@@ -340,7 +409,8 @@ class DockerRun:
                 stderr=subprocess.PIPE,
                 text=True,
             )
-            stdout, stderr = self.family.communicate(timeout=self.FAMILY_TIMEOUT)
+            with timed("docker: family"):
+                stdout, stderr = self.family.communicate(timeout=self.FAMILY_TIMEOUT)
             self.result = subprocess.CompletedProcess(
                 command, self.family.returncode, stdout, stderr
             )
@@ -378,7 +448,8 @@ def project(tmp_path_factory: pytest.TempPathFactory, uv: str) -> Path:
     """The default project, baked and installed from its lock file (test_default_project.py,
     test_loop_pages.py)."""
     baked = bake(tmp_path_factory.mktemp("default"))
-    run(["make", "setup", f"UV={uv}"], cwd=baked)
+    with timed("default: make setup"):
+        run(["make", "setup", f"UV={uv}"], cwd=baked)
     return baked
 
 
@@ -391,4 +462,6 @@ def closed_loop(
     home = tmp_path_factory.mktemp("home")
     cache = run([uv, "cache", "dir"], cwd=project).stdout.strip()
     env = clean_env(HOME=str(home), UV_CACHE_DIR=cache, XDG_CACHE_HOME="", XDG_CONFIG_HOME="")
-    return run(["make", "all", f"UV={uv}"], cwd=project, env=env).stdout, home, env
+    with timed("default: make all"):
+        loop = run(["make", "all", f"UV={uv}"], cwd=project, env=env).stdout
+    return loop, home, env

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, check_suite_summary, clean_env, run
+from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, check_suite_summary, clean_env, run, timed
 
 # The other tasks' projects (and the docker family, on the feature-store project) start in the
 # background with this module, and run beside it.
@@ -31,7 +31,8 @@ def test_make_help_documents_every_target(project: Path) -> None:
 
 
 def test_generated_project_lints_clean(project: Path, uv: str) -> None:
-    run(["make", "lint", f"UV={uv}"], cwd=project)
+    with timed("default: make lint"):
+        run(["make", "lint", f"UV={uv}"], cwd=project)
 
 
 def test_generated_project_tests_pass(project: Path, uv: str) -> None:
@@ -40,7 +41,9 @@ def test_generated_project_tests_pass(project: Path, uv: str) -> None:
     # The docker family runs in its own thread (conftest.DockerRun): deselected here. Its own
     # temporary folder, as the other sessions have theirs (conftest.TaskRun).
     env = clean_env(PYTEST_ADDOPTS=f"-m 'not docker' --basetemp={project.parent / 'pytest-tmp'}")
-    result = run(["make", "test", f"UV={uv}"], cwd=project, env=env, timeout=3_000)
+    with timed("default: make test"):
+        result = run(["make", "test", f"UV={uv}"], cwd=project, env=env, timeout=3_000)
+    (project.parent / "make-test.log").write_text(result.stdout)  # as conftest.TaskRun keeps
     check_suite_summary(result.stdout, "default project", deselected=True)
 
 
