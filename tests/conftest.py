@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from cookiecutter.main import cookiecutter
@@ -196,26 +196,17 @@ def uv() -> str:
 # the default task with the feature store. Each runs the tests its answers change.
 OTHER_TASKS = list(TEMPLATE_OPTIONS["problem_type"][1:])
 # What the default project's suite runs once for all tasks, because it is the same code
-# whatever the task: the servers and docker families (the stack, the images, the loop through
-# them), the failure modes of processes and stores (concurrent ingestion, kill -9, corrupt and
-# truncated files), ingestion's command line, Dask's equivalence with one process, the column
-# types' conformance, and the service's trust under a hung registry, a full disk and a missing
-# token (a model file's trust stays: the task's model is what gets loaded). Below, the other
-# task-neutral modules and tests. Each
-# session keeps its temporary files in its own folder: a pytest session that starts uses
-# /tmp/pytest-of-<user>, and resets its mode, taking away the traversal that the servers
-# family's PostgreSQL user needs.
-SERVED_TRUST = (
-    "test_reload_needs_the_token_and_a_failed_gate_is_not_served",
-    "test_a_hung_registry_does_not_stop_serving",
-    "test_a_full_disk_loses_log_lines_not_predictions",
-)
-# Also the same code whatever the task: modules that know nothing of a task (settings, secrets,
-# progress lines, the migrated stores, the prediction log's files, the deployment files), and
-# the tests of the service's, the registry's and the commands' own behaviour (a reload, no
-# champion, a body that is not JSON or too large, the docs page, a crash mid-run, exit codes),
-# which answer the same for every task's model.
+# whatever the task: the servers family (the stack as local processes; the docker family runs
+# once too, DockerRun), the failure modes of processes and stores (concurrent ingestion, kill -9,
+# corrupt and truncated files), ingestion's command line, Dask's equivalence with one process,
+# the column types' conformance, and modules that know nothing of a task (settings, secrets,
+# progress lines, the migrated stores, the prediction log's files, the deployment files).
 TASK_NEUTRAL_FILES = (
+    "tests/deploy/test_stack.py",
+    "tests/e2e/test_failure_modes.py",
+    "tests/e2e/test_ingestion_flow.py",
+    "tests/e2e/test_dask.py",
+    "tests/code/test_column_types.py",
     "tests/code/test_settings.py",
     "tests/code/test_credentials.py",
     "tests/code/test_progress.py",
@@ -223,6 +214,16 @@ TASK_NEUTRAL_FILES = (
     "tests/code/test_prediction_log.py",
     "tests/deploy/test_deployment_files.py",
 )
+# The service's trust under a hung registry, a full disk and a missing token (a model file's
+# trust stays per task: the task's model is what gets loaded).
+SERVED_TRUST = (
+    "test_reload_needs_the_token_and_a_failed_gate_is_not_served",
+    "test_a_hung_registry_does_not_stop_serving",
+    "test_a_full_disk_loses_log_lines_not_predictions",
+)
+# And the tests of the service's, the registry's and the commands' own behaviour (a reload, no
+# champion, a body that is not JSON or too large, the docs page, a crash mid-run, exit codes),
+# which answer the same for every task's model.
 TASK_NEUTRAL_TESTS = {
     "tests/e2e/test_serving.py": (
         "test_an_empty_or_oversized_batch_gets_400",
@@ -252,26 +253,43 @@ TASK_NEUTRAL_TESTS = {
     ),
     "tests/e2e/test_trust.py": SERVED_TRUST,
 }
+TASK_NEUTRAL_IDS = [
+    f"{path}::{name}" for path, names in TASK_NEUTRAL_TESTS.items() for name in names
+]
+# A project's own suite in two parts: what its task changes, which every task's project runs,
+# and the rest (the servers family is marked; a test so marked outside the files above would be
+# in neither part, and the default project's count of both parts against its whole suite says
+# so). The default project runs both side by side (DefaultSuite). Each session keeps its
+# temporary files in its own folder: a pytest session that starts uses /tmp/pytest-of-<user>
+# and resets its mode, taking away the traversal the servers family's PostgreSQL user needs.
 TASK_TESTS = " ".join(
     [
-        "-m 'not servers and not docker' --ignore=tests/e2e/test_failure_modes.py",
-        "--ignore=tests/e2e/test_ingestion_flow.py --ignore=tests/e2e/test_dask.py",
-        "--ignore=tests/code/test_column_types.py",
+        "-m 'not servers and not docker'",
         *(f"--ignore={path}" for path in TASK_NEUTRAL_FILES),
-        *(
-            f"--deselect {path}::{name}"
-            for path, names in TASK_NEUTRAL_TESTS.items()
-            for name in names
-        ),
+        *(f"--deselect {node}" for node in TASK_NEUTRAL_IDS),
     ]
 )
+TASK_NEUTRAL_SELECTION = " ".join(["-m 'not docker'", *TASK_NEUTRAL_FILES, *TASK_NEUTRAL_IDS])
+# Regression's request and answer have the default task's shapes (one score; its contract's
+# column types are a subset of the default's): the fuzz run finds nothing new there. Ranking's
+# `/rank` and multiclass's answer are fuzzed in their projects.
+SAME_SHAPES_AS_DEFAULT = {"regression"}
+FUZZ_TEST = "tests/e2e/test_serving.py::test_the_api_passes_a_schemathesis_fuzz_run"
+
+
+def task_tests(task: str) -> str:
+    if task in SAME_SHAPES_AS_DEFAULT:
+        return f"{TASK_TESTS} --deselect {FUZZ_TEST}"
+    return TASK_TESTS
+
+
 # With the feature store, the project's suite runs with it off (the default project's code)
 # except its own tests: those, and the contract's and the settings' (project.env).
 FEATURE_STORE_TESTS = (
     "tests/e2e/test_feature_store.py tests/code/test_contract.py tests/code/test_settings.py"
 )
 VARIANTS: dict[str, tuple[dict[str, str], str]] = {
-    **{task: ({"problem_type": task}, TASK_TESTS) for task in OTHER_TASKS},
+    **{task: ({"problem_type": task}, task_tests(task)) for task in OTHER_TASKS},
     "feast": ({"feature_store": "feast"}, FEATURE_STORE_TESTS),
 }
 DOCKER_VARIANT = "feast"  # the project whose docker family runs (DockerRun)
@@ -288,7 +306,8 @@ class TaskRun:
         self, task: str, folder: Path, uv: str, answers: dict[str, str], tests: str
     ) -> None:
         self.task, self.uv = task, uv
-        self.pytest_addopts = f"{tests} --basetemp={folder}/pytest-tmp"
+        # The slowest tests are listed in the output this session keeps (make-test.log).
+        self.pytest_addopts = f"{tests} --basetemp={folder}/pytest-tmp --durations=25"
         # Baked here, in the calling thread: cookiecutter changes the process's working
         # directory while it renders, so two bakes must never overlap.
         self.project = bake(folder, **answers)
@@ -301,9 +320,15 @@ class TaskRun:
         try:
             steps = (("setup", 900), *self.STEPS)
             for target, timeout in steps:
+                command = ["make", target, f"UV={self.uv}"]
+                if target == "setup":
+                    # `make setup` compiles every installed module's bytecode (a user's first
+                    # imports are faster), 40 s of a core per project; the default project
+                    # runs it. Here Python compiles what the tests import, as they import it.
+                    command = [self.uv, "sync", "--locked"]
                 with timed(f"{self.task}: make {target}"):
                     result = subprocess.run(
-                        ["make", target, f"UV={self.uv}"],
+                        command,
                         cwd=self.project,
                         env=clean_env(PYTEST_ADDOPTS=self.pytest_addopts),
                         capture_output=True,
@@ -453,12 +478,95 @@ def project(tmp_path_factory: pytest.TempPathFactory, uv: str) -> Path:
     return baked
 
 
+class DefaultSuite:
+    """The default project's own suite (the docker family aside: DockerRun) in the background,
+    its two parts side by side (TASK_TESTS and TASK_NEUTRAL_SELECTION): one pytest session
+    alone would leave a core idle once the other projects are done. Read by
+    test_generated_project_tests_pass; `make all` runs after it (closed_loop)."""
+
+    PARTS: ClassVar[dict[str, str]] = {"task": TASK_TESTS, "task-neutral": TASK_NEUTRAL_SELECTION}
+    TIMEOUT = 3_000
+
+    def __init__(self, project: Path, uv: str) -> None:
+        self.project, self.uv = project, uv
+        self.results: dict[str, subprocess.CompletedProcess[str] | str] = {}
+        self._threads = [
+            threading.Thread(target=self._run, args=(part,), name=f"default-{part}", daemon=True)
+            for part in self.PARTS
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def _run(self, part: str) -> None:
+        folder = self.project.parent
+        options = f"{self.PARTS[part]} --basetemp={folder / f'pytest-{part}'} --durations=25"
+        try:
+            with timed(f"default: make test ({part})"):
+                result = subprocess.run(
+                    ["make", "test", f"UV={self.uv}"],
+                    cwd=self.project,
+                    env=clean_env(PYTEST_ADDOPTS=options),
+                    capture_output=True,
+                    text=True,
+                    timeout=self.TIMEOUT,
+                    check=False,
+                )
+            self.results[part] = result
+            (folder / f"make-test-{part}.log").write_text(result.stdout)
+        except Exception as error:  # reported by the test that reads the part
+            self.results[part] = f"{type(error).__name__}: {error}"
+
+    def wait(self) -> dict[str, subprocess.CompletedProcess[str] | str]:
+        for thread in self._threads:
+            thread.join(timeout=self.TIMEOUT + 600)
+        return self.results
+
+
+@pytest.fixture(scope="session")
+def default_suite(project: Path, uv: str) -> DefaultSuite:
+    return DefaultSuite(project, uv)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def background_runs(request: pytest.FixtureRequest) -> None:
+    """Every project's run starts before the first test, when the session holds a test that
+    reads one: the tests that need no installed project (bakes, hooks, the update path) then
+    run beside them instead of before them."""
+    items = request.session.items
+    if any(item.get_closest_marker("slow") for item in items):
+        request.getfixturevalue("other_tasks")
+    if any("project" in getattr(item, "fixturenames", ()) for item in items):
+        request.getfixturevalue("default_suite")
+
+
+# The session's order: the tests that need no installed project first (the background runs go
+# on meanwhile), then those that read the default project, then those that read the others.
+MODULE_ORDER = (
+    "test_bake",
+    "test_hooks",
+    "test_suite_summary",
+    "test_edited_project_update",
+    "test_default_project",
+    "test_loop_pages",
+    "test_other_tasks",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def position(item: pytest.Item) -> int:
+        module = item.nodeid.split("::")[0].rsplit("/", 1)[-1].removesuffix(".py")
+        return MODULE_ORDER.index(module) if module in MODULE_ORDER else len(MODULE_ORDER)
+
+    items.sort(key=position)  # stable: each module keeps its own order
+
+
 @pytest.fixture(scope="session")
 def closed_loop(
-    project: Path, uv: str, tmp_path_factory: pytest.TempPathFactory
+    project: Path, uv: str, default_suite: DefaultSuite, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[str, Path, dict[str, str]]:
-    """`make all` once, for real, with HOME pointed at an empty folder: its output, that HOME
-    and the environment it ran with."""
+    """`make all` once, for real, with HOME pointed at an empty folder, after the project's own
+    suite: its output, that HOME and the environment it ran with."""
+    default_suite.wait()
     home = tmp_path_factory.mktemp("home")
     cache = run([uv, "cache", "dir"], cwd=project).stdout.strip()
     env = clean_env(HOME=str(home), UV_CACHE_DIR=cache, XDG_CACHE_HOME="", XDG_CONFIG_HOME="")

@@ -14,7 +14,15 @@ from typing import Any
 
 import pytest
 
-from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, check_suite_summary, clean_env, run, timed
+from .conftest import (
+    DEFAULT_PACKAGE,
+    DEFAULT_SLUG,
+    DefaultSuite,
+    check_suite_summary,
+    clean_env,
+    run,
+    timed,
+)
 
 # The other tasks' projects (and the docker family, on the feature-store project) start in the
 # background with this module, and run beside it.
@@ -35,16 +43,26 @@ def test_generated_project_lints_clean(project: Path, uv: str) -> None:
         run(["make", "lint", f"UV={uv}"], cwd=project)
 
 
-def test_generated_project_tests_pass(project: Path, uv: str) -> None:
-    # ~15 minutes alone on 2 cores (real flows, servers and the closed loop, twice), more
-    # beside the other tasks' suites: the same limit as theirs (conftest.TaskRun).
-    # The docker family runs in its own thread (conftest.DockerRun): deselected here. Its own
-    # temporary folder, as the other sessions have theirs (conftest.TaskRun).
-    env = clean_env(PYTEST_ADDOPTS=f"-m 'not docker' --basetemp={project.parent / 'pytest-tmp'}")
-    with timed("default: make test"):
-        result = run(["make", "test", f"UV={uv}"], cwd=project, env=env, timeout=3_000)
-    (project.parent / "make-test.log").write_text(result.stdout)  # as conftest.TaskRun keeps
-    check_suite_summary(result.stdout, "default project", deselected=True)
+def test_generated_project_tests_pass(project: Path, uv: str, default_suite: DefaultSuite) -> None:
+    """Its suite, in the two parts it ran in (conftest.DefaultSuite), passed; and the parts are
+    the whole suite: what they passed is what the suite collects."""
+    passed = 0
+    for part, result in default_suite.wait().items():
+        if isinstance(result, str):
+            pytest.fail(f"default project ({part}): {result}")
+        if result.returncode != 0:
+            pytest.fail(
+                f"default project ({part}): make test exited {result.returncode}\n"
+                f"{result.stdout[-6000:]}\n--- stderr ---\n{result.stderr[-3000:]}"
+            )
+        check_suite_summary(result.stdout, f"default project ({part})")
+        closing = re.findall(r"^=+ (\d+) passed(?:, (\d+) skipped)?", result.stdout, flags=re.M)
+        passed += sum(int(count or 0) for count in closing[-1])
+    assert set(default_suite.results) == set(DefaultSuite.PARTS)
+    collect = [uv, "run", "--locked", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q"]
+    listed = run([*collect, "-m", "not docker"], cwd=project).stdout
+    (collected,) = re.findall(r"^(\d+)(?:/\d+)? tests? collected", listed, flags=re.M)
+    assert passed == int(collected), f"the parts ran {passed} of the suite's {collected} tests"
 
 
 def test_main_job_closes_the_loop_and_stays_inside_the_project(
