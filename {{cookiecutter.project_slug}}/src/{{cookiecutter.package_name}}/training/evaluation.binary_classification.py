@@ -29,7 +29,14 @@ from sklearn.metrics import (
 from ..contract.prediction import Scores
 from ..requirements import OfflineMetrics
 from .bootstrap import PairedBootstrap
-from .judging import NO_ROW_SLICES, DifferenceOfCounts, Evaluation, compare_rows, segments
+from .judging import (
+    NO_ROW_SLICES,
+    DifferenceOfCounts,
+    Evaluation,
+    compare_rows,
+    difference_of,
+    segments,
+)
 from .plots import Drawing, write_figures
 
 CALIBRATION_BINS = 10
@@ -170,12 +177,7 @@ def compare(
     # count per row, and the AUC with those counts as weights is the AUC of the resampled rows.
     by_counts: DifferenceOfCounts | None = None
     if offline.primary == "roc_auc":
-        new_auc, old_auc = AucOfResample(y, new), AucOfResample(y, old)
-
-        def auc_difference(counts: np.ndarray) -> float:
-            return new_auc(counts) - old_auc(counts)
-
-        by_counts = auc_difference
+        by_counts = difference_of(AucOfResample(y, new), AucOfResample(y, old))
 
     def primary(truth: np.ndarray, predicted: np.ndarray) -> float:
         return compute(truth, predicted, threshold)

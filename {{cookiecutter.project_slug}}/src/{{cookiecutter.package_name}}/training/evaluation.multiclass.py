@@ -23,7 +23,14 @@ from sklearn.metrics import log_loss, top_k_accuracy_score
 from ..contract.prediction import Scores
 from ..requirements import OfflineMetrics
 from .bootstrap import PairedBootstrap
-from .judging import NO_ROW_SLICES, DifferenceOfCounts, Evaluation, compare_rows, segments
+from .judging import (
+    NO_ROW_SLICES,
+    DifferenceOfCounts,
+    Evaluation,
+    compare_rows,
+    difference_of,
+    segments,
+)
 from .plots import Drawing, write_figures
 
 
@@ -191,13 +198,10 @@ def compare(
     compute = METRICS[offline.primary]
     by_counts: DifferenceOfCounts | None = None
     if offline.primary in CONFUSION_METRICS:
-        new_counts = ConfusionOfResample(offline.primary, y, new)
-        old_counts = ConfusionOfResample(offline.primary, y, old)
-
-        def difference_of_counts(counts: np.ndarray) -> float:
-            return new_counts(counts) - old_counts(counts)
-
-        by_counts = difference_of_counts
+        by_counts = difference_of(
+            ConfusionOfResample(offline.primary, y, new),
+            ConfusionOfResample(offline.primary, y, old),
+        )
 
     def primary(truth: np.ndarray, predicted: np.ndarray) -> float:
         return compute(truth, predicted, offline)

@@ -22,6 +22,18 @@ RowMetric = Callable[[np.ndarray, np.ndarray], float]
 # The primary metric's difference (challenger minus champion) on a resample given as a count
 # per row: a task's faster way than measuring the resampled rows (none: they are measured).
 DifferenceOfCounts = Callable[[np.ndarray], float]
+# One model's primary metric on such a resample.
+MetricOfCounts = Callable[[np.ndarray], float]
+
+
+def difference_of(challenger: MetricOfCounts, champion: MetricOfCounts) -> DifferenceOfCounts:
+    """The challenger's metric on a resample (a count per row) less the champion's."""
+
+    def difference(counts: np.ndarray) -> float:
+        return challenger(counts) - champion(counts)
+
+    return difference
+
 
 # What the model card says when there is nothing to slice the rows by.
 NO_ROW_SLICES = (
