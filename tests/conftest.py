@@ -318,17 +318,14 @@ class TaskRun:
 
     def _run(self) -> None:
         try:
+            # `make setup` compiles every module's bytecode up front. Skipping it is not a saving
+            # where PYTHONDONTWRITEBYTECODE is set (as on CI's machines): every process the
+            # tests start would compile what it imports again, and the session took longer.
             steps = (("setup", 900), *self.STEPS)
             for target, timeout in steps:
-                command = ["make", target, f"UV={self.uv}"]
-                if target == "setup":
-                    # `make setup` compiles every installed module's bytecode (a user's first
-                    # imports are faster), 40 s of a core per project; the default project
-                    # runs it. Here Python compiles what the tests import, as they import it.
-                    command = [self.uv, "sync", "--locked"]
                 with timed(f"{self.task}: make {target}"):
                     result = subprocess.run(
-                        command,
+                        ["make", target, f"UV={self.uv}"],
                         cwd=self.project,
                         env=clean_env(PYTEST_ADDOPTS=self.pytest_addopts),
                         capture_output=True,
