@@ -94,23 +94,25 @@ SYSTEM_TOOL_SKIPS = (
 SKIPPED_IN_PROJECTS: list[str] = []
 
 
-def check_suite_summary(output: str, name: str, deselected: bool | None = None) -> None:
+def check_suite_summary(output: str, name: str, deselected: bool | None = None) -> int:
     """A generated project's pytest run passed: its closing line is `N passed`, with skips
     only for a missing system tool (SYSTEM_TOOL_SKIPS, and never under CI) and deselected
-    tests only when `deselected` says so (None: either)."""
+    tests only when `deselected` says so (None: either). Returns how many tests it ran (passed
+    and skipped)."""
     summary = re.findall(r"^=+ (.*) in [\d.]+s.* =+$", output, flags=re.M)
     closing = summary[-1] if summary else ""
-    shape = re.fullmatch(r"\d+ passed(, (\d+) skipped)?(, \d+ deselected)?", closing)
+    shape = re.fullmatch(r"(\d+) passed(, (\d+) skipped)?(, \d+ deselected)?", closing)
     assert shape is not None, f"{name}: {closing or 'no summary'}\n{output[-4000:]}"
     if deselected is not None:
-        assert bool(shape.group(3)) == deselected, f"{name}: {closing}"
+        assert bool(shape.group(4)) == deselected, f"{name}: {closing}"
     skipped = re.findall(r"^SKIPPED \[\d+\] (\S+): (.*)$", output, flags=re.M)
     # pytest's -ra lists why each was skipped: a count without reasons cannot be judged.
-    assert skipped or not shape.group(2), f"{name}: {closing}, and no reasons listed"
+    assert skipped or not shape.group(3), f"{name}: {closing}, and no reasons listed"
     for where, reason in skipped:
         assert reason in SYSTEM_TOOL_SKIPS, f"{name}: an unexpected skip at {where}: {reason}"
         assert not os.environ.get("CI"), f"{name}: CI installs every system tool: {reason}"
         SKIPPED_IN_PROJECTS.append(f"{name}: {where}: {reason}")
+    return int(shape.group(1)) + int(shape.group(3) or 0)
 
 
 # Where a session's time went: each background run's steps, from the session's start, and how
@@ -134,9 +136,8 @@ class CoreSampler:
 
     def __init__(self, every: float = 60.0) -> None:
         self.every, self.shares = every, list[float]()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="cores", daemon=True)
-        self._thread.start()
+        # A daemon: it ends with the session's process.
+        threading.Thread(target=self._run, name="cores", daemon=True).start()
 
     @staticmethod
     def _ticks() -> tuple[int, int]:
@@ -146,13 +147,11 @@ class CoreSampler:
 
     def _run(self) -> None:
         busy, total = self._ticks()
-        while not self._stop.wait(self.every):
+        while True:
+            time.sleep(self.every)
             now_busy, now_total = self._ticks()
             self.shares.append((now_busy - busy) / max(now_total - total, 1))
             busy, total = now_busy, now_total
-
-    def stop(self) -> None:
-        self._stop.set()
 
 
 CORES: CoreSampler | None = None
@@ -295,6 +294,33 @@ VARIANTS: dict[str, tuple[dict[str, str], str]] = {
 DOCKER_VARIANT = "feast"  # the project whose docker family runs (DockerRun)
 
 
+def make_step(
+    project: Path,
+    target: str,
+    uv: str,
+    pytest_addopts: str,
+    timeout: int,
+    run_name: str,
+    log_suffix: str = "",
+) -> subprocess.CompletedProcess[str]:
+    """`make target` in a background run's project, timed on the session's timeline; its
+    output is kept beside the project (`make-<target>[-<suffix>].log`, the slowest tests at its
+    end) for a look after the session."""
+    with timed(f"{run_name}: make {target}"):
+        result = subprocess.run(
+            ["make", target, f"UV={uv}"],
+            cwd=project,
+            env=clean_env(PYTEST_ADDOPTS=pytest_addopts),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    log = f"make-{target}-{log_suffix}.log" if log_suffix else f"make-{target}.log"
+    (project.parent / log).write_text(result.stdout)
+    return result
+
+
 class TaskRun:
     """One variant's project: baked, installed, linted, its own tests (`tests`: pytest
     arguments) and `make all`, in order, in a thread; each step's result is kept for the tests
@@ -323,19 +349,10 @@ class TaskRun:
             # tests start would compile what it imports again, and the session took longer.
             steps = (("setup", 900), *self.STEPS)
             for target, timeout in steps:
-                with timed(f"{self.task}: make {target}"):
-                    result = subprocess.run(
-                        ["make", target, f"UV={self.uv}"],
-                        cwd=self.project,
-                        env=clean_env(PYTEST_ADDOPTS=self.pytest_addopts),
-                        capture_output=True,
-                        text=True,
-                        timeout=timeout,
-                        check=False,
-                    )
+                result = make_step(
+                    self.project, target, self.uv, self.pytest_addopts, timeout, self.task
+                )
                 self.results[target] = result
-                # Kept for a look after the session (the slowest tests are listed at the end).
-                (self.project.parent / f"make-{target}.log").write_text(result.stdout)
                 if target == "setup":
                     self.installed.set()
                     if result.returncode != 0:
@@ -503,18 +520,9 @@ class DefaultSuite:
             "--durations=25"
         )
         try:
-            with timed(f"default: make test ({part})"):
-                result = subprocess.run(
-                    ["make", "test", f"UV={self.uv}"],
-                    cwd=self.project,
-                    env=clean_env(PYTEST_ADDOPTS=options),
-                    capture_output=True,
-                    text=True,
-                    timeout=self.TIMEOUT,
-                    check=False,
-                )
-            self.results[part] = result
-            (folder / f"make-test-{part}.log").write_text(result.stdout)
+            self.results[part] = make_step(
+                self.project, "test", self.uv, options, self.TIMEOUT, f"default ({part})", part
+            )
         except Exception as error:  # reported by the test that reads the part
             self.results[part] = f"{type(error).__name__}: {error}"
 

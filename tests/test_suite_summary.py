@@ -16,8 +16,8 @@ def output(closing: str, skipped: tuple[str, ...] = ()) -> str:
 
 
 def test_passed_runs_are_accepted_with_or_without_deselected() -> None:
-    check_suite_summary(output("131 passed, 3 deselected"), "t", deselected=True)
-    check_suite_summary(output("131 passed"), "t")
+    assert check_suite_summary(output("131 passed, 3 deselected"), "t", deselected=True) == 131
+    assert check_suite_summary(output("131 passed"), "t") == 131
     with pytest.raises(AssertionError):
         check_suite_summary(output("131 passed"), "t", deselected=True)
 
@@ -33,7 +33,7 @@ def test_a_missing_system_tool_is_accepted_outside_ci_and_listed(
 ) -> None:
     monkeypatch.delenv("CI", raising=False)
     before = len(SKIPPED_IN_PROJECTS)
-    check_suite_summary(output("130 passed, 1 skipped", (REDIS,)), "feast")
+    assert check_suite_summary(output("130 passed, 1 skipped", (REDIS,)), "feast") == 131
     assert SKIPPED_IN_PROJECTS[before:] == [f"feast: tests/e2e/test_x.py:12: {REDIS}"]
     del SKIPPED_IN_PROJECTS[before:]
 
